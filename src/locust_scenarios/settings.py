@@ -168,7 +168,8 @@ class ScenarioSettings(_OptionModel):
     steps: int | None = Field(None, ge=1, description="number of steps (stress and breakpoint staircases)")
     baseline: Ratio | None = Field(None, description="baseline level as a share of users (spike)")
     stages: str | None = Field(
-        None, description="declarative stages, 'DURATION:TARGET' separated by commas, e.g. '30s:10,1m:10,30s:0'"
+        None,
+        description="declarative stages, 'DURATION:TARGET' separated by commas, e.g. '30s:10,1m:10,30s:0'",
     )
     think_time: str | None = Field(
         None, description="wait between iterations of the user templates: '1s' or a range '1s-3s'"
@@ -182,9 +183,7 @@ class ScenarioSettings(_OptionModel):
     auth_token: SecretStr | None = Field(None, description="token sent in the auth header by the REST base")
     auth_header: str = Field("Authorization", description="header that carries the auth token")
     auth_scheme: str = Field("Bearer", description="scheme written before the token ('' for none)")
-    thresholds: str | None = Field(
-        None, description="pass/fail criteria, e.g. 'p95<500ms,fail_ratio<1%,rps>50'"
-    )
+    thresholds: str | None = Field(None, description="pass/fail criteria, e.g. 'p95<500ms,fail_ratio<1%,rps>50'")
     stop_on: str | None = Field(
         None, description="breakpoint: criteria that must hold; the run stops at the first breach"
     )
@@ -204,9 +203,7 @@ class ExporterSettings(_OptionModel):
 
     port: int | None = Field(None, ge=0, le=65535, description="serve /metrics on this port (0 = any free port)")
     host: str = Field("0.0.0.0", description="address the metrics port binds to")  # noqa: S104
-    linger: Duration = Field(
-        15.0, description="keep serving after the run so the final state is scraped"
-    )
+    linger: Duration = Field(15.0, description="keep serving after the run so the final state is scraped")
     max_names: int = Field(200, ge=1, description="request names exported before the rest fold into one")
     buckets: str | None = Field(None, description="latency histogram buckets, e.g. '5ms,10ms,50ms,100ms,1s'")
     pushgateway: str | None = Field(None, description="push the final state to this Pushgateway URL")
@@ -247,7 +244,7 @@ def add_options(parser: Any) -> None:
         group = parser.add_argument_group(
             f"locust-scenarios {'scenario' if model is ScenarioSettings else 'Prometheus exporter'} options"
         )
-        secret = getattr(model, "secret_fields", frozenset())
+        secret: frozenset[str] = getattr(model, "secret_fields", frozenset())
         for field, info in model.model_fields.items():
             group.add_argument(
                 option_name(model, field),
@@ -364,4 +361,3 @@ def describe(model: type[_OptionModel]) -> Iterable[_FieldDoc]:
     """Option, variable, default and description of every field (for `list` and the docs)."""
     for field, info in model.model_fields.items():
         yield _FieldDoc(option_name(model, field), env_name(model, field), info.default, info.description or "")
-

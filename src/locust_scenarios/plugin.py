@@ -1,0 +1,98 @@
+"""The one place that touches Locust's events.
+
+- ``init_command_line_parser``: registers every ``--scenario-*`` and ``--prometheus-*`` option.
+- ``init``: warns about unknown ``LOCUST_SCENARIO_*`` variables, validates the settings and configures
+  the running profile. Invalid configuration exits with code 2 and one line, before any user spawns.
+- ``test_start`` on a worker: rebuilds the profile from the options the master sent, so that pacing
+  in the open model follows the same plan with the same clock origin.
+- ``quitting``: a profile that did not complete (SIGTERM, Ctrl-C, a stop from the UI) exits with 4.
+
+Importing this module registers the listeners; they do nothing until Locust fires its events.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from locust import events
+from locust.env import Environment
+from locust.runners import WorkerRunner
+
+from .settings import (
+    ExporterSettings,
+    ScenarioSettings,
+    SettingsError,
+    add_options,
+    load_settings,
+    unknown_variable_warnings,
+)
+from .shapes import ScenarioProfile
+
+__all__ = ["EXIT_INTERRUPTED", "EXIT_INVALID_CONFIG", "running_profile"]
+
+EXIT_INVALID_CONFIG = 2
+EXIT_INTERRUPTED = 4
+
+logger = logging.getLogger("locust_scenarios")
+
+
+def running_profile(environment: Environment) -> ScenarioProfile | None:
+    """The environment's shape when it is one of our profiles."""
+    shape = environment.shape_class
+    return shape if isinstance(shape, ScenarioProfile) else None
+
+
+def _fail(message: str) -> None:
+    """Report invalid configuration on one line and exit 2 (nothing has spawned yet)."""
+    sys.stderr.write(f"locust-scenarios: {message}\n")
+    sys.stderr.flush()
+    raise SystemExit(EXIT_INVALID_CONFIG)
+
+
+def _register_options(parser: Any) -> None:
+    add_options(parser)
+
+
+def _on_init(environment: Environment, **_kwargs: Any) -> None:
+    for warning in unknown_variable_warnings():
+        logger.warning(warning)
+    options = environment.parsed_options
+    try:
+        scenario = load_settings(ScenarioSettings, options)
+        load_settings(ExporterSettings, options)
+        profile = running_profile(environment)
+        if profile is not None:
+            profile.configure(options=options)
+            scenario = profile.settings or scenario
+    except SettingsError as error:
+        _fail(str(error))
+    environment.scenario_settings = scenario  # type: ignore[attr-defined]
+
+
+def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
+    profile = running_profile(environment)
+    if profile is None or not isinstance(environment.runner, WorkerRunner):
+        return
+    try:
+        profile.configure(options=environment.parsed_options)
+    except SettingsError as error:
+        logger.error("ignoring the master's settings on this worker: %s", error)
+    profile.reset_time()  # type: ignore[no-untyped-call]
+
+
+def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
+    profile = running_profile(environment)
+    if profile is None or isinstance(environment.runner, WorkerRunner):
+        return
+    if not profile.started or profile.completed:
+        return
+    logger.warning("the %s profile was interrupted before it completed", profile.scenario_name)
+    environment.process_exit_code = EXIT_INTERRUPTED
+
+
+events.init_command_line_parser.add_listener(_register_options)
+events.init.add_listener(_on_init)
+events.test_start.add_listener(_on_test_start)
+events.quitting.add_listener(_on_quitting)
