@@ -346,7 +346,8 @@ class ScenarioProfile(LoadTestShape):
             settings = load_settings(ScenarioSettings, _with_common_options(options), self.class_defaults())
         self.settings = settings
         self.stop_condition = stop_condition
-        run_time = getattr(options, "run_time", None) if options is not None else None
+        found = options if isinstance(options, Mapping) else vars(options) if options is not None else {}
+        run_time = found.get("run_time")
         self._max_duration = float(run_time) if run_time else None
         plan = self.build(settings)
         if self._max_duration is not None and self._max_duration < plan.duration:
