@@ -31,9 +31,11 @@ __all__ = [
     "ScenarioSettings",
     "SettingsError",
     "add_options",
+    "describe",
     "env_name",
     "format_duration",
     "load_settings",
+    "option_dest",
     "option_name",
     "parse_duration",
     "parse_ratio",
@@ -227,7 +229,8 @@ def env_name(model: type[_OptionModel], field: str) -> str:
     return model.env_prefix_name + field.upper()
 
 
-def _dest(model: type[_OptionModel], field: str) -> str:
+def option_dest(model: type[_OptionModel], field: str) -> str:
+    """The attribute name of a field on Locust's parsed options (``scenario_users``)."""
     return option_name(model, field).removeprefix("--").replace("-", "_")
 
 
@@ -240,15 +243,14 @@ def add_options(parser: Any) -> None:
     Defaults are ``None`` so that "not given" stays distinguishable from a value; pydantic fills
     defaults later, after ``.env`` and class attributes had their say.
     """
+    # Straight on the parser, not in an argument group: only Locust's parser itself understands
+    # include_in_web_ui, which keeps secrets out of the web UI and the master-to-worker messages' form.
     for model in _MODELS:
-        group = parser.add_argument_group(
-            f"locust-scenarios {'scenario' if model is ScenarioSettings else 'Prometheus exporter'} options"
-        )
         secret: frozenset[str] = getattr(model, "secret_fields", frozenset())
         for field, info in model.model_fields.items():
-            group.add_argument(
+            parser.add_argument(
                 option_name(model, field),
-                dest=_dest(model, field),
+                dest=option_dest(model, field),
                 env_var=env_name(model, field),
                 default=None,
                 help=info.description,
@@ -263,7 +265,7 @@ def _given(options: Any, model: type[_OptionModel]) -> dict[str, Any]:
     found = vars(options) if not isinstance(options, Mapping) else options
     given = {}
     for field in model.model_fields:
-        value = found.get(_dest(model, field))
+        value = found.get(option_dest(model, field))
         if value is not None and value != "":
             given[field] = value
     return given

@@ -1,0 +1,224 @@
+"""The ``locust-scenarios`` command: preview, list, demo, run, target and bundle.
+
+``preview`` and ``list`` read the same options, environment variables and config files as a real run
+(Locust's own parser with our options added), so what they show is what ``locust -f`` will do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from locust.argument_parser import get_empty_argument_parser
+from locust.util.timespan import parse_timespan
+
+from .settings import (
+    ExporterSettings,
+    ScenarioSettings,
+    SettingsError,
+    add_options,
+    describe,
+    format_duration,
+)
+from .shapes import Plan, ScenarioShape, iter_profiles
+
+__all__ = ["main", "render_chart", "render_text"]
+
+EXIT_INVALID_CONFIG = 2
+_CHART_WIDTH = 64
+_CHART_HEIGHT = 12
+
+
+def _options_parser() -> Any:
+    """Locust's parser (config files, environment) with our options and ``-u/-r/-t``."""
+    parser = get_empty_argument_parser(add_help=False)
+    parser.add_argument("-u", "--users", dest="num_users", type=int, env_var="LOCUST_USERS")
+    parser.add_argument("-r", "--spawn-rate", dest="spawn_rate", type=float, env_var="LOCUST_SPAWN_RATE")
+    parser.add_argument("-t", "--run-time", dest="run_time", type=parse_timespan, env_var="LOCUST_RUN_TIME")
+    add_options(parser)
+    return parser
+
+
+def _plan_for(scenario: str | None, extra: Sequence[str]) -> tuple[ScenarioShape, Plan]:
+    options, unknown = _options_parser().parse_known_args(list(extra))
+    if unknown:
+        raise SettingsError(f"unknown option {unknown[0]!r}: see `locust-scenarios list` for the known ones")
+    if scenario:
+        options.scenario = scenario
+    shape = type("PreviewShape", (ScenarioShape,), {})()
+    shape.configure(options=options)
+    return shape, shape.plan
+
+
+def render_chart(plan: Plan, width: int = _CHART_WIDTH, height: int = _CHART_HEIGHT) -> str:
+    """An ASCII chart of the planned level over time."""
+    duration, peak = plan.duration, plan.peak or 1.0
+    columns = [plan.level(duration * (i + 0.5) / width) for i in range(width)]
+    rows = []
+    for row in range(height, 0, -1):
+        floor = peak * (row - 1) / height
+        line = "".join(
+            "█" if level > floor + peak / height / 2 else ("▄" if level > floor else " ") for level in columns
+        )
+        label = f"{peak * row / height:>8.4g} ┤" if row in (height, (height + 1) // 2) else "         │"
+        rows.append(label + line)
+    rows.append("       0 └" + "─" * width)
+    end = format_duration(duration)
+    rows.append("          0s" + end.rjust(width - 2))
+    return "\n".join(rows)
+
+
+def render_text(shape: ScenarioShape, plan: Plan) -> str:
+    """The stage table, the chart and the total duration."""
+    lines = [f"profile {shape.selected_name}: {plan.unit}, peak {plan.peak:g}, {format_duration(plan.duration)}", ""]
+    lines.append(f"  {'stage':<18} {'from':>8} {'to':>8} {'start':>9} {'end':>9}")
+    for row in plan.table():
+        lines.append(
+            f"  {row['name']:<18} {row['from']:>8.4g} {row['to']:>8.4g} "
+            f"{format_duration(row['start_s']):>9} {format_duration(row['end_s']):>9}"
+        )
+    lines += ["", render_chart(plan), "", f"total duration: {format_duration(plan.duration)} ({plan.duration:g} s)"]
+    if shape.settings and shape.settings.stop_on and shape.selected_name == "breakpoint":
+        lines.append(f"stops early when any of these breaks: {shape.settings.stop_on}")
+    return "\n".join(lines)
+
+
+def _preview_json(shape: ScenarioShape, plan: Plan) -> str:
+    return json.dumps(
+        {
+            "scenario": shape.selected_name,
+            "unit": plan.unit,
+            "duration_s": plan.duration,
+            "peak": plan.peak,
+            "points": [[t, level] for t, level in plan.points()],
+            "stages": plan.table(),
+        },
+        indent=2,
+    )
+
+
+def _save_png(shape: ScenarioShape, plan: Plan, output: str) -> None:
+    try:
+        import matplotlib  # noqa: PLC0415  (optional extra, loaded only for pictures)
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # noqa: PLC0415
+    except ImportError:
+        raise SettingsError("--format png needs matplotlib: pip install 'locust-scenarios[plot]'") from None
+    times, levels = zip(*plan.points(), strict=True)
+    figure, axes = plt.subplots(figsize=(7, 2.6), dpi=110)
+    axes.plot(times, levels, color="#1f6feb", linewidth=2)
+    axes.fill_between(times, levels, alpha=0.15, color="#1f6feb")
+    for row in plan.table():
+        axes.axvline(row["start_s"], color="#999", linewidth=0.5, linestyle=":")
+    axes.set_xlabel("seconds")
+    axes.set_ylabel(plan.unit)
+    axes.set_title(f"{shape.selected_name}: peak {plan.peak:g} {plan.unit}, {format_duration(plan.duration)}")
+    axes.set_xlim(0, plan.duration)
+    axes.set_ylim(0, plan.peak * 1.1 or 1)
+    figure.tight_layout()
+    figure.savefig(output)
+    plt.close(figure)
+
+
+def _cmd_preview(args: argparse.Namespace) -> int:
+    shape, plan = _plan_for(args.profile, args.options)
+    if args.format == "json":
+        print(_preview_json(shape, plan))
+    elif args.format == "png":
+        if not args.output:
+            raise SettingsError("--format png needs --output FILE")
+        _save_png(shape, plan, args.output)
+        print(f"wrote {args.output}")
+    else:
+        print(render_text(shape, plan))
+    return 0
+
+
+def _cmd_list(_args: argparse.Namespace) -> int:
+    for cls in iter_profiles():
+        print(f"{cls.scenario_name:<11} {cls.description}")
+        defaults = cls.class_defaults()
+        for name in cls.parameters:
+            default = defaults.get(name)
+            shown = "derived" if default is None else default
+            print(f"    {name:<10} default {shown}")
+    print("\nsettings (option, environment variable, default):")
+    for model in (ScenarioSettings, ExporterSettings):
+        for doc in describe(model):
+            default = "" if doc.default is None else f" [{doc.default}]"
+            print(f"  {doc.option:<28} {doc.env:<34} {doc.description}{default}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from locust.main import main as locust_main  # noqa: PLC0415  (loads Locust's whole runtime)
+
+    locustfile = os.path.join(os.path.dirname(__file__), "locustfile.py")
+    sys.argv = ["locust", "-f", locustfile, *args.locust_args]
+    locust_main()
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    demo = importlib.import_module("locust_scenarios._demo")
+    result: int = demo.run_demo(duration=args.duration, users=args.users, scenario=args.scenario)
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``locust-scenarios`` argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="locust-scenarios", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    preview = commands.add_parser(
+        "preview",
+        help="show a profile's planned curve (text, JSON or PNG)",
+        description="Show the planned curve of a profile. Extra options (--scenario-users 50, -t 5m) "
+        "and LOCUST_SCENARIO_* variables apply exactly as in a real run.",
+    )
+    preview.add_argument("profile", nargs="?", help="profile name (default: LOCUST_SCENARIO or load)")
+    preview.add_argument("--format", choices=("text", "json", "png"), default="text")
+    preview.add_argument("--output", help="file to write (png)")
+    preview.add_argument("options", nargs=argparse.REMAINDER, help="--scenario-* options, -u, -r, -t")
+    preview.set_defaults(func=_cmd_preview)
+
+    listing = commands.add_parser("list", help="the profiles, their parameters and every setting")
+    listing.set_defaults(func=_cmd_list)
+
+    demo = commands.add_parser("demo", help="run a short profile against an embedded local target")
+    demo.add_argument("--duration", default="25s", help="length of the demo run (default 25s)")
+    demo.add_argument("--users", type=int, default=10, help="peak users (default 10)")
+    demo.add_argument("--scenario", default="load", help="profile to run (default load)")
+    demo.set_defaults(func=_cmd_demo)
+
+    run = commands.add_parser(
+        "run",
+        help="run Locust with the built-in locustfile (config-driven user + selecting shape)",
+        description="Everything after 'run' goes to Locust, e.g. run --headless -H http://127.0.0.1:8000",
+    )
+    run.add_argument("locust_args", nargs=argparse.REMAINDER)
+    run.set_defaults(func=_cmd_run)
+
+    for module in ("_demo_target", "bundle"):
+        importlib.import_module(f"locust_scenarios.{module}").add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``locust-scenarios`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SettingsError as error:
+        print(f"locust-scenarios: {error}", file=sys.stderr)
+        return EXIT_INVALID_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())
