@@ -602,21 +602,19 @@ class EnduranceProfile(ScenarioProfile):
     """Average load held for hours (soak): leaks, exhaustion, slow degradation."""
 
     abstract = True
-    description = "average load held for hours (soak)"
+    description = "average load held for hours (soak); ramps over 2.5% of the duration each way"
     parameters = ("users", "duration", "ramp_up", "ramp_down")
     users = 50
     duration = "4h"
-    ramp_up = "5m"
-    ramp_down = "5m"
 
     def build(self, settings: ScenarioSettings) -> Plan:
         peak, unit = self.peak(settings)
         return _ramp_hold_ramp(
             peak=peak,
             unit=unit,
-            ramp_up=self.seconds(settings, "ramp_up"),
+            ramp_up=self.seconds(settings, "ramp_up", 0.025),
             total=self.seconds(settings, "duration"),
-            ramp_down=self.seconds(settings, "ramp_down"),
+            ramp_down=self.seconds(settings, "ramp_down", 0.025),
         )
 
 

@@ -1,0 +1,60 @@
+"""Shared fixtures: a real HTTP target (pytest-httpserver) and Locust subprocesses on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+LOCUSTFILES = Path(__file__).parent / "locustfiles"
+REPO = Path(__file__).parent.parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The current environment without any LOCUST_* variable, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST")}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def locust(
+    args: list[str], env: Mapping[str, str] | None = None, timeout: float = 90, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m locust ARGS`` to completion (bounded by ``timeout``) and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "locust", *args],
+        env=clean_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        check=False,
+    )
+
+
+@pytest.fixture
+def target(httpserver: HTTPServer) -> Iterator[HTTPServer]:
+    """A local HTTP target answering 200 on / and /api/items."""
+    httpserver.expect_request("/").respond_with_data("ok")
+    httpserver.expect_request("/api/items").respond_with_json([{"id": 1}])
+    yield httpserver
+    httpserver.clear()
+
+
+def base_url(server: HTTPServer) -> str:
+    """The server's URL without the trailing slash."""
+    return server.url_for("/").rstrip("/")

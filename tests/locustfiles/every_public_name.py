@@ -1,0 +1,17 @@
+"""Imports every public name of the library; only the user class below may make this run concrete."""
+
+from locust import FastHttpUser, constant, task
+
+from locust_scenarios import *  # noqa: F403
+import locust_scenarios
+
+NAMES = {name: getattr(locust_scenarios, name) for name in locust_scenarios.__all__}
+globals().update(NAMES)
+
+
+class Visitor(FastHttpUser):
+    wait_time = constant(0.2)
+
+    @task
+    def home(self) -> None:
+        self.client.get("/")
