@@ -5,6 +5,9 @@
   the running profile. Invalid configuration exits with code 2 and one line, before any user spawns.
 - ``test_start`` on a worker: rebuilds the profile from the options the master sent, so that pacing
   in the open model follows the same plan with the same clock origin.
+- SIGTERM on the master or local runner stops the run cleanly. Locust installs its own handler only
+  after a headless shape has finished, so without ours a ``kubectl delete`` or CI timeout kills the
+  process with no summary and no exit code of ours.
 - ``quitting``: a profile that did not complete (SIGTERM, Ctrl-C, a stop from the UI) exits with 4.
 
 Importing this module registers the listeners; they do nothing until Locust fires its events.
@@ -13,9 +16,11 @@ Importing this module registers the listeners; they do nothing until Locust fire
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from typing import Any
 
+import gevent
 from locust import events
 from locust.env import Environment
 from locust.runners import WorkerRunner
@@ -69,6 +74,15 @@ def _on_init(environment: Environment, **_kwargs: Any) -> None:
     except SettingsError as error:
         _fail(str(error))
     environment.scenario_settings = scenario  # type: ignore[attr-defined]
+    if not isinstance(environment.runner, WorkerRunner):
+        gevent.signal_handler(signal.SIGTERM, _interrupt, environment)
+
+
+def _interrupt(environment: Environment) -> None:
+    """SIGTERM: stop the users and let Locust shut down normally (summary, quitting, exit code)."""
+    logger.warning("received SIGTERM: stopping the run")
+    if environment.runner is not None:
+        environment.runner.quit()
 
 
 def _on_test_start(environment: Environment, **_kwargs: Any) -> None:

@@ -2,8 +2,8 @@
 
 from locust import FastHttpUser, constant, task
 
-from locust_scenarios import *  # noqa: F403
 import locust_scenarios
+from locust_scenarios import *  # noqa: F403
 
 NAMES = {name: getattr(locust_scenarios, name) for name in locust_scenarios.__all__}
 globals().update(NAMES)
