@@ -62,12 +62,32 @@ def test_master_and_two_workers_follow_the_load_curve(target: HTTPServer, tmp_pa
         "LOCUST_SCENARIO_RAMP_DOWN": "2s",
     }
     prefix = tmp_path / "run"
-    master_args = ["-f", SELECTING, "--master", "--headless", "--expect-workers", "2", "--master-bind-host",
-                   "127.0.0.1", "--master-bind-port", str(port), "-H", base_url(target),
-                   "--csv", str(prefix), "--csv-full-history"]  # fmt: skip
+    master_args = [
+        "-f",
+        SELECTING,
+        "--master",
+        "--headless",
+        "--expect-workers",
+        "2",
+        "--master-bind-host",
+        "127.0.0.1",
+        "--master-bind-port",
+        str(port),
+        "-H",
+        base_url(target),
+        "--csv",
+        str(prefix),
+        "--csv-full-history",
+    ]
     worker_args = ["-f", SELECTING, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
-    master = subprocess.Popen([sys.executable, "-m", "locust", *master_args], env=clean_env(env), cwd=tmp_path,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    master = subprocess.Popen(
+        [sys.executable, "-m", "locust", *master_args],
+        env=clean_env(env),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     workers = [
         subprocess.Popen(
             [sys.executable, "-m", "locust", *worker_args],
@@ -75,7 +95,7 @@ def test_master_and_two_workers_follow_the_load_curve(target: HTTPServer, tmp_pa
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         for _ in range(2)
     ]
     try:
@@ -141,7 +161,7 @@ def test_importing_every_public_name_picks_no_shape(target: HTTPServer, tmp_path
             "--csv",
             str(prefix),
             "--csv-full-history",
-        ],  # fmt: skip
+        ],
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "Shape test" not in run.stderr

@@ -125,7 +125,7 @@ def test_endurance_holds_for_hours() -> None:
 
 def test_ramp_longer_than_duration_is_refused_with_names() -> None:
     """A ramp that does not fit the duration fails naming the variables involved."""
-    with pytest.raises(SettingsError, match="LOCUST_SCENARIO_RAMP_UP=2m.*LOCUST_SCENARIO_DURATION=1m"):
+    with pytest.raises(SettingsError, match=r"LOCUST_SCENARIO_RAMP_UP=2m.*LOCUST_SCENARIO_DURATION=1m"):
         configured("load", duration="1m", ramp_up="2m")
 
 
@@ -225,7 +225,7 @@ def test_stages_profile_from_class_attribute_and_from_setting() -> None:
     """Declarative stages come from a class attribute or LOCUST_SCENARIO_STAGES; users scales them."""
 
     class Custom(StagesProfile):
-        stages = [Stage(10, 4, "warm"), Stage(20, 8, "busy"), Stage(5, 0, "cool")]
+        stages = (Stage(10, 4, "warm"), Stage(20, 8, "busy"), Stage(5, 0, "cool"))
 
     shape = Custom()
     shape.configure(options=options_namespace())
