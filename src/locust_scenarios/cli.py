@@ -27,7 +27,7 @@ from .settings import (
 )
 from .shapes import Plan, ScenarioShape, iter_profiles
 
-__all__ = ["main", "render_chart", "render_text"]
+__all__ = ["build_parser", "main", "plan_for", "render_chart", "render_text", "save_png"]
 
 EXIT_INVALID_CONFIG = 2
 _CHART_WIDTH = 64
@@ -44,7 +44,7 @@ def _options_parser() -> Any:
     return parser
 
 
-def _plan_for(scenario: str | None, extra: Sequence[str]) -> tuple[ScenarioShape, Plan]:
+def plan_for(scenario: str | None, extra: Sequence[str]) -> tuple[ScenarioShape, Plan]:
     options, unknown = _options_parser().parse_known_args(list(extra))
     if unknown:
         raise SettingsError(f"unknown option {unknown[0]!r}: see `locust-scenarios list` for the known ones")
@@ -102,7 +102,7 @@ def _preview_json(shape: ScenarioShape, plan: Plan) -> str:
     )
 
 
-def _save_png(shape: ScenarioShape, plan: Plan, output: str) -> None:
+def save_png(shape: ScenarioShape, plan: Plan, output: str) -> None:
     try:
         import matplotlib  # noqa: PLC0415  (optional extra, loaded only for pictures)
 
@@ -127,13 +127,13 @@ def _save_png(shape: ScenarioShape, plan: Plan, output: str) -> None:
 
 
 def _cmd_preview(args: argparse.Namespace) -> int:
-    shape, plan = _plan_for(args.profile, args.options)
+    shape, plan = plan_for(args.profile, args.options)
     if args.format == "json":
         print(_preview_json(shape, plan))
     elif args.format == "png":
         if not args.output:
             raise SettingsError("--format png needs --output FILE")
-        _save_png(shape, plan, args.output)
+        save_png(shape, plan, args.output)
         print(f"wrote {args.output}")
     else:
         print(render_text(shape, plan))

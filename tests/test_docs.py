@@ -1,0 +1,30 @@
+"""The generated docs match what the code says today."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from .conftest import REPO
+
+
+def test_generated_docs_are_current() -> None:
+    """docs/profiles.md and docs/settings.md equal what docs/generate.py writes now."""
+    run = subprocess.run(
+        [sys.executable, str(REPO / "docs" / "generate.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+
+
+def test_public_names_are_sorted_and_complete() -> None:
+    """__all__ is sorted and lists exactly the package's public attributes."""
+    import locust_scenarios  # noqa: PLC0415
+
+    public = {name for name in vars(locust_scenarios) if not name.startswith("_")}
+    modules = {"cli", "plugin", "settings", "shapes", "testing", "users", "exporter", "thresholds", "bundle", "assets"}
+    assert list(locust_scenarios.__all__) == sorted(locust_scenarios.__all__)
+    assert public - modules == set(locust_scenarios.__all__)
