@@ -290,3 +290,17 @@ def test_spike_class_defaults_are_read_by_the_selecting_shape() -> None:
     """The selecting shape uses the chosen profile's class attributes as defaults."""
     assert configured("spike").plan.peak == SpikeProfile.users
     assert configured("stress").plan.peak == StressProfile.users
+
+
+def test_selecting_shape_subclass_may_set_a_default_profile_and_parameters() -> None:
+    """A locustfile's shape can default to a profile and a peak; the environment still overrides."""
+
+    class Shape(ScenarioShape):
+        scenario = "spike"
+        users = 60
+
+    shape = Shape()
+    shape.configure(options=options_namespace())
+    assert (shape.selected_name, shape.plan.peak) == ("spike", 60)
+    shape.configure(options=options_namespace({"scenario": "smoke"}))
+    assert (shape.selected_name, shape.plan.peak) == ("smoke", 60)

@@ -692,13 +692,19 @@ class ScenarioShape(ScenarioProfile):
 
     abstract = True
     selected: ScenarioProfile | None = None
+    selected_name: str = ""
+    scenario: ClassVar[str | None] = None
+    """A default profile name for this locustfile; ``LOCUST_SCENARIO`` still overrides it."""
 
     @classmethod
     def class_defaults(cls) -> dict[str, Any]:
+        """Only what the locustfile's own subclass sets: the chosen profile supplies the rest."""
         defaults = super().class_defaults()
         defaults.pop("scenario")
+        if cls.scenario is not None:
+            defaults["scenario"] = cls.scenario
         for name in ("users", "duration"):
-            if name not in cls.__dict__:
+            if getattr(cls, name) == getattr(ScenarioProfile, name):
                 defaults.pop(name, None)
         return defaults
 
