@@ -1,0 +1,129 @@
+"""Shared parts of the benchmarks: an nginx target on 127.0.0.1 and a measured Locust subprocess.
+
+nginx (Debian's nginx-light) serves a fixed 200 from one worker with its access log off, so that the
+generator, not the target, is the bottleneck: on this machine kind wrk reaches 100k+ requests/s
+against it while one Locust process manages under 10k.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{ return 200 "ok"; }}
+    }}
+}}
+"""
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def nginx() -> Iterator[str]:
+    """Start nginx on a free 127.0.0.1 port; yield its URL; stop it by PID."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(binary):
+        raise SystemExit("nginx is missing: apt-get install nginx-light (tools/install-observability-tools.sh)")
+    with tempfile.TemporaryDirectory() as folder:
+        port = free_port()
+        conf = Path(folder) / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(dir=folder, port=port))
+        process = subprocess.Popen([binary, "-c", str(conf), "-p", folder], stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@dataclass
+class Measurement:
+    """One Locust run: requests per second and the process's peak resident memory."""
+
+    name: str
+    rps: float
+    peak_rss_mib: float
+    requests: int
+    failures: int
+
+
+def run_locust(
+    name: str, locustfile: Path, host: str, *, seconds: int, users: int, env: Mapping[str, str] | None = None
+) -> Measurement:
+    """Run ``locust -f locustfile --headless`` for ``seconds`` and measure it (bounded by a timeout)."""
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "stats.json"
+        command = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-H", host,
+                   "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--only-summary",
+                   "--json-file", str(report).removesuffix(".json")]  # fmt: skip
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST")}
+        full_env.update(env or {})
+        started = time.monotonic()
+        process = subprocess.Popen(command, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        watched = psutil.Process(process.pid)
+        peak = 0
+        while process.poll() is None and time.monotonic() - started < seconds + 60:
+            try:
+                peak = max(peak, watched.memory_info().rss)
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.25)
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        entries = json.loads(report.read_text())
+        requests = sum(entry["num_requests"] for entry in entries)
+        failures = sum(entry["num_failures"] for entry in entries)
+        first = min(entry["start_time"] for entry in entries)
+        last = max(entry["last_request_timestamp"] for entry in entries)
+        return Measurement(name, requests / max(last - first, 1e-9), peak / 2**20, requests, failures)
+
+
+def print_table(rows: list[Measurement], baseline: str) -> None:
+    """One table, with each row's throughput and memory as a ratio of the baseline's."""
+    base = next(row for row in rows if row.name == baseline)
+    print(f"{'variant':<34} {'req/s':>9} {'ratio':>7} {'peak RSS MiB':>13} {'ratio':>7} {'failures':>9}")
+    for row in rows:
+        print(
+            f"{row.name:<34} {row.rps:>9.0f} {row.rps / base.rps:>7.3f} {row.peak_rss_mib:>13.1f} "
+            f"{row.peak_rss_mib / base.peak_rss_mib:>7.3f} {row.failures:>9}"
+        )
