@@ -1,0 +1,95 @@
+"""locust_scenarios.testing: bounded in-process runs for users' own test suites."""
+
+from __future__ import annotations
+
+import pytest
+from locust import FastHttpUser, constant, task
+from pytest_httpserver import HTTPServer
+
+from locust_scenarios import SettingsError, Stage, StagesProfile
+from locust_scenarios.testing import options_namespace, run_profile
+
+from .conftest import base_url
+
+
+class Visitor(FastHttpUser):
+    abstract = True
+    wait_time = constant(0.1)
+
+    @task
+    def home(self) -> None:
+        self.client.get("/")
+
+
+class Broken(Visitor):
+    abstract = True
+
+    @task
+    def missing(self) -> None:
+        self.client.get("/missing")
+
+
+def test_run_profile_follows_the_plan_and_returns_stats(target: HTTPServer) -> None:
+    """A short stages run reaches its plateau, sends requests and reports them with percentiles."""
+    result = run_profile(
+        [type("V", (Visitor,), {})],
+        host=base_url(target),
+        scenario="stages",
+        settings={"stages": "1s:4,3s:4,1s:0"},
+        timeout=30,
+    )
+    assert not result.timed_out
+    assert result.peak_users == 4
+    assert result.requests > 10
+    assert result.failures == 0
+    assert result.requests == len(target.log)
+    assert result.percentile(0.95) > 0
+    assert result.planned[-1] == (5.0, 0.0)
+    plateau = [users for t, users in result.history if 2.0 <= t <= 3.8]
+    assert plateau
+    assert all(users == 4 for users in plateau)
+
+
+def test_run_profile_is_bounded_by_its_timeout(target: HTTPServer) -> None:
+    """A run longer than ``timeout`` is stopped and flagged, not left running."""
+    result = run_profile(
+        [type("V", (Visitor,), {})], host=base_url(target), scenario="smoke",
+        settings={"users": 1, "duration": "1m", "ramp_up": "1s"}, timeout=2,
+    )  # fmt: skip
+    assert result.timed_out
+    assert result.duration < 10
+
+
+def test_run_profile_counts_failures_with_their_messages(target: HTTPServer) -> None:
+    """Failed requests are counted and their errors reported by message."""
+    result = run_profile(
+        [type("B", (Broken,), {})], host=base_url(target), scenario="stages",
+        settings={"stages": "1s:2,1s:2"}, timeout=20,
+    )  # fmt: skip
+    assert result.failures > 0
+    assert any("500" in message or "404" in message or "No handler" in message for message in result.errors)
+
+
+def test_run_profile_takes_a_profile_class(target: HTTPServer) -> None:
+    """A profile class (abstract or not) can be given instead of a name."""
+
+    class Short(StagesProfile):
+        abstract = True
+        stages = (Stage(1, 2, "up"), Stage(1, 2, "hold"))
+
+    result = run_profile([type("V", (Visitor,), {})], host=base_url(target), scenario=Short, timeout=20)
+    assert result.peak_users == 2
+    assert result.planned == [(0.0, 0.0), (1.0, 2.0), (2.0, 2.0)]
+
+
+def test_run_profile_validates_settings_like_a_real_run(target: HTTPServer) -> None:
+    """Bad settings raise SettingsError before anything is sent."""
+    with pytest.raises(SettingsError, match="LOCUST_SCENARIO_USERS"):
+        run_profile([type("V", (Visitor,), {})], host=base_url(target), scenario="load", settings={"users": 0})
+    assert len(target.log) == 0
+
+
+def test_options_namespace_rejects_unknown_settings() -> None:
+    """A misspelt setting name is an error, not silently ignored."""
+    with pytest.raises(KeyError, match="usres"):
+        options_namespace({"usres": 3})
