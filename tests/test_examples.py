@@ -1,0 +1,181 @@
+"""Every example runs as it is: ``locust -f examples/<file> --headless`` against the demo target."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO, clean_env, locust
+
+EXAMPLES = REPO / "examples"
+SRC = str(REPO / "src")
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def demo_target() -> Iterator[str]:
+    """The demo target as its own process on a free port; its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "locust_scenarios._demo_target", "--port", "0"],
+        env=clean_env({"PYTHONPATH": SRC}),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def run_example(
+    name: str, url: str, env: Mapping[str, str] | None = None, args: list[str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict[str, int]]:
+    """Run one example headless (bounded) and return the process and requests per entry name."""
+    result = locust(
+        ["-f", str(EXAMPLES / name), "--headless", "-H", url, "--json", *(args or [])],
+        {"PYTHONPATH": SRC, **(env or {})},
+        timeout=120,
+        cwd=REPO,
+    )
+    start = result.stdout.find("[")
+    entries = json.loads(result.stdout[start:]) if start >= 0 else []
+    return result, {entry["name"]: entry["num_requests"] for entry in entries}
+
+
+SHORT = {
+    "smoke": {"LOCUST_SCENARIO_USERS": "3", "LOCUST_SCENARIO_DURATION": "6s", "LOCUST_SCENARIO_RAMP_UP": "1s"},
+    "load": {"LOCUST_SCENARIO_USERS": "4", "LOCUST_SCENARIO_DURATION": "6s"},
+    "stress": {"LOCUST_SCENARIO_USERS": "4", "LOCUST_SCENARIO_DURATION": "6s"},
+    "spike": {
+        "LOCUST_SCENARIO_USERS": "6",
+        "LOCUST_SCENARIO_DURATION": "8s",
+        "LOCUST_SCENARIO_RAMP_UP": "1s",
+        "LOCUST_SCENARIO_HOLD": "1s",
+    },
+    "endurance": {
+        "LOCUST_SCENARIO_USERS": "3",
+        "LOCUST_SCENARIO_DURATION": "6s",
+        "LOCUST_SCENARIO_RAMP_UP": "1s",
+        "LOCUST_SCENARIO_RAMP_DOWN": "1s",
+    },
+    "breakpoint": {"LOCUST_SCENARIO_USERS": "6", "LOCUST_SCENARIO_DURATION": "6s"},
+}
+"""Short settings per test type (also in examples/README.md)."""
+
+
+@pytest.mark.parametrize("scenario", list(SHORT))
+def test_scenarios_example_runs_every_test_type(demo_target: str, scenario: str) -> None:
+    """examples/scenarios.py runs each of the six test types, selected by LOCUST_SCENARIO, and exits 0."""
+    result, requests = run_example("scenarios.py", demo_target, {"LOCUST_SCENARIO": scenario, **SHORT[scenario]})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sum(requests.values()) > 0
+    assert requests["/api/items/{id}"] > 0
+
+
+@pytest.mark.parametrize(
+    "endpoints",
+    [None, "examples/endpoints.json", '[{"path": "/api/items/1", "name": "inline"}]'],
+    ids=["toml", "json", "inline"],
+)
+def test_config_driven_example_runs_from_each_source(demo_target: str, endpoints: str | None) -> None:
+    """examples/config_driven.py runs from its TOML file, the JSON file, or inline JSON, and exits 0."""
+    env = {**SHORT["smoke"], "LOCUST_SCENARIO": "smoke"}
+    if endpoints:
+        env["LOCUST_SCENARIO_ENDPOINTS"] = endpoints
+    result, requests = run_example("config_driven.py", demo_target, env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sum(requests.values()) > 0
+    if endpoints and endpoints.startswith("["):
+        assert set(requests) == {"inline"}
+    else:
+        assert {"/api/items/[id]", "/api/items/[missing]", "/slow", "/"} <= set(requests)
+
+
+def test_rest_flow_example_logs_in_and_checks(demo_target: str) -> None:
+    """examples/rest_flow.py logs in once per user, runs its checked flow, and exits 0."""
+    result, requests = run_example("rest_flow.py", demo_target, args=["-u", "3", "-r", "3", "-t", "4s"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert requests["/api/login"] == 3
+    assert requests["/api/me"] > 0
+    assert requests["/api/items/{id}"] > 0
+
+
+def test_custom_stages_example_runs_cut_short(demo_target: str) -> None:
+    """examples/custom_stages.py runs its composed plan, cut short by -t, and exits 0."""
+    result, requests = run_example("custom_stages.py", demo_target, args=["-t", "5s"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert requests["/api/items/{id}"] > 0
+
+
+def test_open_model_example_follows_the_planned_throughput(demo_target: str) -> None:
+    """examples/open_model.py runs the planned iterations (110 = 20/s over the short plan) within 15%."""
+    result, requests = run_example("open_model.py", demo_target, {"LOCUST_SCENARIO_STAGES": "2s:1,4s:1,1s:0"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    iterations = requests["/api/items/{id}"]
+    assert iterations / 110 == pytest.approx(1.0, abs=0.15)
+    assert requests["/api/items"] == iterations  # each iteration is two requests
+    assert "open model: " in result.stderr
+
+
+def test_locust_plugins_example_runs_with_its_checks(demo_target: str) -> None:
+    """examples/with_locust_plugins.py runs our profile with locust-plugins' checks and exits 0."""
+    env = {"LOCUST_SCENARIO": "smoke", **SHORT["smoke"]}
+    result, requests = run_example("with_locust_plugins.py", demo_target, env, ["--check-fail-ratio", "0.01"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert requests["/api/items"] > 0
+
+
+def test_both_option_sets_register_on_locusts_parser_without_clash() -> None:
+    """With locust_plugins and locust_scenarios imported, Locust's parser holds both option sets, no name twice."""
+    code = """
+import locust_plugins, locust_scenarios
+from locust.argument_parser import get_parser
+parser = get_parser()
+options = [o for a in parser._actions for o in a.option_strings]
+dests = [a.dest for a in parser._actions]
+assert len(options) == len(set(options)) and len(dests) == len(set(dests))
+parsed = parser.parse_args(["--check-rps", "5", "--iterations", "3", "--scenario-users", "4", "--prometheus-port", "0"])
+print(parsed.check_rps, parsed.iterations, parsed.scenario_users, parsed.prometheus_port)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=clean_env({"PYTHONPATH": SRC}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["5.0", "3", "4", "0"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="settings.add_options passes descriptions containing '%' (thresholds: 'fail_ratio<1%') to argparse "
+    "unescaped, so formatting Locust's help fails and our options are left out; escape them as '%%'",
+)
+def test_locust_help_lists_both_option_sets() -> None:
+    """``locust --help`` with a locustfile importing both packages lists both sets of options."""
+    result = locust(["-f", str(EXAMPLES / "with_locust_plugins.py"), "--help"], {"PYTHONPATH": SRC}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for option in ("--check-rps", "--iterations", "--scenario-users", "--scenario-endpoints", "--prometheus-port"):
+        assert option in result.stdout, option
+
+
+def test_examples_readme_lists_every_example() -> None:
+    """examples/README.md names every locustfile in examples/ with a command to run it."""
+    readme = (EXAMPLES / "README.md").read_text()
+    for path in sorted(Path(EXAMPLES).glob("*.py")):
+        assert f"examples/{path.name}" in readme, path.name
