@@ -179,3 +179,30 @@ def test_examples_readme_lists_every_example() -> None:
     readme = (EXAMPLES / "README.md").read_text()
     for path in sorted(Path(EXAMPLES).glob("*.py")):
         assert f"examples/{path.name}" in readme, path.name
+
+
+def _doc_blocks() -> list[str]:
+    """The Python code blocks of docs/users.md."""
+    text = (REPO / "docs" / "users.md").read_text()
+    return [block.split("```", 1)[0] for block in text.split("```python\n")[1:]]
+
+
+@pytest.mark.parametrize("number", range(len(_doc_blocks())))
+def test_users_doc_examples_run(demo_target: str, tmp_path: Path, number: int) -> None:
+    """Each Python example in docs/users.md runs as a locustfile for a few seconds and exits 0."""
+    locustfile = tmp_path / "locustfile.py"
+    locustfile.write_text(_doc_blocks()[number])
+    short = {
+        "LOCUST_SCENARIO": "smoke",
+        **SHORT["smoke"],
+        "LOCUST_SCENARIO_STAGES": "1s:1,3s:1",
+    }
+    result = locust(
+        ["-f", str(locustfile), "--headless", "-H", demo_target, "-u", "2", "-r", "2", "-t", "4s", "--json"],
+        {"PYTHONPATH": SRC, **short},
+        timeout=120,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    entries = json.loads(result.stdout[result.stdout.find("[") :])
+    assert sum(entry["num_requests"] for entry in entries) > 0
