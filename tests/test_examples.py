@@ -206,3 +206,17 @@ def test_users_doc_examples_run(demo_target: str, tmp_path: Path, number: int) -
     assert result.returncode == 0, result.stderr[-3000:]
     entries = json.loads(result.stdout[result.stdout.find("[") :])
     assert sum(entry["num_requests"] for entry in entries) > 0
+
+
+def test_builtin_locustfile_runs_the_configured_endpoints(demo_target: str) -> None:
+    """The package's own locustfile (behind ``locust-scenarios run``) runs the endpoints file and exits 0."""
+    env = {"LOCUST_SCENARIO": "smoke", **SHORT["smoke"], "LOCUST_SCENARIO_ENDPOINTS": "examples/endpoints.json"}
+    result = locust(
+        ["-f", str(REPO / "src" / "locust_scenarios" / "locustfile.py"), "--headless", "-H", demo_target, "--json"],
+        {"PYTHONPATH": SRC, **env},
+        timeout=120,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    entries = json.loads(result.stdout[result.stdout.find("[") :])
+    assert {entry["name"] for entry in entries} >= {"/api/items/[id]", "/api/items/[missing]"}

@@ -1,0 +1,18 @@
+"""The built-in locustfile: the config-driven user and the selecting shape, no code of your own.
+
+    LOCUST_SCENARIO=smoke LOCUST_SCENARIO_ENDPOINTS=endpoints.toml locust-scenarios run --headless -H URL
+
+``LOCUST_SCENARIO`` picks the test type, ``LOCUST_SCENARIO_ENDPOINTS`` the requests (``GET /``
+without it); every other ``LOCUST_SCENARIO_*`` setting applies as usual.
+"""
+
+from locust_scenarios.shapes import ScenarioShape
+from locust_scenarios.users import EndpointsUser
+
+
+class Endpoints(EndpointsUser):
+    """Weighted requests from ``LOCUST_SCENARIO_ENDPOINTS``."""
+
+
+class Shape(ScenarioShape):
+    """The profile named by ``LOCUST_SCENARIO``."""
