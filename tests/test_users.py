@@ -38,7 +38,7 @@ from locust_scenarios.users import (
     validate_user_settings,
 )
 
-from .conftest import base_url, locust
+from .conftest import base_url, clean_env, free_port, locust
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -637,3 +637,59 @@ def test_open_model_pacing_achieves_the_planned_rate(httpserver: HTTPServer) -> 
     stats = pacing_stats(environment)
     assert stats.iterations >= len(hold)
     assert stats.late <= 0.05 * stats.iterations
+
+
+@pytest.mark.e2e
+def test_open_model_pacing_is_shared_by_workers(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """Master + 2 workers run the planned iterations/s of the whole test (each its share), within 10%."""
+    httpserver.expect_request("/").respond_with_data("ok")
+    locustfile = tmp_path / "locustfile.py"
+    locustfile.write_text(
+        textwrap.dedent(
+            """
+            from locust_scenarios import Stage, StagesProfile
+            from locust_scenarios.users import EndpointsUser
+
+            class Throughput(StagesProfile):
+                stages = [Stage(0, 1), Stage(8, 1)]
+                rate = 20
+                users = 10
+
+            class Api(EndpointsUser):
+                pass
+            """
+        )
+    )
+    port = str(free_port())
+    env = clean_env({"PYTHONPATH": str(SRC), "LOCUST_SCENARIO_SPAWN_RATE": "100"})
+    common = [sys.executable, "-m", "locust", "-f", str(locustfile)]
+    master_args = ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", port, "--expect-workers", "2"]
+    workers = [
+        subprocess.Popen(
+            [*common, "--worker", "--master-host", "127.0.0.1", "--master-port", port],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    try:
+        master = subprocess.run(
+            [*common, *master_args, "--headless", "-H", base_url(httpserver), "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )
+    finally:
+        for worker in workers:
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(timeout=5)
+    assert master.returncode == 0, master.stderr[-3000:]
+    entries = json.loads(master.stdout[master.stdout.find("[") :])
+    iterations = sum(entry["num_requests"] for entry in entries)
+    assert iterations / 160 == pytest.approx(1.0, abs=0.1)
