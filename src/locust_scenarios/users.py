@@ -307,21 +307,24 @@ class _EndpointTable:
         return random.choices(self.endpoints, cum_weights=self.cumulative)[0]
 
 
-_TABLES: weakref.WeakKeyDictionary[Environment, dict[type[User], _EndpointTable]] = weakref.WeakKeyDictionary()
+_TABLES: weakref.WeakKeyDictionary[Environment, dict[tuple[type[User], str | None], _EndpointTable]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _endpoint_table(environment: Environment, user_class: type[EndpointsUser]) -> _EndpointTable:
+    """The class's endpoints, loaded once per value of the setting (a worker gets the master's value)."""
+    configured = scenario_settings(environment).endpoints or None
     tables = _TABLES.setdefault(environment, {})
-    table = tables.get(user_class)
+    table = tables.get((user_class, configured))
     if table is None:
-        configured = scenario_settings(environment).endpoints
         if configured:
             endpoints = load_endpoints(configured)
         else:
             declared = user_class.endpoints
             shown = declared if isinstance(declared, str | Path) else "[...]"
             endpoints = load_endpoints(declared, origin=f"{user_class.__name__}.endpoints={str(shown)!r}")
-        table = tables[user_class] = _EndpointTable.of(endpoints)
+        table = tables[(user_class, configured)] = _EndpointTable.of(endpoints)
     return table
 
 
