@@ -17,6 +17,7 @@ Only ``settings`` of this package is imported; the running profile is read duck-
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json as jsonlib
 import logging
@@ -510,23 +511,35 @@ def _settle(call: Call, response: ResponseContextManager) -> None:
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
+@functools.lru_cache(maxsize=1024)
+def _template(path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``/items/{id}/tags`` → literal parts ``("/items/", "/tags")`` and keys ``("id",)``, cached."""
+    pieces = _PLACEHOLDER.split(path)
+    return tuple(pieces[0::2]), tuple(pieces[1::2])
+
+
 def _expand(path: str, values: Mapping[str, object]) -> str:
     """``/items/{id}`` with ``id=3`` → ``/items/3`` (values URL-quoted); every placeholder needs a value."""
-
-    def substitute(match: re.Match[str]) -> str:
-        key = match.group(1)
-        if key not in values:
-            raise ValueError(f"no value for {{{key}}} in {path!r}")
-        return quote(str(values[key]), safe="")
-
-    expanded = _PLACEHOLDER.sub(substitute, path)
-    unused = sorted(set(values) - set(_PLACEHOLDER.findall(path)))
+    if not values:
+        return path
+    literals, keys = _template(path)
+    missing = [key for key in keys if key not in values]
+    if missing:
+        raise ValueError(f"no value for {{{missing[0]}}} in {path!r}")
+    unused = sorted(set(values) - set(keys))
     if unused:
         raise ValueError(f"{path!r} has no placeholder {{{unused[0]}}}")
-    return expanded
+    parts = [literals[0]]
+    for key, literal in zip(keys, literals[1:], strict=True):
+        parts += [quote(str(values[key]), safe=""), literal]
+    return "".join(parts)
 
 
 # -- wait times -------------------------------------------------------------------------------------
+
+
+def _uniform(low: float, high: float) -> float:
+    return low if high == low else random.uniform(low, high)
 
 
 def think_time(spec: str | float | None = None) -> WaitTime:
@@ -538,8 +551,7 @@ def think_time(spec: str | float | None = None) -> WaitTime:
     fixed = _think_time_range(spec) if spec is not None else None
 
     def wait(user: User) -> float:
-        low, high = fixed or _settings_think_time(scenario_settings(user.environment))
-        return low if high == low else random.uniform(low, high)
+        return _uniform(*(fixed or _settings_think_time(scenario_settings(user.environment))))
 
     return wait
 
@@ -736,14 +748,15 @@ def pacing_stats(environment: Environment) -> PacingStats:
 def scenario_wait_time() -> WaitTime:
     """The templates' default: open-model pacing when the profile is open-model, else ``pacing``,
     else ``think_time``, else no wait (all read from settings at run time)."""
-    open_model, paced, thinking = open_model_pacing(), pacing(), think_time()
+    open_model, paced = open_model_pacing(), pacing()
 
     def wait(user: User) -> float:
         if _open_model_shape(user.environment) is not None:
             return open_model(user)
-        if scenario_settings(user.environment).pacing:
+        settings = scenario_settings(user.environment)
+        if settings.pacing:
             return paced(user)
-        return thinking(user)
+        return _uniform(*_settings_think_time(settings)) if settings.think_time else 0.0
 
     _OPEN_MODEL_WAITS[wait] = _OPEN_MODEL_WAITS[open_model]
     return wait
