@@ -161,11 +161,6 @@ print(parsed.check_rps, parsed.iterations, parsed.scenario_users, parsed.prometh
     assert result.stdout.split() == ["5.0", "3", "4", "0"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="settings.add_options passes descriptions containing '%' (thresholds: 'fail_ratio<1%') to argparse "
-    "unescaped, so formatting Locust's help fails and our options are left out; escape them as '%%'",
-)
 def test_locust_help_lists_both_option_sets() -> None:
     """``locust --help`` with a locustfile importing both packages lists both sets of options."""
     result = locust(["-f", str(EXAMPLES / "with_locust_plugins.py"), "--help"], {"PYTHONPATH": SRC}, timeout=60)

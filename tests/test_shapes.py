@@ -269,8 +269,8 @@ def test_open_model_ticks_a_constant_pool_and_plans_iterations() -> None:
     assert shape.open_model
     assert shape.plan.unit == "iterations/s"
     assert shape.plan.peak == 200
-    assert shape.target(1) == (30, 6.0)
-    assert shape.target(30) == (30, 6.0)
+    assert shape.target(1) == (30, 30.0)  # the whole pool at once: users wait for their slots
+    assert shape.target(30) == (30, 30.0)
     assert shape.target(60) is None
 
 

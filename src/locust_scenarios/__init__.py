@@ -20,13 +20,31 @@ from .shapes import (
     scale,
     sequence,
 )
+from .users import (
+    Call,
+    Endpoint,
+    EndpointsUser,
+    PacingStats,
+    RestUser,
+    load_endpoints,
+    open_model_pacing,
+    pacing,
+    pacing_stats,
+    scenario_wait_time,
+    think_time,
+)
 
 __all__ = [
     "BreakpointProfile",
+    "Call",
+    "Endpoint",
+    "EndpointsUser",
     "EnduranceProfile",
     "ExporterSettings",
     "LoadProfile",
+    "PacingStats",
     "Plan",
+    "RestUser",
     "ScenarioProfile",
     "ScenarioSettings",
     "ScenarioShape",
@@ -36,12 +54,18 @@ __all__ = [
     "Stage",
     "StagesProfile",
     "StressProfile",
+    "load_endpoints",
+    "open_model_pacing",
+    "pacing",
+    "pacing_stats",
     "parse_duration",
     "parse_stages",
     "register_profile",
     "repeat",
     "scale",
+    "scenario_wait_time",
     "sequence",
+    "think_time",
 ]
 
 del _plugin

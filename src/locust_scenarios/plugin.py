@@ -34,6 +34,7 @@ from .settings import (
     unknown_variable_warnings,
 )
 from .shapes import ScenarioProfile
+from .users import validate_user_settings
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_INVALID_CONFIG", "running_profile"]
 
@@ -71,9 +72,10 @@ def _on_init(environment: Environment, **_kwargs: Any) -> None:
         if profile is not None:
             profile.configure(options=options)
             scenario = profile.settings or scenario
+        environment.scenario_settings = scenario  # type: ignore[attr-defined]
+        validate_user_settings(environment)
     except SettingsError as error:
         _fail(str(error))
-    environment.scenario_settings = scenario  # type: ignore[attr-defined]
     if not isinstance(environment.runner, WorkerRunner):
         gevent.signal_handler(signal.SIGTERM, _interrupt, environment)
 
@@ -86,11 +88,21 @@ def _interrupt(environment: Environment) -> None:
 
 
 def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
+    if not isinstance(environment.runner, WorkerRunner):
+        return
     profile = running_profile(environment)
-    if profile is None or not isinstance(environment.runner, WorkerRunner):
+    if profile is None:
+        # The user templates read the settings the master sent, which replaced the worker's own.
+        try:
+            environment.scenario_settings = load_settings(  # type: ignore[attr-defined]
+                ScenarioSettings, environment.parsed_options
+            )
+        except SettingsError as error:
+            logger.error("ignoring the master's settings on this worker: %s", error)
         return
     try:
         profile.configure(options=environment.parsed_options)
+        environment.scenario_settings = profile.settings  # type: ignore[attr-defined]
     except SettingsError as error:
         logger.error("ignoring the master's settings on this worker: %s", error)
     profile.reset_time()  # type: ignore[no-untyped-call]
@@ -98,7 +110,7 @@ def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
 
 def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
     profile = running_profile(environment)
-    if profile is None or isinstance(environment.runner, WorkerRunner):
+    if profile is None or isinstance(environment.runner, WorkerRunner) or environment.process_exit_code is not None:
         return
     if not profile.started or profile.completed:
         return

@@ -16,10 +16,11 @@ import difflib
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, TypeVar
 
+from locust.argument_parser import get_empty_argument_parser
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -33,6 +34,7 @@ __all__ = [
     "add_options",
     "describe",
     "env_name",
+    "environment_options",
     "format_duration",
     "load_settings",
     "option_dest",
@@ -253,9 +255,21 @@ def add_options(parser: Any) -> None:
                 dest=option_dest(model, field),
                 env_var=env_name(model, field),
                 default=None,
-                help=info.description,
+                help=(info.description or "").replace("%", "%%"),
                 include_in_web_ui=field not in secret,
             )
+
+
+def environment_options(args: Sequence[str] = ()) -> Any:
+    """Our options parsed as Locust would (``args``, then the environment, then config files).
+
+    For code that runs outside a Locust process, such as a preview or a test building its own
+    ``Environment``: it sees the same values a real run would.
+    """
+    parser = get_empty_argument_parser(add_help=False)
+    add_options(parser)
+    namespace, _ = parser.parse_known_args(args=list(args))
+    return namespace
 
 
 def _given(options: Any, model: type[_OptionModel]) -> dict[str, Any]:
@@ -264,9 +278,11 @@ def _given(options: Any, model: type[_OptionModel]) -> dict[str, Any]:
         return {}
     found = vars(options) if not isinstance(options, Mapping) else options
     given = {}
-    for field in model.model_fields:
+    for field, info in model.model_fields.items():
         value = found.get(option_dest(model, field))
-        if value is not None and value != "":
+        # An empty value (LOCUST_SCENARIO_USERS= from a template) means "unset", except for text
+        # settings with a text default, where it means empty (LOCUST_SCENARIO_AUTH_SCHEME="").
+        if value is not None and (value != "" or isinstance(info.default, str)):
             given[field] = value
     return given
 

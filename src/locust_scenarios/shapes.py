@@ -18,13 +18,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from locust import LoadTestShape
-from locust.argument_parser import get_empty_argument_parser
 
 from .settings import (
     BUILTIN_SCENARIOS,
     ScenarioSettings,
     SettingsError,
-    add_options,
+    environment_options,
     format_duration,
     load_settings,
     parse_duration,
@@ -364,7 +363,7 @@ class ScenarioProfile(LoadTestShape):
     def plan(self) -> Plan:
         """The configured plan (configured from the environment on first use)."""
         if self._plan is None:
-            self.configure(options=_environment_options())
+            self.configure(options=environment_options())
         assert self._plan is not None
         return self._plan
 
@@ -402,7 +401,8 @@ class ScenarioProfile(LoadTestShape):
             return None
         assert self.settings is not None
         pool = self.settings.users or type(self).users
-        return pool, self.settings.spawn_rate or max(pool / 5, 1.0)
+        # The whole pool at once by default: users wait for their slots, so no burst follows.
+        return pool, self.settings.spawn_rate or float(pool)
 
     def elapsed(self) -> float:
         """Seconds since the shape started."""
@@ -450,14 +450,6 @@ def _with_common_options(options: Any) -> Any:
     if found.get("scenario_spawn_rate") in (None, "") and found.get("spawn_rate"):
         found["scenario_spawn_rate"] = found["spawn_rate"]
     return found
-
-
-def _environment_options() -> Any:
-    """Parse our options from the environment and config files as Locust would (no command line)."""
-    parser = get_empty_argument_parser(add_help=False)
-    add_options(parser)
-    namespace, _ = parser.parse_known_args(args=[])
-    return namespace
 
 
 def _ramp_hold_ramp(*, peak: float, unit: str, ramp_up: float, total: float, ramp_down: float) -> Plan:
@@ -729,7 +721,7 @@ class ScenarioShape(ScenarioProfile):
 
     def target(self, t: float) -> Tick | None:
         if self._plan is None:
-            self.configure(options=_environment_options())
+            self.configure(options=environment_options())
         assert self.selected is not None
         answer = self.selected.target(t)
         self.breach = self.selected.breach

@@ -37,7 +37,6 @@ from urllib.parse import quote, urlencode
 import gevent
 from gevent.pool import Group
 from locust import FastHttpUser, User, task
-from locust.argument_parser import get_empty_argument_parser
 from locust.contrib.fasthttp import ResponseContextManager
 from locust.env import Environment
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopTest, StopUser
@@ -47,8 +46,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from .settings import (
     ScenarioSettings,
     SettingsError,
-    add_options,
     env_name,
+    environment_options,
     format_duration,
     load_settings,
     option_name,
@@ -102,9 +101,7 @@ def scenario_settings(environment: Environment) -> ScenarioSettings:
     if cached is None:
         options = environment.parsed_options
         if options is None:
-            parser = get_empty_argument_parser(add_help=False)
-            add_options(parser)
-            options, _ = parser.parse_known_args(args=[])
+            options = environment_options()
         cached = load_settings(ScenarioSettings, options)
         _SETTINGS[environment] = cached
     return cached
