@@ -366,31 +366,35 @@ def _run_sample(entry: StatsEntry) -> Sample:
 
 
 _WINDOW_SECONDS: Final = 10
+"""The span of "recent" statistics, as in Locust's current response-time percentiles."""
 
 
 def _window_sample(entry: StatsEntry) -> Sample:
+    """Requests and failures of the last ten seconds; latency since Locust's snapshot of ten seconds ago.
+
+    Counts come from Locust's per-second tallies; the latency distribution is the difference between
+    the entry's distribution now and its cached copy closest to (at or before) ten seconds ago.
+    """
+    now = int(time.time())
+    first_second = now - _WINDOW_SECONDS
+    requests = sum(count for second, count in entry.num_reqs_per_sec.items() if second >= first_second)
+    failures = sum(count for second, count in entry.num_fail_per_sec.items() if second >= first_second)
     cache = entry.response_times_cache
-    if not cache:
-        return _run_sample(entry)
-    horizon = int(time.time()) - _WINDOW_SECONDS
-    since, base = next(iter(cache.items()))
-    for stamp, cached in cache.items():
-        if stamp > horizon:
-            break
-        since, base = stamp, cached
-    distribution = {
-        key: count - base.response_times.get(key, 0)
-        for key, count in entry.response_times.items()
-        if count - base.response_times.get(key, 0) > 0
-    }
-    timed = (entry.num_requests - entry.num_none_requests) - (base.num_requests - base.num_none_requests)
-    requests = entry.num_requests - base.num_requests
-    failures = sum(count for second, count in entry.num_fail_per_sec.items() if second > since)
+    if cache:
+        older = [stamp for stamp in cache if stamp <= first_second]
+        base = cache[max(older) if older else min(cache)]
+        distribution = {
+            key: count - base.response_times.get(key, 0)
+            for key, count in entry.response_times.items()
+            if count - base.response_times.get(key, 0) > 0
+        }
+    else:
+        distribution = dict(entry.response_times)
     keys = sorted(distribution)
     return Sample(
         requests=requests,
         failures=min(failures, requests),
-        timed=timed,
+        timed=sum(distribution.values()),
         response_times=distribution,
         total_response_time=float(sum(key * count for key, count in distribution.items())),
         min_response_time=float(keys[0]) if keys else None,
