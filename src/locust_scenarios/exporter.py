@@ -43,7 +43,6 @@ from locust.runners import (
 )
 from locust.stats import StatsError
 from prometheus_client import CollectorRegistry, push_to_gateway
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -61,6 +60,7 @@ if TYPE_CHECKING:
     from .thresholds import Result
 
 __all__ = [
+    "CONTENT_TYPE",
     "DEFAULT_BUCKETS",
     "OTHER",
     "LocustCollector",
@@ -76,6 +76,9 @@ logger = logging.getLogger("locust_scenarios.exporter")
 
 DEFAULT_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0)
 """Latency bucket bounds in seconds: fine where HTTP services usually answer, coarse towards timeouts."""
+
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+"""The Prometheus text format ``render()`` writes."""
 
 OTHER: Final = "(other)"
 """Label value that request names and error messages beyond the cardinality cap fold into."""
@@ -607,7 +610,7 @@ class MetricsServer:
                 logger.exception("rendering the metrics failed")
                 start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
                 return [b"rendering the metrics failed, see the Locust log\n"]
-            start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))])
+            start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
             return [body]
         if path == "/":
             start_response("200 OK", [("Content-Type", "text/plain")])
@@ -640,7 +643,7 @@ def mount(web_ui: Any, collector: LocustCollector) -> None:
     """Add ``/metrics`` to Locust's web UI (behind its login when ``--web-login`` is on)."""
 
     def metrics() -> Response:
-        return Response(collector.render(), mimetype=None, content_type=CONTENT_TYPE_LATEST)
+        return Response(collector.render(), mimetype=None, content_type=CONTENT_TYPE)
 
     protected = web_ui.auth_required_if_enabled(metrics)
     web_ui.app.add_url_rule("/metrics", "locust_scenarios_metrics", protected)
