@@ -7,10 +7,12 @@ it, with the way to get it: these tests never skip.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -20,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
-from tests.conftest import free_port
+from tests.conftest import clean_env, free_port
 
 _BINARIES = {"prometheus": "PROMETHEUS", "promtool": "PROMTOOL", "prometheus-pushgateway": "PUSHGATEWAY"}
 
@@ -109,18 +113,18 @@ def prometheus(tmp_path: Path) -> Iterator[Callable[..., Prometheus]]:
         (home / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
         port = free_port()
         log = home / "prometheus.log"
-        process = subprocess.Popen(
-            [
-                tool("prometheus"),
-                f"--config.file={home / 'prometheus.yml'}",
-                f"--storage.tsdb.path={home / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--web.enable-lifecycle",
-                "--log.level=warn",
-            ],
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [
+                    tool("prometheus"),
+                    f"--config.file={home / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={home / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                    "--log.level=warn",
+                ],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
         started.append(process)
         server = Prometheus(f"http://127.0.0.1:{port}", process, log)
         wait_for(lambda: http_get(f"{server.url}/-/ready")[0] == 200, 30, what="Prometheus to be ready")
@@ -141,11 +145,12 @@ def pushgateway(tmp_path: Path) -> Iterator[str]:
     """Debian's Pushgateway on 127.0.0.1 (its URL); stopped by PID."""
     port = free_port()
     log = tmp_path / "pushgateway.log"
-    process = subprocess.Popen(
-        [tool("prometheus-pushgateway"), f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [tool("prometheus-pushgateway"), f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: http_get(f"{url}/-/ready")[0] == 200, 30, what="the Pushgateway to be ready")
@@ -157,3 +162,85 @@ def pushgateway(tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+LOCUSTFILES = Path(__file__).parent / "locustfiles"
+OBSERVED = str(LOCUSTFILES / "observed.py")
+OBSERVED_PROFILE = str(LOCUSTFILES / "observed_profile.py")
+
+
+@pytest.fixture
+def observed_target(httpserver: HTTPServer) -> Iterator[HTTPServer]:
+    """A local target: / answers at once, /slow after 5 to 60 ms (a fixed cycle), /fail with 500."""
+    delays = itertools.cycle([0.005, 0.012, 0.02, 0.03, 0.045, 0.06, 0.008, 0.015])
+
+    def slow(_request: Request) -> Response:
+        time.sleep(next(delays))
+        return Response("slow")
+
+    httpserver.expect_request("/").respond_with_data("ok")
+    httpserver.expect_request("/slow").respond_with_handler(slow)
+    httpserver.expect_request("/fail").respond_with_data("no", status=500)
+    yield httpserver
+    httpserver.clear()
+
+
+@dataclass
+class LocustRun:
+    """A Locust subprocess whose combined output goes to a file that tests can read while it runs."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        """Everything the process wrote so far."""
+        return self.log.read_text(errors="replace")
+
+    def wait_for_output(self, text: str, timeout: float) -> None:
+        """Wait until ``text`` appears in the output (fails with the output's tail otherwise)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.output():
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        pytest.fail(f"{text!r} did not appear in the output:\n{self.output()[-3000:]}")
+
+    def finish(self, timeout: float) -> int:
+        """Wait for the exit code (killing the process if it overruns ``timeout``)."""
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            pytest.fail(f"Locust did not finish within {timeout}s:\n{self.output()[-3000:]}")
+
+    def stop(self) -> None:
+        """Kill the process if it still runs."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def start_locust(tmp_path: Path) -> Iterator[Callable[..., LocustRun]]:
+    """Start ``python -m locust ARGS`` in ``tmp_path`` with a clean environment; all stopped at the end."""
+    runs: list[LocustRun] = []
+
+    def start(args: list[str], env: dict[str, str] | None = None, name: str = "locust") -> LocustRun:
+        log = tmp_path / f"{name}-{len(runs)}.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "locust", *args],
+                env=clean_env(env),
+                cwd=tmp_path,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        run = LocustRun(process, log)
+        runs.append(run)
+        return run
+
+    yield start
+    for run in runs:
+        run.stop()
