@@ -293,6 +293,8 @@ def _on_quitting_observability(environment: Environment, **_kwargs: Any) -> None
         stats_logger.info("\n%s\n", observed.verdict.table())
     exit_code = _exit_code(environment, observed, interrupted)
     if exit_code is not None:
+        # Never lower a code another listener set (locust-plugins' checks set 3 on failure).
+        exit_code = max(exit_code, environment.process_exit_code or 0)
         environment.process_exit_code = exit_code
     summary = _summary(environment, observed, interrupted, exit_code)
     breach = summary.get("breach")

@@ -169,19 +169,37 @@ OBSERVED = str(LOCUSTFILES / "observed.py")
 OBSERVED_PROFILE = str(LOCUSTFILES / "observed_profile.py")
 
 
-@pytest.fixture
-def observed_target(httpserver: HTTPServer) -> Iterator[HTTPServer]:
-    """A local target: / answers at once, /slow after 5 to 60 ms (a fixed cycle), /fail with 500."""
+def serve_observed(httpserver: HTTPServer, fail_every: int | None = None) -> HTTPServer:
+    """/ answers at once, /slow after 5 to 60 ms (a fixed cycle), /fail with 500.
+
+    With ``fail_every``, every that-many-th /slow request answers 503 instead.
+    """
     delays = itertools.cycle([0.005, 0.012, 0.02, 0.03, 0.045, 0.06, 0.008, 0.015])
+    calls = itertools.count(1)
 
     def slow(_request: Request) -> Response:
         time.sleep(next(delays))
+        if fail_every and next(calls) % fail_every == 0:
+            return Response("busy", status=503)
         return Response("slow")
 
     httpserver.expect_request("/").respond_with_data("ok")
     httpserver.expect_request("/slow").respond_with_handler(slow)
     httpserver.expect_request("/fail").respond_with_data("no", status=500)
-    yield httpserver
+    return httpserver
+
+
+@pytest.fixture
+def observed_target(httpserver: HTTPServer) -> Iterator[HTTPServer]:
+    """A healthy local target (see ``serve_observed``)."""
+    yield serve_observed(httpserver)
+    httpserver.clear()
+
+
+@pytest.fixture
+def flaky_target(httpserver: HTTPServer) -> Iterator[HTTPServer]:
+    """The same target where one /slow request in ten fails with 503 (so errors get exported)."""
+    yield serve_observed(httpserver, fail_every=10)
     httpserver.clear()
 
 

@@ -264,3 +264,17 @@ def test_final_state_is_pushed_to_the_pushgateway(
     assert all(s.labels["job"] == "locust" and s.labels["run_id"] == "push-test-1" for s in pushed)
     assert sum(s.value for s in pushed) == locust_count(tmp_path / "stats.json")
     wait_for(lambda: "pushed the final metrics" in run.output(), 5, what="the push log line")
+
+
+@pytest.mark.parametrize(("check", "expected"), [("--check-rps=100000", 3), ("--check-rps=0.1", 0)])
+def test_locust_plugins_checks_and_our_thresholds_agree_on_exit_codes(
+    observed_target: HTTPServer, start_locust: StartLocust, check: str, expected: int
+) -> None:
+    """With locust-plugins loaded too, a failed check of theirs still exits 3 although our thresholds pass."""
+    locustfile = str(Path(OBSERVED).parent / "with_plugins.py")
+    run = start_locust(
+        ["-f", locustfile, "--headless", "-u", "2", "-r", "10", "-t", "3s", "-H", base_url(observed_target), check],
+        {"LOCUST_SCENARIO_THRESHOLDS": "fail_ratio<50%"},
+    )
+    assert run.finish(60) == expected, run.output()[-3000:]
+    assert "Thresholds: PASS" in run.output()
