@@ -291,6 +291,8 @@ def _on_quitting_observability(environment: Environment, **_kwargs: Any) -> None
     if observed.thresholds:
         observed.verdict = Verdict(evaluate(observed.thresholds, environment.stats), aborted=observed.aborted)
         stats_logger.info("\n%s\n", observed.verdict.table())
+        if interrupted:
+            stats_logger.info("The profile was interrupted before it completed: exit code %d.\n", EXIT_INTERRUPTED)
     exit_code = _exit_code(environment, observed, interrupted)
     if exit_code is not None:
         # Never lower a code another listener set (locust-plugins' checks set 3 on failure).

@@ -19,7 +19,6 @@ This module reads only ``settings`` and Locust's statistics; it never touches Lo
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import operator
 import re
@@ -568,17 +567,3 @@ class Verdict:
             reason = f"aborted during the run: {self.aborted}" if self.aborted else f"{failed} failed"
             summary = f"Thresholds: FAIL ({reason}), exit code {EXIT_FAILED}"
         return "\n".join([*lines, summary])
-
-    def to_dict(self) -> dict[str, Any]:
-        """The verdict for JSON."""
-        return {
-            "passed": self.passed,
-            "exit_code": self.exit_code,
-            "aborted": self.aborted,
-            "thresholds": [r.to_dict() for r in self.results],
-        }
-
-    def log_line(self, **context: Any) -> str:
-        """The verdict as one JSON line (``event`` is ``locust_scenarios.verdict``)."""
-        record = {"event": "locust_scenarios.verdict", **context, **self.to_dict()}
-        return json.dumps(record, separators=(",", ":"), default=str)

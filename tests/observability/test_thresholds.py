@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from copy import copy
 
@@ -299,27 +298,6 @@ def test_verdict_table_lists_every_criterion_and_the_outcome() -> None:
     assert lines[3].split() == ["p95<10ms", p95, "100", "FAIL"]
     assert "no request named 'GET /x'" in lines[4]
     assert lines[-1] == "Thresholds: FAIL (2 failed), exit code 3"
-
-
-def test_verdict_json_line_is_one_line_of_json() -> None:
-    """The log line is a single JSON object with the event name, context and every result."""
-    stats = _stats(*_uniform(10))
-    line = Verdict(evaluate(parse("max<1s"), stats)).log_line(run_id="r1")
-    assert "\n" not in line
-    record = json.loads(line)
-    assert record["event"] == "locust_scenarios.verdict"
-    assert record["run_id"] == "r1"
-    assert record["passed"] is True
-    assert record["thresholds"][0] == {
-        "threshold": "max<1s",
-        "selector": None,
-        "aggregate": "max",
-        "operator": "<",
-        "limit": 1.0,
-        "value": 0.01,
-        "samples": 10,
-        "passed": True,
-    }
 
 
 def test_run_totals_summarise_the_whole_run() -> None:
