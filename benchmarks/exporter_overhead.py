@@ -40,19 +40,29 @@ class Scraper(threading.Thread):
         self.stopped = threading.Event()
         self.durations: list[float] = []
         self.sizes: list[int] = []
+        self.renders: list[float] = []
 
     def run(self) -> None:
         while not self.stopped.is_set() and time.monotonic() < self.deadline:
             started = time.perf_counter()
             try:
                 with urllib.request.urlopen(self.url, timeout=2) as response:  # noqa: S310 (127.0.0.1)
-                    size = len(response.read())
+                    body = response.read()
             except OSError:
-                size = 0
-            if size:
+                body = b""
+            if body:
                 self.durations.append(time.perf_counter() - started)
-                self.sizes.append(size)
+                self.sizes.append(len(body))
+                self.renders.append(_previous_render(body))
             self.stopped.wait(max(0.0, 1.0 - (time.perf_counter() - started)))
+
+
+def _previous_render(body: bytes) -> float:
+    """The exporter's own timing of the previous scrape's rendering (inside the Locust process)."""
+    for line in body.decode().splitlines():
+        if line.startswith("locust_exporter_scrape_duration_seconds "):
+            return float(line.split()[1])
+    return 0.0
 
 
 def measure(
@@ -118,19 +128,28 @@ def main() -> None:
     print(f"{args.rounds} rounds of {args.seconds}s, {args.users} users, FastHttpUser, medians:")
     print_table([medians[n] for n in variants if n.endswith(" 1 name")], baseline="plain, 1 name")
     print()
-    wide = [n for n in variants if not n.endswith(" 1 name")]
+    names = list(variants)
+    wide = names[2:]
     print_table([medians[n] for n in wide], baseline=wide[0])
     print()
-    print(f"{'scrapes (seen by the scraper)':<34} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'size KB':>8}")
+    print("paired ratios (exporter / plain in the same round): median [min, max]")
+    for plain, exported in ((names[0], names[1]), (names[2], names[3])):
+        ratios = sorted(e.rps / p.rps for p, e in zip(results[plain], results[exported], strict=True))
+        print(f"  {exported:<34} {statistics.median(ratios):.3f} [{ratios[0]:.3f}, {ratios[-1]:.3f}]")
+    print()
+    print("scrapes: round trip seen by the scraper; render time inside Locust (and its share of 1 s)")
+    header = f"{'variant':<34} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'size KB':>8} {'render ms':>10} {'share':>7}"
+    print(header)
     for name, scrapers in scrapes.items():
         durations = sorted(d for s in scrapers for d in s.durations)
         sizes = [size for s in scrapers for size in s.sizes]
         if not durations:
             continue
         p95 = durations[min(len(durations) - 1, int(len(durations) * 0.95))]
+        render = statistics.median(r for s in scrapers for r in s.renders[1:] or [0.0])
         print(
             f"{name:<34} {len(durations):>6} {statistics.median(durations) * 1000:>8.2f} {p95 * 1000:>8.2f} "
-            f"{statistics.median(sizes) / 1024:>8.0f}"
+            f"{statistics.median(sizes) / 1024:>8.0f} {render * 1000:>10.2f} {render:>7.2%}"
         )
 
 
