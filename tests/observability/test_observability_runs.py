@@ -278,3 +278,16 @@ def test_locust_plugins_checks_and_our_thresholds_agree_on_exit_codes(
     )
     assert run.finish(60) == expected, run.output()[-3000:]
     assert "Thresholds: PASS" in run.output()
+
+
+def test_a_passing_verdict_never_lowers_an_exit_code_set_by_another_listener(
+    observed_target: HTTPServer, start_locust: StartLocust
+) -> None:
+    """A locustfile's own check that set exit code 3 keeps it although every threshold passes."""
+    locustfile = str(Path(OBSERVED).parent / "own_exit_code.py")
+    run = start_locust(
+        ["-f", locustfile, "--headless", "-u", "2", "-r", "10", "-t", "2s", "-H", base_url(observed_target)],
+        {"LOCUST_SCENARIO_THRESHOLDS": "fail_ratio<50%"},
+    )
+    assert run.finish(60) == 3, run.output()[-3000:]
+    assert "Thresholds: PASS" in run.output()
