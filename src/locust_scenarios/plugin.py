@@ -122,3 +122,291 @@ events.init_command_line_parser.add_listener(_register_options)
 events.init.add_listener(_on_init)
 events.test_start.add_listener(_on_test_start)
 events.quitting.add_listener(_on_quitting)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Observability: the exporter and the thresholds
+#
+# - ``init`` on the master or local runner (never a worker): parses the thresholds and the breakpoint's
+#   stop criteria (exit 2 on a bad expression), hands the stop condition to the profile, serves
+#   ``/metrics`` on ``--prometheus-port`` and on the web UI.
+# - ``test_start``: with ``--scenario-abort-on-fail``, watches the thresholds once a second after the
+#   grace period and stops the run at the first failure.
+# - ``quitting``: the verdict (table, JSON line, ``--scenario-summary`` file, exit code), the push to
+#   a Pushgateway, then the linger that lets Prometheus scrape the final state.
+
+
+import json  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Mapping, Sequence  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from locust.runners import STATE_RUNNING, STATE_SPAWNING  # noqa: E402
+
+from .exporter import LocustCollector, MetricsServer, mount, new_run_id, parse_buckets, push  # noqa: E402
+from .settings import format_duration  # noqa: E402
+from .thresholds import (  # noqa: E402
+    Result,
+    StopCondition,
+    Threshold,
+    Verdict,
+    abort_reason,
+    evaluate,
+    run_totals,
+    stop_condition,
+)
+from .thresholds import parse as parse_thresholds  # noqa: E402
+
+
+@dataclass
+class _Observability:
+    """What one Locust process (master or local) observes and judges."""
+
+    environment: Environment
+    scenario: ScenarioSettings
+    exporter: ExporterSettings
+    thresholds: tuple[Threshold, ...]
+    collector: LocustCollector
+    stop: StopCondition | None = None
+    server: MetricsServer | None = None
+    started_at: float | None = None
+    aborted: str | None = None
+    verdict: Verdict | None = None
+    watcher: gevent.Greenlet | None = field(default=None, repr=False)
+
+    def current_results(self) -> Sequence[Result]:
+        """The final verdict's results once judged, else the run so far (read by the exporter)."""
+        if self.verdict is not None:
+            return self.verdict.results
+        return evaluate(self.thresholds, self.environment.stats)
+
+
+def _observability(environment: Environment) -> _Observability | None:
+    found = getattr(environment, "locust_scenarios_observability", None)
+    return found if isinstance(found, _Observability) else None
+
+
+def _on_init_observability(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> None:
+    runner = environment.runner
+    if runner is None or isinstance(runner, WorkerRunner):
+        return  # workers export nothing: their statistics reach the master in their reports
+    options = environment.parsed_options
+    profile = running_profile(environment)
+    try:
+        scenario = (profile.settings if profile is not None else None) or load_settings(ScenarioSettings, options)
+        exporter = load_settings(ExporterSettings, options)
+        judged = parse_thresholds(scenario.thresholds)
+        stop_criteria = parse_thresholds(scenario.stop_on, setting="stop_on")
+        buckets = parse_buckets(exporter.buckets)
+    except SettingsError as error:
+        _fail(str(error))
+        return
+    observed = _Observability(
+        environment=environment,
+        scenario=scenario,
+        exporter=exporter,
+        thresholds=judged,
+        collector=LocustCollector(
+            environment,
+            buckets=buckets,
+            max_names=exporter.max_names,
+            run_id=exporter.run_id or new_run_id(),
+        ),
+    )
+    if judged:
+        observed.collector.thresholds = observed.current_results
+    if profile is not None and stop_criteria:
+        observed.stop = stop_condition(stop_criteria, environment)
+        try:
+            profile.configure(options=options, stop_condition=observed.stop)
+        except SettingsError as error:
+            _fail(str(error))
+    if exporter.port is not None:
+        observed.server = MetricsServer(observed.collector, exporter.host, exporter.port)
+        try:
+            observed.server.start()
+        except OSError as error:
+            _fail(f"cannot serve metrics on {exporter.host}:{exporter.port} (--prometheus-port): {error}")
+    if web_ui is not None:
+        mount(web_ui, observed.collector)
+    environment.locust_scenarios_observability = observed  # type: ignore[attr-defined]
+
+
+def _on_test_start_observability(environment: Environment, **_kwargs: Any) -> None:
+    observed = _observability(environment)
+    if observed is None:
+        return
+    observed.started_at = time.monotonic()
+    observed.aborted = None
+    observed.verdict = None
+    if observed.scenario.abort_on_fail and observed.thresholds and observed.watcher is None:
+        observed.watcher = gevent.spawn(_watch_thresholds, observed)
+
+
+def _watch_thresholds(observed: _Observability) -> None:
+    """Once a second after the grace period: stop the run when a threshold fails for good."""
+    environment = observed.environment
+    grace = observed.scenario.abort_grace
+    try:
+        while True:
+            gevent.sleep(1.0)
+            runner = environment.runner
+            if runner is None or observed.started_at is None or runner.state not in (STATE_SPAWNING, STATE_RUNNING):
+                continue
+            if time.monotonic() - observed.started_at < grace:
+                continue
+            reason = abort_reason(evaluate(observed.thresholds, environment.stats))
+            if reason is None:
+                continue
+            observed.aborted = reason
+            logger.error("threshold failed, stopping the run (--scenario-abort-on-fail): %s", reason)
+            profile = running_profile(environment)
+            if profile is not None:
+                profile.completed = True  # ended by the verdict, not interrupted
+            _end_run(environment)
+            return
+    finally:
+        observed.watcher = None
+
+
+def _end_run(environment: Environment) -> None:
+    """Stop the run the way its mode ends one: quit when unattended, stop in an interactive web UI."""
+    runner = environment.runner
+    if runner is None:
+        return
+    options = environment.parsed_options
+    web_ui = environment.web_ui
+    unattended = web_ui is None or (getattr(options, "autostart", False) and getattr(options, "autoquit", -1) != -1)
+    if not unattended:
+        runner.stop()
+        return
+    runner.quit()
+    if web_ui is not None:
+        web_ui.stop()
+
+
+def _interrupted(environment: Environment) -> bool:
+    profile = running_profile(environment)
+    return profile is not None and profile.started and not profile.completed
+
+
+def _on_quitting_observability(environment: Environment, **_kwargs: Any) -> None:
+    observed = _observability(environment)
+    if observed is None:
+        return
+    if observed.watcher is not None:
+        observed.watcher.kill(block=False)
+    interrupted = _interrupted(environment)
+    stats_logger = logging.getLogger("locust.stats_logger")
+    if observed.thresholds:
+        observed.verdict = Verdict(evaluate(observed.thresholds, environment.stats), aborted=observed.aborted)
+        stats_logger.info("\n%s\n", observed.verdict.table())
+        if interrupted:
+            stats_logger.info("The profile was interrupted before it completed: exit code %d.\n", EXIT_INTERRUPTED)
+    exit_code = _exit_code(environment, observed, interrupted)
+    if exit_code is not None:
+        # Never lower a code another listener set (locust-plugins' checks set 3 on failure).
+        exit_code = max(exit_code, environment.process_exit_code or 0)
+        environment.process_exit_code = exit_code
+    summary = _summary(environment, observed, interrupted, exit_code)
+    breach = summary.get("breach")
+    if breach:
+        logger.info(
+            "breakpoint reached: %s (%s users, %.4g requests/s)",
+            breach["description"],
+            breach.get("users"),
+            breach.get("rps") or 0.0,
+        )
+    stats_logger.info(json.dumps({"event": "locust_scenarios.summary", **summary}, default=str))
+    if observed.scenario.summary:
+        _write_summary(observed.scenario.summary, summary)
+    if observed.exporter.pushgateway:
+        try:
+            push(observed.collector, observed.exporter.pushgateway)
+            logger.info(
+                "pushed the final metrics to %s (run_id %s)", observed.exporter.pushgateway, observed.collector.run_id
+            )
+        except Exception as error:  # a push failure must not change the verdict
+            logger.error("could not push the metrics to %s: %s", observed.exporter.pushgateway, error)
+    if observed.server is not None:
+        _linger(observed)
+
+
+def _exit_code(environment: Environment, observed: _Observability, interrupted: bool) -> int | None:
+    """The verdict's code, or ``None`` to leave Locust's own rule (no criteria configured)."""
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if observed.verdict is not None:
+        return observed.verdict.exit_code
+    if observed.stop is not None:
+        return 0  # a breakpoint run is judged by where it broke, not by the failures that broke it
+    return None
+
+
+def _summary(
+    environment: Environment, observed: _Observability, interrupted: bool, exit_code: int | None
+) -> dict[str, Any]:
+    stats = environment.stats
+    runner = environment.runner
+    if exit_code is None:
+        failed = bool(runner is not None and (runner.errors or runner.exceptions))
+        options = environment.parsed_options
+        exit_code = environment.process_exit_code
+        if exit_code is None:
+            exit_code = getattr(options, "exit_code_on_error", 1) if failed else 0
+    profile = running_profile(environment)
+    breach = observed.stop.breach if observed.stop is not None else None
+    if breach is None and profile is not None and profile.breach:
+        breach = {"description": profile.breach}
+    elif breach is not None and profile is not None and profile.breach:
+        breach = {**breach, "description": profile.breach}
+    started = stats.start_time
+    ended = stats.last_request_timestamp or time.time()
+    return {
+        "run_id": observed.collector.run_id,
+        "scenario": observed.scenario.scenario if profile is not None else None,
+        "exit_code": exit_code,
+        "passed": exit_code == 0,
+        "interrupted": interrupted,
+        "aborted": observed.aborted,
+        "thresholds": [r.to_dict() for r in observed.verdict.results] if observed.verdict else [],
+        "breach": breach,
+        "totals": run_totals(stats),
+        "started": _iso(started),
+        "ended": _iso(ended),
+        "duration_seconds": max(0.0, ended - started) if started else None,
+    }
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None
+
+
+def _write_summary(path: str, summary: Mapping[str, Any]) -> None:
+    try:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    except OSError as error:
+        logger.error("could not write the summary to %s (--scenario-summary): %s", path, error)
+
+
+def _linger(observed: _Observability) -> None:
+    """Keep serving the final state for ``--prometheus-linger`` so that Prometheus scrapes it."""
+    server = observed.server
+    assert server is not None
+    seconds = observed.exporter.linger
+    if seconds > 0:
+        logger.info("serving the final metrics for %s more (--prometheus-linger)", format_duration(seconds))
+        try:
+            gevent.sleep(seconds)
+        except KeyboardInterrupt:
+            logger.info("linger cut short")
+    server.stop()
+
+
+events.init.add_listener(_on_init_observability)
+events.test_start.add_listener(_on_test_start_observability)
+events.quitting.add_listener(_on_quitting_observability)

@@ -1,0 +1,656 @@
+"""The Prometheus exporter: Locust's own statistics, read when scraped.
+
+``LocustCollector`` is a prometheus_client custom collector. It does no per-request work: at scrape
+time it walks ``environment.runner.stats`` (on the master these are the workers' aggregated reports)
+and renders request counters, a latency histogram built from Locust's rounded response-time
+distribution, errors, users, workers, the runner's state, the scenario and the thresholds.
+
+A scrape runs inside the gevent loop that also generates load, so it must be cheap. The collector
+renders the text exposition itself: label strings are escaped once per request name, each name's
+lines are rebuilt only when its counts changed, and a response time is mapped to its bucket through a
+cache (Locust's rounding leaves a few hundred distinct values). ``collect()`` yields the same data as
+prometheus_client metric families, for registries and the Pushgateway.
+
+``MetricsServer`` serves ``/metrics`` on its own port with gevent's WSGI server; ``mount`` adds the
+same page to Locust's web UI; ``push`` sends the final state to a Pushgateway.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final, cast
+
+from flask import Response
+from gevent.pywsgi import WSGIServer
+from locust import stats as locust_stats
+from locust.exception import CatchResponseError
+from locust.runners import (
+    STATE_CLEANUP,
+    STATE_INIT,
+    STATE_MISSING,
+    STATE_RUNNING,
+    STATE_SPAWNING,
+    STATE_STOPPED,
+    STATE_STOPPING,
+    MasterRunner,
+)
+from locust.stats import StatsError
+from prometheus_client import CollectorRegistry, push_to_gateway
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.utils import floatToGoString
+
+from .settings import ExporterSettings, SettingsError, env_name, option_name, parse_duration
+
+if TYPE_CHECKING:
+    from locust.env import Environment
+    from locust.stats import StatsEntry
+
+    from .thresholds import Result
+
+__all__ = [
+    "CONTENT_TYPE",
+    "DEFAULT_BUCKETS",
+    "OTHER",
+    "LocustCollector",
+    "MetricsServer",
+    "error_label",
+    "mount",
+    "new_run_id",
+    "parse_buckets",
+    "push",
+]
+
+logger = logging.getLogger("locust_scenarios.exporter")
+
+DEFAULT_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0)
+"""Latency bucket bounds in seconds: fine where HTTP services usually answer, coarse towards timeouts."""
+
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+"""The Prometheus text format ``render()`` writes."""
+
+OTHER: Final = "(other)"
+"""Label value that request names and error messages beyond the cardinality cap fold into."""
+
+RUNNER_STATES: Final = (
+    STATE_INIT,
+    STATE_SPAWNING,
+    STATE_RUNNING,
+    STATE_CLEANUP,
+    STATE_STOPPING,
+    STATE_STOPPED,
+)
+WORKER_STATES: Final = (*RUNNER_STATES, STATE_MISSING)
+
+_ERROR_MAX_LENGTH: Final = 120
+
+_float = cast("Callable[[float], str]", floatToGoString)
+"""Go's float spelling, as prometheus_client writes it (``le`` values must match its output)."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# Configuration helpers
+
+
+def parse_buckets(text: str | None) -> tuple[float, ...]:
+    """Bucket bounds in seconds from ``'5ms,10ms,100ms,1s'``; the defaults when ``None``.
+
+    Every bound must be a value Locust's rounding can produce (exact below 100 ms, then steps of
+    10 ms to 1 s, 100 ms to 10 s and 1 s above), so that every bucket count is exact.
+    """
+    if text is None or not text.strip():
+        return DEFAULT_BUCKETS
+    where = f"{env_name(ExporterSettings, 'buckets')}={text!r} ({option_name(ExporterSettings, 'buckets')})"
+    bounds: list[float] = []
+    for part in (p.strip() for p in text.split(",")):
+        try:
+            seconds = parse_duration(part)
+        except ValueError as error:
+            raise SettingsError(f"invalid setting {where}: bucket {part!r} {error}") from None
+        milliseconds = seconds * 1000
+        rounded = locust_stats.bucket_response_time(milliseconds)
+        if seconds <= 0 or abs(rounded - milliseconds) > 1e-6:
+            below, above = _grid_neighbours(milliseconds)
+            raise SettingsError(
+                f"invalid setting {where}: bucket {part!r} is not on Locust's response-time grid "
+                f"(exact below 100ms, then 10ms steps to 1s, 100ms to 10s, 1s above); "
+                f"nearest: {below:g}ms or {above:g}ms"
+            )
+        bounds.append(rounded / 1000)
+    if sorted(set(bounds)) != bounds:
+        raise SettingsError(f"invalid setting {where}: buckets must be distinct and in increasing order")
+    return tuple(bounds)
+
+
+def _grid_neighbours(milliseconds: float) -> tuple[float, float]:
+    step = 1.0 if milliseconds < 100 else 10.0 if milliseconds < 1000 else 100.0 if milliseconds < 10000 else 1000.0
+    below = max(step, (milliseconds // step) * step)
+    return below, below + step
+
+
+def new_run_id() -> str:
+    """A run id that sorts by start time: ``20250101T120000Z-3f2a``."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+
+
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{4,}")
+_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+_LONG_NUMBER = re.compile(r"\d{4,}")
+_SPACE = re.compile(r"\s+")
+
+
+def error_label(error: object) -> str:
+    """An error as a bounded label value.
+
+    The same message as Locust's error report, with the varying parts that would multiply series
+    replaced: object addresses, UUIDs and numbers of four digits or more (ports, ids, timestamps)
+    become ``N``. Cut to 120 characters.
+    """
+    if isinstance(error, CatchResponseError) and error.args:
+        text = str(error.args[0])
+    elif isinstance(error, str) and error.startswith("CatchResponseError(") and error.endswith(")"):
+        # distributed mode: the worker sent repr(CatchResponseError('message'))
+        text = error[len("CatchResponseError(") : -1]
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+            text = text[1:-1]
+    elif isinstance(error, str):
+        text = error
+    else:
+        text = StatsError.parse_error(error if isinstance(error, Exception) else str(error))
+    text = _UUID.sub("N", text)
+    text = _ADDRESS.sub("0xN", text)
+    text = _LONG_NUMBER.sub("N", text)
+    text = _SPACE.sub(" ", text).strip()
+    if len(text) > _ERROR_MAX_LENGTH:
+        text = text[: _ERROR_MAX_LENGTH - 1] + "…"
+    return text
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+
+
+def _labels(pairs: Mapping[str, str]) -> str:
+    return ",".join(f'{key}="{_escape(value)}"' for key, value in pairs.items())
+
+
+def _number(value: float) -> str:
+    return str(value) if isinstance(value, int) else _float(value)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The collector
+
+
+@dataclass
+class _Requests:
+    """One request series (a method and an exported name): counts, buckets and the rendered lines."""
+
+    labels: dict[str, str]
+    text_labels: str
+    version: tuple[Any, ...] = ()
+    requests: int = 0
+    failures: int = 0
+    content_length: int = 0
+    buckets: list[int] = field(default_factory=list)
+    """Cumulative counts per bound, then the total (the ``+Inf`` bucket)."""
+    seconds: float = 0.0
+    lines: tuple[str, str, str, str] = ("", "", "", "")
+
+
+_HELP: Final[Mapping[str, tuple[str, str]]] = {
+    "locust_requests": ("counter", "Requests made, by method and request name (failures included)."),
+    "locust_request_failures": ("counter", "Requests that failed, by method and request name."),
+    "locust_request_duration_seconds": (
+        "histogram",
+        "Response times from Locust's rounded distribution, by method and request name.",
+    ),
+    "locust_response_size_bytes": ("counter", "Bytes of response content received, by method and request name."),
+    "locust_errors": ("counter", "Failed requests by method, request name and normalised error message."),
+    "locust_users": ("gauge", "Users running now, by user class (summed over workers)."),
+    "locust_users_target": ("gauge", "Users the scenario plans at this moment (its profile's target)."),
+    "locust_iterations_target_per_second": (
+        "gauge",
+        "Iterations per second the scenario plans at this moment (open-model profiles).",
+    ),
+    "locust_workers": ("gauge", "Connected workers by state (all zero without workers)."),
+    "locust_workers_expected": ("gauge", "Workers the master waits for (--expect-workers)."),
+    "locust_runner_state": ("gauge", "1 for the runner's current state, 0 for the others."),
+    "locust_scenario_info": ("gauge", "The running scenario, its current stage and the run id (always 1)."),
+    "locust_threshold_passing": ("gauge", "1 while a threshold passes on the run so far, 0 when it fails."),
+    "locust_threshold_value": (
+        "gauge",
+        "The measured value of a threshold's aggregate (seconds, fraction, per second or count).",
+    ),
+    "locust_threshold_limit": ("gauge", "The limit a threshold compares against, in the same unit as its value."),
+    "locust_exporter_scrape_duration_seconds": ("gauge", "Time the previous scrape took to render."),
+}
+
+
+def _header(name: str) -> str:
+    kind, text = _HELP[name]
+    exposed = f"{name}_total" if kind == "counter" else name
+    return f"# HELP {exposed} {text}\n# TYPE {exposed} {kind}\n"
+
+
+class LocustCollector:
+    """A prometheus_client collector over a Locust environment's statistics.
+
+    Register it (``registry.register(collector)``) or serve ``render()`` directly. Request names
+    beyond ``max_names`` (in the order Locust first saw them) fold into ``(other)``, and so do error
+    messages beyond that many.
+    """
+
+    def __init__(
+        self,
+        environment: Environment,
+        *,
+        buckets: Sequence[float] = DEFAULT_BUCKETS,
+        max_names: int = 200,
+        run_id: str | None = None,
+        thresholds: Callable[[], Sequence[Result]] | None = None,
+    ) -> None:
+        self.environment = environment
+        self.buckets = tuple(buckets)
+        self.max_names = max_names
+        self.run_id = run_id or new_run_id()
+        self.thresholds = thresholds
+        self.last_scrape_seconds = 0.0
+        self._bounds_ms = [bound * 1000 for bound in self.buckets]
+        self._le = [_float(bound) for bound in self.buckets] + ["+Inf"]
+        self._bucket_of: dict[int, int] = {}
+        self._names: dict[str, str] = {}
+        self._series: dict[tuple[str, str], _Requests] = {}
+        self._series_entry: dict[tuple[str, str], StatsEntry] = {}
+        self._errors: dict[str, tuple[str, str, str]] = {}
+        self._error_values: set[str] = set()
+
+    # -- the snapshot -------------------------------------------------------------------------------
+
+    def _exported_name(self, name: str) -> str:
+        exported = self._names.get(name)
+        if exported is None:
+            exported = name if len(self._names) < self.max_names else OTHER
+            self._names[name] = exported
+        return exported
+
+    def _bucket_index(self, milliseconds: int) -> int:
+        index = self._bucket_of.get(milliseconds)
+        if index is None:
+            index = bisect.bisect_left(self._bounds_ms, milliseconds)
+            self._bucket_of[milliseconds] = index
+        return index
+
+    def _histogram(self, response_times: Iterable[tuple[int, int]]) -> list[int]:
+        counts = [0] * (len(self.buckets) + 1)
+        bucket_index = self._bucket_index
+        for milliseconds, count in response_times:
+            counts[bucket_index(milliseconds)] += count
+        total = 0
+        for index, count in enumerate(counts):
+            total += count
+            counts[index] = total
+        return counts
+
+    def _render_series(self, series: _Requests) -> None:
+        labels = series.text_labels
+        histogram = [
+            f'locust_request_duration_seconds_bucket{{{labels},le="{le}"}} {count}\n'
+            for le, count in zip(self._le, series.buckets, strict=True)
+        ]
+        histogram.append(f"locust_request_duration_seconds_sum{{{labels}}} {_float(series.seconds)}\n")
+        histogram.append(f"locust_request_duration_seconds_count{{{labels}}} {series.buckets[-1]}\n")
+        series.lines = (
+            f"locust_requests_total{{{labels}}} {series.requests}\n",
+            f"locust_request_failures_total{{{labels}}} {series.failures}\n",
+            "".join(histogram),
+            f"locust_response_size_bytes_total{{{labels}}} {series.content_length}\n",
+        )
+
+    def _new_series(self, method: str, name: str) -> _Requests:
+        labels = {"method": method, "name": name}
+        return _Requests(labels=labels, text_labels=_labels(labels))
+
+    def _request_series(self) -> list[_Requests]:
+        """One series per exported (method, name); folded names are summed into ``(other)``."""
+        stats = self.environment.stats
+        current: list[_Requests] = []
+        folded: dict[str, list[StatsEntry]] = {}
+        for (name, method), entry in list(stats.entries.items()):
+            exported = self._exported_name(name)
+            if exported == OTHER:
+                folded.setdefault(method, []).append(entry)
+                continue
+            key = (name, method)
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = self._new_series(method, name)
+            version = (
+                id(entry.response_times),
+                entry.num_requests,
+                entry.num_failures,
+                entry.total_content_length,
+                entry.num_none_requests,
+            )
+            if series.version != version or self._series_entry.get(key) is not entry:
+                series.version = version
+                self._series_entry[key] = entry
+                series.requests = entry.num_requests
+                series.failures = entry.num_failures
+                series.content_length = entry.total_content_length
+                series.buckets = self._histogram(entry.response_times.items())
+                series.seconds = entry.total_response_time / 1000
+                self._render_series(series)
+            current.append(series)
+        for method, entries in folded.items():
+            series = self._new_series(method, OTHER)
+            merged: dict[int, int] = {}
+            for entry in entries:
+                series.requests += entry.num_requests
+                series.failures += entry.num_failures
+                series.content_length += entry.total_content_length
+                series.seconds += entry.total_response_time / 1000
+                for milliseconds, count in entry.response_times.items():
+                    merged[milliseconds] = merged.get(milliseconds, 0) + count
+            series.buckets = self._histogram(merged.items())
+            self._render_series(series)
+            current.append(series)
+        return current
+
+    def _error_series(self) -> dict[tuple[str, str, str], int]:
+        counts: dict[tuple[str, str, str], int] = {}
+        for key, error in list(self.environment.stats.errors.items()):
+            labels = self._errors.get(key)
+            if labels is None:
+                message = error_label(error.error)
+                if message not in self._error_values and len(self._error_values) >= self.max_names:
+                    message = OTHER
+                else:
+                    self._error_values.add(message)
+                labels = self._errors[key] = (error.method or "", self._exported_name(error.name), message)
+            counts[labels] = counts.get(labels, 0) + error.occurrences
+        return counts
+
+    def _users(self) -> dict[str, int]:
+        runner = self.environment.runner
+        counts = {cls.__name__: 0 for cls in self.environment.user_classes}
+        if isinstance(runner, MasterRunner):
+            reported: Mapping[str, int] = runner.reported_user_classes_count
+        elif runner is not None:
+            reported = runner.user_classes_count
+        else:
+            reported = {}
+        for name, count in reported.items():
+            counts[name] = counts.get(name, 0) + count
+        return counts
+
+    def _plan(self) -> tuple[str, str, float, bool]:
+        """Scenario name, current stage, planned level and whether that level is iterations/s.
+
+        The plan comes from our profiles (``planned_level``, ``stage_name``); for any other shape, or
+        none, the target is Locust's own target user count. Outside a run the target is zero.
+        """
+        shape = self.environment.shape_class
+        runner = self.environment.runner
+        active = runner is not None and runner.state in (STATE_SPAWNING, STATE_RUNNING)
+        fallback = float(runner.target_user_count) if runner is not None and active else 0.0
+        if shape is None:
+            return "", "", fallback, False
+        scenario = str(
+            getattr(shape, "selected_name", None) or getattr(shape, "scenario_name", None) or type(shape).__name__
+        )
+        planned_level = getattr(shape, "planned_level", None)
+        if planned_level is None:
+            return scenario, "", fallback, False
+        if not active:
+            return scenario, "", 0.0, bool(getattr(shape, "open_model", False))
+        try:
+            elapsed = shape.elapsed() if hasattr(shape, "elapsed") else shape.get_run_time()
+            level = float(planned_level(elapsed))
+            stage_name = getattr(shape, "stage_name", None)
+            stage = str(stage_name(elapsed)) if stage_name is not None else ""
+            open_model = bool(getattr(shape, "open_model", False))
+        except Exception:  # a profile must never break a scrape
+            logger.debug("could not read the profile's plan", exc_info=True)
+            return scenario, "", fallback, False
+        return scenario, stage, level, open_model
+
+    def _workers(self) -> tuple[dict[str, int], int | None]:
+        runner = self.environment.runner
+        counts = dict.fromkeys(WORKER_STATES, 0)
+        if isinstance(runner, MasterRunner):
+            for worker in list(runner.clients.values()):
+                counts[worker.state] = counts.get(worker.state, 0) + 1
+            options = self.environment.parsed_options
+            expected = getattr(options, "expect_workers", None) if options is not None else None
+            return counts, int(expected) if expected else None
+        return counts, None
+
+    def _threshold_results(self) -> Sequence[Result]:
+        if self.thresholds is None:
+            return ()
+        try:
+            return self.thresholds()
+        except Exception:  # a threshold must never break a scrape
+            logger.debug("could not evaluate the thresholds", exc_info=True)
+            return ()
+
+    # -- the text exposition ----------------------------------------------------------------------
+
+    def render(self) -> bytes:
+        """The metrics in Prometheus text format (0.0.4)."""
+        started = time.perf_counter()
+        series = self._request_series()
+        parts = [
+            _header("locust_requests"),
+            *(s.lines[0] for s in series),
+            _header("locust_request_failures"),
+            *(s.lines[1] for s in series),
+            _header("locust_request_duration_seconds"),
+            *(s.lines[2] for s in series),
+            _header("locust_response_size_bytes"),
+            *(s.lines[3] for s in series),
+        ]
+        for family in self._small_families():
+            parts.append(_header(family.name))
+            parts.extend(family.lines)
+        parts.append(_header("locust_exporter_scrape_duration_seconds"))
+        parts.append(f"locust_exporter_scrape_duration_seconds {_float(self.last_scrape_seconds)}\n")
+        body = "".join(parts).encode()
+        self.last_scrape_seconds = time.perf_counter() - started
+        return body
+
+    def _small_families(self) -> Iterator[_Family]:
+        """Everything but the per-request families: few series, built on every scrape."""
+        errors = _Family("locust_errors")
+        for (method, name, message), count in self._error_series().items():
+            errors.add({"method": method, "name": name, "error": message}, count)
+        yield errors
+
+        users = _Family("locust_users")
+        for user_class, count in self._users().items():
+            users.add({"user_class": user_class}, count)
+        yield users
+
+        scenario, stage, level, open_model = self._plan()
+        target = _Family("locust_iterations_target_per_second" if open_model else "locust_users_target")
+        target.add({}, level)
+        yield target
+
+        workers, expected = self._workers()
+        family = _Family("locust_workers")
+        for state, count in workers.items():
+            family.add({"state": state}, count)
+        yield family
+        if expected is not None:
+            family = _Family("locust_workers_expected")
+            family.add({}, expected)
+            yield family
+
+        runner = self.environment.runner
+        state = runner.state if runner is not None else STATE_INIT
+        family = _Family("locust_runner_state")
+        for name in RUNNER_STATES:
+            family.add({"state": name}, 1 if name == state else 0)
+        yield family
+
+        family = _Family("locust_scenario_info")
+        family.add({"scenario": scenario, "stage": stage, "run_id": self.run_id}, 1)
+        yield family
+
+        results = self._threshold_results()
+        if results:
+            passing = _Family("locust_threshold_passing")
+            value = _Family("locust_threshold_value")
+            limit = _Family("locust_threshold_limit")
+            for result in results:
+                labels = {"threshold": result.threshold.text}
+                passing.add(labels, 1 if result.passed else 0)
+                limit.add(labels, result.threshold.limit)
+                if result.value is not None:
+                    value.add(labels, result.value)
+            yield from (passing, value, limit)
+
+    # -- the prometheus_client protocol -----------------------------------------------------------
+
+    def describe(self) -> Iterable[Metric]:
+        """The families this collector may yield, without samples (for registry name checks)."""
+        for name, (kind, text) in _HELP.items():
+            yield Metric(name, text, kind)
+
+    def collect(self) -> Iterable[Metric]:
+        """The same data as ``render()``, as prometheus_client metric families."""
+        series = self._request_series()
+        label_names = ["method", "name"]
+        requests = CounterMetricFamily("locust_requests", _HELP["locust_requests"][1], labels=label_names)
+        failures = CounterMetricFamily(
+            "locust_request_failures", _HELP["locust_request_failures"][1], labels=label_names
+        )
+        durations = HistogramMetricFamily(
+            "locust_request_duration_seconds", _HELP["locust_request_duration_seconds"][1], labels=label_names
+        )
+        sizes = CounterMetricFamily(
+            "locust_response_size_bytes", _HELP["locust_response_size_bytes"][1], labels=label_names
+        )
+        for s in series:
+            values = [s.labels["method"], s.labels["name"]]
+            requests.add_metric(values, s.requests)
+            failures.add_metric(values, s.failures)
+            sizes.add_metric(values, s.content_length)
+            durations.add_metric(
+                values, list(zip(self._le, [float(c) for c in s.buckets], strict=True)), sum_value=s.seconds
+            )
+        yield from (requests, failures, durations, sizes)
+        for family in self._small_families():
+            kind, text = _HELP[family.name]
+            metric: Metric
+            if kind == "counter":
+                metric = CounterMetricFamily(family.name, text, labels=family.label_names)
+            else:
+                metric = GaugeMetricFamily(family.name, text, labels=family.label_names)
+            for labels, value in family.samples:
+                metric.add_metric([labels[n] for n in family.label_names], value)
+            yield metric
+        scrape = GaugeMetricFamily(
+            "locust_exporter_scrape_duration_seconds", _HELP["locust_exporter_scrape_duration_seconds"][1]
+        )
+        scrape.add_metric([], self.last_scrape_seconds)
+        yield scrape
+
+
+class _Family:
+    """A small family being built: its samples, and their text lines."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.suffix = "_total" if _HELP[name][0] == "counter" else ""
+        self.samples: list[tuple[dict[str, str], float]] = []
+        self.lines: list[str] = []
+        self.label_names: list[str] = []
+
+    def add(self, labels: dict[str, str], value: float) -> None:
+        if not self.label_names:
+            self.label_names = list(labels)
+        self.samples.append((labels, value))
+        text = f"{{{_labels(labels)}}}" if labels else ""
+        self.lines.append(f"{self.name}{self.suffix}{text} {_number(value)}\n")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Serving
+
+
+class MetricsServer:
+    """``/metrics`` on its own port, served by gevent's WSGI server in the Locust process."""
+
+    def __init__(self, collector: LocustCollector, host: str = "0.0.0.0", port: int = 0) -> None:  # noqa: S104
+        self.collector = collector
+        self.host = host
+        self.requested_port = port
+        self._server: WSGIServer | None = None
+
+    def app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        """The WSGI application: the exposition at ``/metrics``, a pointer to it elsewhere."""
+        path = environ.get("PATH_INFO", "/")
+        if path == "/metrics":
+            try:
+                body = self.collector.render()
+            except Exception:
+                logger.exception("rendering the metrics failed")
+                start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+                return [b"rendering the metrics failed, see the Locust log\n"]
+            start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
+            return [body]
+        if path == "/":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"locust-scenarios exporter: see /metrics\n"]
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found; metrics are at /metrics\n"]
+
+    def start(self) -> int:
+        """Start serving in a greenlet; returns the bound port (useful with port 0)."""
+        server = WSGIServer((self.host, self.requested_port), self.app, log=None, error_log=logger)
+        server.start()
+        self._server = server
+        port = int(server.server_port)
+        logger.info("Prometheus metrics at http://%s:%d/metrics", self.host, port)
+        return port
+
+    @property
+    def port(self) -> int | None:
+        """The bound port while serving."""
+        return int(self._server.server_port) if self._server is not None else None
+
+    def stop(self) -> None:
+        """Stop serving (idempotent)."""
+        if self._server is not None:
+            self._server.stop(timeout=1)
+            self._server = None
+
+
+def mount(web_ui: Any, collector: LocustCollector) -> None:
+    """Add ``/metrics`` to Locust's web UI (behind its login when ``--web-login`` is on)."""
+
+    def metrics() -> Response:
+        return Response(collector.render(), mimetype=None, content_type=CONTENT_TYPE)
+
+    protected = web_ui.auth_required_if_enabled(metrics)
+    web_ui.app.add_url_rule("/metrics", "locust_scenarios_metrics", protected)
+
+
+def push(collector: LocustCollector, url: str, *, job: str = "locust", timeout: float = 10.0) -> None:
+    """Replace the run's group on a Pushgateway with the current state (grouped by ``run_id``)."""
+    registry = CollectorRegistry()
+    registry.register(collector)
+    push_to_gateway(url, job=job, registry=registry, grouping_key={"run_id": collector.run_id}, timeout=timeout)
