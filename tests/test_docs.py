@@ -28,3 +28,15 @@ def test_public_names_are_sorted_and_complete() -> None:
     modules = {"cli", "plugin", "settings", "shapes", "testing", "users", "exporter", "thresholds", "bundle", "assets"}
     assert list(locust_scenarios.__all__) == sorted(locust_scenarios.__all__)
     assert public - modules == set(locust_scenarios.__all__)
+
+
+def test_readme_python_snippets_define_what_they_show() -> None:
+    """Every Python block in the README runs: its imports exist and its classes can be defined."""
+    import re  # noqa: PLC0415
+
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    assert len(blocks) >= 4
+    for block in blocks:
+        namespace: dict[str, object] = {"__name__": "readme_snippet"}
+        exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102  (our own README)

@@ -11,16 +11,9 @@ cd "$(dirname "$0")/.."
 python="${PYTHON:-python3}"
 venv="${VENV:-.venv}"
 
-# Debian packages the end-to-end tests run for real: Prometheus (+ promtool) and the Pushgateway.
-need=()
-command -v prometheus >/dev/null || need+=(prometheus)
-command -v prometheus-pushgateway >/dev/null || need+=(prometheus-pushgateway)
-if ((${#need[@]})); then
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+# Debian packages the end-to-end tests run for real: Prometheus (+ promtool), the Pushgateway, and
+# nginx-light (the benchmarks' target).
+sh tools/install-observability-tools.sh
 
 # The package itself, installed as users install it (not editable), with the test extra.
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
@@ -32,8 +25,8 @@ fi
 bash tools/install-k8s-tools.sh
 
 export PATH="$PWD/$venv/bin:$PATH"
-ruff check src tests benchmarks examples
-ruff format --check src tests benchmarks examples
+ruff check src tests benchmarks examples docs
+ruff format --check src tests benchmarks examples docs
 mypy
 
 # pytest exits 5 when no test ran; set -e turns that (like any failure) into a failed run.

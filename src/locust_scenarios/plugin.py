@@ -1,39 +1,62 @@
 """The one place that touches Locust's events.
 
 - ``init_command_line_parser``: registers every ``--scenario-*`` and ``--prometheus-*`` option.
-- ``init``: warns about unknown ``LOCUST_SCENARIO_*`` variables, validates the settings and configures
-  the running profile. Invalid configuration exits with code 2 and one line, before any user spawns.
-- ``test_start`` on a worker: rebuilds the profile from the options the master sent, so that pacing
-  in the open model follows the same plan with the same clock origin.
-- SIGTERM on the master or local runner stops the run cleanly. Locust installs its own handler only
-  after a headless shape has finished, so without ours a ``kubectl delete`` or CI timeout kills the
-  process with no summary and no exit code of ours.
-- ``quitting``: a profile that did not complete (SIGTERM, Ctrl-C, a stop from the UI) exits with 4.
+- ``init``: warns about unknown ``LOCUST_SCENARIO_*`` variables, then validates everything a run will
+  read (settings, thresholds, the breakpoint's stop criteria, histogram buckets, the user templates'
+  endpoints) and configures the running profile. Invalid configuration exits with code 2 and one
+  line, before any user spawns. On the master or local runner (never a worker) it also serves the
+  exporter on ``--prometheus-port`` and at ``/metrics`` on the web UI, and handles SIGTERM: Locust
+  installs its own handler only after a headless shape has finished, so without ours a
+  ``kubectl delete`` or a CI timeout would kill the process with no summary and no exit code.
+- ``test_start``: a worker rebuilds the profile from the options the master sent (so open-model
+  pacing follows the same plan from the same clock origin); the master starts the abort watcher.
+- ``quitting``: the verdict table, one JSON summary line, ``--scenario-summary``, the exit code (3 for
+  a failed threshold, 4 for a profile interrupted before it completed), the Pushgateway push and the
+  linger that lets Prometheus scrape the final state.
 
 Importing this module registers the listeners; they do nothing until Locust fires its events.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import gevent
 from locust import events
 from locust.env import Environment
-from locust.runners import WorkerRunner
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, WorkerRunner
 
+from .exporter import LocustCollector, MetricsServer, mount, new_run_id, parse_buckets, push
 from .settings import (
     ExporterSettings,
     ScenarioSettings,
     SettingsError,
     add_options,
+    format_duration,
     load_settings,
     unknown_variable_warnings,
 )
 from .shapes import ScenarioProfile
+from .thresholds import (
+    Result,
+    StopCondition,
+    Threshold,
+    Verdict,
+    abort_reason,
+    evaluate,
+    run_totals,
+    stop_condition,
+)
+from .thresholds import parse as parse_thresholds
 from .users import validate_user_settings
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_INVALID_CONFIG", "running_profile"]
@@ -61,23 +84,56 @@ def _register_options(parser: Any) -> None:
     add_options(parser)
 
 
-def _on_init(environment: Environment, **_kwargs: Any) -> None:
+def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> None:
     for warning in unknown_variable_warnings():
         logger.warning(warning)
     options = environment.parsed_options
+    on_worker = isinstance(environment.runner, WorkerRunner)
+    profile = running_profile(environment)
     try:
         scenario = load_settings(ScenarioSettings, options)
-        load_settings(ExporterSettings, options)
-        profile = running_profile(environment)
+        exporter = load_settings(ExporterSettings, options)
+        buckets = parse_buckets(exporter.buckets)
         if profile is not None:
-            profile.configure(options=options)
+            profile.configure(options=options)  # the profile's class attributes join the settings
             scenario = profile.settings or scenario
+        judged = parse_thresholds(scenario.thresholds)
+        stop_criteria = parse_thresholds(scenario.stop_on, setting="stop_on")
+        stop = stop_condition(stop_criteria, environment) if stop_criteria and not on_worker else None
+        if profile is not None and stop is not None:
+            profile.configure(options=options, stop_condition=stop)
         environment.scenario_settings = scenario  # type: ignore[attr-defined]
         validate_user_settings(environment)
     except SettingsError as error:
         _fail(str(error))
-    if not isinstance(environment.runner, WorkerRunner):
-        gevent.signal_handler(signal.SIGTERM, _interrupt, environment)
+        return
+    if on_worker:
+        return  # workers export nothing: their statistics reach the master in their reports
+    gevent.signal_handler(signal.SIGTERM, _interrupt, environment)
+    observed = _Observability(
+        environment=environment,
+        scenario=scenario,
+        exporter=exporter,
+        thresholds=judged,
+        stop=stop,
+        collector=LocustCollector(
+            environment,
+            buckets=buckets,
+            max_names=exporter.max_names,
+            run_id=exporter.run_id or new_run_id(),
+        ),
+    )
+    if judged:
+        observed.collector.thresholds = observed.current_results
+    if exporter.port is not None:
+        observed.server = MetricsServer(observed.collector, exporter.host, exporter.port)
+        try:
+            observed.server.start()
+        except OSError as error:
+            _fail(f"cannot serve metrics on {exporter.host}:{exporter.port} (--prometheus-port): {error}")
+    if web_ui is not None:
+        mount(web_ui, observed.collector)
+    environment.locust_scenarios_observability = observed  # type: ignore[attr-defined]
 
 
 def _interrupt(environment: Environment) -> None:
@@ -89,75 +145,21 @@ def _interrupt(environment: Environment) -> None:
 
 def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
     if not isinstance(environment.runner, WorkerRunner):
+        _start_watching(environment)
         return
+    # A worker: the master's options have replaced the worker's own in parsed_options.
     profile = running_profile(environment)
-    if profile is None:
-        # The user templates read the settings the master sent, which replaced the worker's own.
-        try:
-            environment.scenario_settings = load_settings(  # type: ignore[attr-defined]
-                ScenarioSettings, environment.parsed_options
-            )
-        except SettingsError as error:
-            logger.error("ignoring the master's settings on this worker: %s", error)
-        return
     try:
-        profile.configure(options=environment.parsed_options)
-        environment.scenario_settings = profile.settings  # type: ignore[attr-defined]
+        if profile is not None:
+            profile.configure(options=environment.parsed_options)
+            settings = profile.settings
+        else:
+            settings = load_settings(ScenarioSettings, environment.parsed_options)
+        environment.scenario_settings = settings  # type: ignore[attr-defined]
     except SettingsError as error:
         logger.error("ignoring the master's settings on this worker: %s", error)
-    profile.reset_time()  # type: ignore[no-untyped-call]
-
-
-def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
-    profile = running_profile(environment)
-    if profile is None or isinstance(environment.runner, WorkerRunner) or environment.process_exit_code is not None:
-        return
-    if not profile.started or profile.completed:
-        return
-    logger.warning("the %s profile was interrupted before it completed", profile.scenario_name)
-    environment.process_exit_code = EXIT_INTERRUPTED
-
-
-events.init_command_line_parser.add_listener(_register_options)
-events.init.add_listener(_on_init)
-events.test_start.add_listener(_on_test_start)
-events.quitting.add_listener(_on_quitting)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Observability: the exporter and the thresholds
-#
-# - ``init`` on the master or local runner (never a worker): parses the thresholds and the breakpoint's
-#   stop criteria (exit 2 on a bad expression), hands the stop condition to the profile, serves
-#   ``/metrics`` on ``--prometheus-port`` and on the web UI.
-# - ``test_start``: with ``--scenario-abort-on-fail``, watches the thresholds once a second after the
-#   grace period and stops the run at the first failure.
-# - ``quitting``: the verdict (table, JSON line, ``--scenario-summary`` file, exit code), the push to
-#   a Pushgateway, then the linger that lets Prometheus scrape the final state.
-
-
-import json  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Mapping, Sequence  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from locust.runners import STATE_RUNNING, STATE_SPAWNING  # noqa: E402
-
-from .exporter import LocustCollector, MetricsServer, mount, new_run_id, parse_buckets, push  # noqa: E402
-from .settings import format_duration  # noqa: E402
-from .thresholds import (  # noqa: E402
-    Result,
-    StopCondition,
-    Threshold,
-    Verdict,
-    abort_reason,
-    evaluate,
-    run_totals,
-    stop_condition,
-)
-from .thresholds import parse as parse_thresholds  # noqa: E402
+    if profile is not None:
+        profile.reset_time()  # type: ignore[no-untyped-call]
 
 
 @dataclass
@@ -188,53 +190,8 @@ def _observability(environment: Environment) -> _Observability | None:
     return found if isinstance(found, _Observability) else None
 
 
-def _on_init_observability(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> None:
-    runner = environment.runner
-    if runner is None or isinstance(runner, WorkerRunner):
-        return  # workers export nothing: their statistics reach the master in their reports
-    options = environment.parsed_options
-    profile = running_profile(environment)
-    try:
-        scenario = (profile.settings if profile is not None else None) or load_settings(ScenarioSettings, options)
-        exporter = load_settings(ExporterSettings, options)
-        judged = parse_thresholds(scenario.thresholds)
-        stop_criteria = parse_thresholds(scenario.stop_on, setting="stop_on")
-        buckets = parse_buckets(exporter.buckets)
-    except SettingsError as error:
-        _fail(str(error))
-        return
-    observed = _Observability(
-        environment=environment,
-        scenario=scenario,
-        exporter=exporter,
-        thresholds=judged,
-        collector=LocustCollector(
-            environment,
-            buckets=buckets,
-            max_names=exporter.max_names,
-            run_id=exporter.run_id or new_run_id(),
-        ),
-    )
-    if judged:
-        observed.collector.thresholds = observed.current_results
-    if profile is not None and stop_criteria:
-        observed.stop = stop_condition(stop_criteria, environment)
-        try:
-            profile.configure(options=options, stop_condition=observed.stop)
-        except SettingsError as error:
-            _fail(str(error))
-    if exporter.port is not None:
-        observed.server = MetricsServer(observed.collector, exporter.host, exporter.port)
-        try:
-            observed.server.start()
-        except OSError as error:
-            _fail(f"cannot serve metrics on {exporter.host}:{exporter.port} (--prometheus-port): {error}")
-    if web_ui is not None:
-        mount(web_ui, observed.collector)
-    environment.locust_scenarios_observability = observed  # type: ignore[attr-defined]
-
-
-def _on_test_start_observability(environment: Environment, **_kwargs: Any) -> None:
+def _start_watching(environment: Environment) -> None:
+    """Master or local runner, at test start: reset the run's judgement and start the abort watcher."""
     observed = _observability(environment)
     if observed is None:
         return
@@ -292,19 +249,22 @@ def _interrupted(environment: Environment) -> bool:
     return profile is not None and profile.started and not profile.completed
 
 
-def _on_quitting_observability(environment: Environment, **_kwargs: Any) -> None:
+def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
+    """The verdict, its exit code, the summary, the push and the linger (master or local runner)."""
     observed = _observability(environment)
     if observed is None:
         return
     if observed.watcher is not None:
         observed.watcher.kill(block=False)
     interrupted = _interrupted(environment)
+    if interrupted:
+        profile = running_profile(environment)
+        name = profile.settings.scenario if profile is not None and profile.settings else "?"
+        logger.warning("the %s profile was interrupted before it completed: exit code %d", name, EXIT_INTERRUPTED)
     stats_logger = logging.getLogger("locust.stats_logger")
     if observed.thresholds:
         observed.verdict = Verdict(evaluate(observed.thresholds, environment.stats), aborted=observed.aborted)
         stats_logger.info("\n%s\n", observed.verdict.table())
-        if interrupted:
-            stats_logger.info("The profile was interrupted before it completed: exit code %d.\n", EXIT_INTERRUPTED)
     exit_code = _exit_code(environment, observed, interrupted)
     if exit_code is not None:
         # Never lower a code another listener set (locust-plugins' checks set 3 on failure).
@@ -407,6 +367,7 @@ def _linger(observed: _Observability) -> None:
     server.stop()
 
 
-events.init.add_listener(_on_init_observability)
-events.test_start.add_listener(_on_test_start_observability)
-events.quitting.add_listener(_on_quitting_observability)
+events.init_command_line_parser.add_listener(_register_options)
+events.init.add_listener(_on_init)
+events.test_start.add_listener(_on_test_start)
+events.quitting.add_listener(_on_quitting)
