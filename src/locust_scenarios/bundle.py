@@ -26,13 +26,14 @@ import base64
 import gzip
 import importlib.metadata
 import json
+import operator
 import os
 import re
 import shutil
 import sys
 import tempfile
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,10 @@ MAX_CONFIGMAP_BYTES = 1024 * 1024
 MAX_RELEASE_BYTES = 1024 * 1024
 """Helm stores a release in one Secret; Kubernetes rejects Secrets above 1 MiB."""
 
+RELEASE_MARGIN = 1.10
+"""The release estimate is raised by 10%: the manifest is approximated, and Go's gzip (Helm's) packs
+a little less tightly than zlib at level 9."""
+
 CONFIGMAP_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 """What Kubernetes accepts as a ConfigMap key."""
 
@@ -72,6 +77,7 @@ DEFAULT_IMAGE_PYTHON = "3.13"
 """Python of the ``locustio/locust`` image; dependency markers are evaluated for it."""
 
 MANIFEST_NAME = "bundle.json"
+_PACKAGE_DIR = Path(__file__).resolve().parent
 FILES = "files"
 _COMPILED_SUFFIXES = (".so", ".pyd", ".dll", ".dylib")
 _SKIPPED_PARTS = frozenset({"__pycache__", "_assets"})
@@ -113,31 +119,28 @@ def _version_key(text: str) -> tuple[int, ...] | None:
     return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else None
 
 
+_ORDERINGS: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+
+
 def _compare(op: ast.cmpop, left: str, right: str) -> bool:
-    if isinstance(op, ast.In):
-        return left in right
-    if isinstance(op, ast.NotIn):
-        return left not in right
+    """One marker comparison: versions compare numerically when both sides are versions."""
+    if isinstance(op, ast.In | ast.NotIn):
+        return (left in right) == isinstance(op, ast.In)
+    compare = _ORDERINGS.get(type(op))
+    if compare is None:
+        raise ValueError(f"unsupported marker operator {type(op).__name__}")
     lkey, rkey = _version_key(left), _version_key(right)
-    pair: tuple[Any, Any] = (lkey, rkey) if lkey is not None and rkey is not None else (left, right)
-    if lkey is not None and rkey is not None:
-        width = max(len(lkey), len(rkey))
-        pair = (lkey + (0,) * (width - len(lkey)), rkey + (0,) * (width - len(rkey)))
-    a, b = pair
-    match op:
-        case ast.Eq():
-            return bool(a == b)
-        case ast.NotEq():
-            return bool(a != b)
-        case ast.Lt():
-            return bool(a < b)
-        case ast.LtE():
-            return bool(a <= b)
-        case ast.Gt():
-            return bool(a > b)
-        case ast.GtE():
-            return bool(a >= b)
-    raise ValueError(f"unsupported marker operator {type(op).__name__}")
+    if lkey is None or rkey is None:
+        return compare(left, right)
+    width = max(len(lkey), len(rkey))
+    return compare(lkey + (0,) * (width - len(lkey)), rkey + (0,) * (width - len(rkey)))
 
 
 def evaluate_marker(marker: str, environment: Mapping[str, str]) -> bool:
@@ -231,13 +234,14 @@ def _closure(roots: Iterable[str], python_version: str, checkout: Path | None) -
 def required_distributions(
     python_version: str = DEFAULT_IMAGE_PYTHON,
     extra_packages: Sequence[str] = (),
-    checkout: Path | None = None,
+    package_dir: Path | None = None,
 ) -> list[str]:
     """Pinned ``name==version`` of what locust-scenarios (and ``extra_packages``) need beyond Locust.
 
-    Versions are those installed here, so the pods run what was tested here. ``checkout`` is the
-    source tree whose ``pyproject.toml`` describes locust-scenarios when it is not installed.
+    Versions are those installed here, so the pods run what was tested here. When the package runs
+    from a source checkout (``package_dir``, default this package), its ``pyproject.toml`` describes it.
     """
+    checkout = _checkout_of((package_dir or _PACKAGE_DIR).resolve())
     ours = _closure([PACKAGE, *extra_packages], python_version, checkout)
     theirs = _closure([BASE], python_version, checkout)
     missing = sorted(ours - theirs - {PACKAGE})
@@ -268,9 +272,7 @@ def _read_text(path: Path, what: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise BundleError(
-            f"{what} {path} is not UTF-8 text; only pure-Python code rides in ConfigMaps"
-        ) from None
+        raise BundleError(f"{what} {path} is not UTF-8 text; only pure-Python code rides in ConfigMaps") from None
 
 
 def _package_files(package_dir: Path, version: str) -> dict[str, str]:
@@ -326,9 +328,7 @@ def _check_payload(payload: _Payload) -> None:
                 f"{key!r} does not match [-._a-zA-Z0-9]+ (rename the file)"
             )
         if key in keys:
-            raise BundleError(
-                f"{relative} and {keys[key]} map to the same {payload.name} ConfigMap key {key!r}"
-            )
+            raise BundleError(f"{relative} and {keys[key]} map to the same {payload.name} ConfigMap key {key!r}")
         keys[key] = relative
     if payload.size > MAX_CONFIGMAP_BYTES:
         raise BundleError(
@@ -420,7 +420,8 @@ class BundleReport:
             f"({self.package_bytes / MAX_CONFIGMAP_BYTES:.1%} of 1 MiB)",
             f"locustfiles ConfigMap: {self.user_files} files, {self.user_bytes} bytes "
             f"({self.user_bytes / MAX_CONFIGMAP_BYTES:.1%} of 1 MiB)",
-            f"Helm release (estimated): {self.release_bytes} bytes ({self.release_bytes / MAX_RELEASE_BYTES:.1%} of 1 MiB)",
+            f"Helm release (estimated): {self.release_bytes} bytes "
+            f"({self.release_bytes / MAX_RELEASE_BYTES:.1%} of 1 MiB)",
             f"image: locustio/locust:{self.locust_version}",
             f"installed at pod start: {' '.join(self.requirements) or 'nothing'}",
             *self.notes,
@@ -472,19 +473,17 @@ def build_bundle(
     if not locustfiles:
         raise BundleError("at least one --locustfile is needed")
     directory = directory.absolute()
-    if directory.exists() and (
-        not directory.is_dir() or (any(directory.iterdir()) and not _is_bundle(directory))
-    ):
+    if directory.exists() and (not directory.is_dir() or (any(directory.iterdir()) and not _is_bundle(directory))):
         raise BundleError(f"{directory} exists and is not an earlier bundle: choose a new or empty folder")
     try:
         assets = assets or locate()
     except AssetsNotFoundError as error:
         raise BundleError(str(error)) from None
-    package_dir = (package_dir or Path(__file__).resolve().parent).resolve()
+    package_dir = (package_dir or _PACKAGE_DIR).resolve()
     checkout = _checkout_of(package_dir)
     version = _installed_version(PACKAGE, checkout)
     locust_version = _installed_version(BASE, None)
-    requirements = required_distributions(image_python, extra_packages, checkout)
+    requirements = required_distributions(image_python, extra_packages, package_dir)
 
     package = _Payload("package", _package_files(package_dir, version))
     user_files, locustfile_names = _user_files(locustfiles, modules)
@@ -522,13 +521,10 @@ def build_bundle(
         _write(chart / FILES, MANIFEST_NAME, json.dumps(manifest, indent=2) + "\n")
         dashboards = _Payload(
             "dashboard",
-            {
-                p.name: _read_text(p, "dashboard")
-                for p in sorted((chart / FILES / "dashboards").glob("*.json"))
-            },
+            {p.name: _read_text(p, "dashboard") for p in sorted((chart / FILES / "dashboards").glob("*.json"))},
         )
         _check_payload(dashboards)
-        size = release_size(chart, _manifest_estimate(chart, [package, user, dashboards]))
+        size = round(release_size(chart, _manifest_estimate(chart, [package, user, dashboards])) * RELEASE_MARGIN)
         if size > MAX_RELEASE_BYTES:
             raise BundleError(
                 f"the Helm release would take {size} bytes (chart files and manifest, gzip+base64), above "
@@ -658,7 +654,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m locust_scenarios.bundle DIR --locustfile FILE``: the same as ``locust-scenarios bundle``."""
+    """``python -m locust_scenarios.bundle DIR --locustfile FILE``, as ``locust-scenarios bundle``."""
     parser = argparse.ArgumentParser(prog="locust-scenarios bundle")
     _configure(parser)
     return run(parser.parse_args(argv))
