@@ -442,6 +442,7 @@ the schema cannot express.
 {{- if not $v.host }}
 {{- $errors = append $errors "host is required: the URL under test, e.g. --set host=https://staging.example.com" }}
 {{- end }}
+{{- if .Values.workload.enabled }}
 {{- if not (include "locust-scenarios.locustfiles" .) }}
 {{- $errors = append $errors "no locustfile: make this chart with `locust-scenarios bundle DIR --locustfile FILE`" }}
 {{- end }}
@@ -452,6 +453,7 @@ the schema cannot express.
 {{- end }}
 {{- if and $v.package.enabled (not (get $bundle "package")) }}
 {{- $errors = append $errors "package.enabled: no bundled package in files/: make this chart with `locust-scenarios bundle`, or set package.enabled=false for an image that has locust-scenarios" }}
+{{- end }}
 {{- end }}
 {{- if and (eq $v.mode "run") (or $v.autoscaling.keda.enabled $v.autoscaling.hpa.enabled) }}
 {{- $errors = append $errors "autoscaling needs mode=service: a run-mode test is sized from its profile (workers.usersPerWorker), since rescaling mid-run resets and unbalances it" }}
