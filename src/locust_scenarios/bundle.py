@@ -472,7 +472,7 @@ def build_bundle(
     """
     if not locustfiles:
         raise BundleError("at least one --locustfile is needed")
-    directory = directory.absolute()
+    directory = Path(os.path.abspath(directory))
     if directory.exists() and (not directory.is_dir() or (any(directory.iterdir()) and not _is_bundle(directory))):
         raise BundleError(f"{directory} exists and is not an earlier bundle: choose a new or empty folder")
     try:
@@ -548,20 +548,38 @@ def build_bundle(
 
 
 def _replace(directory: Path, staging: Path) -> None:
-    """Swap the staged tree in; an earlier bundle is removed only after the new one is in place."""
+    """Move the checked, staged tree into ``directory``.
+
+    A new folder is one rename. An earlier bundle is updated file by file (each ``os.replace`` is
+    atomic) and its stale files removed, keeping the folders themselves: helmfile runs the refresh
+    from inside ``helmfile/`` and must not lose its working directory.
+    """
     if not directory.exists():
         staging.rename(directory)
         return
-    retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
-    retired.rmdir()
-    directory.rename(retired)
-    staging.rename(directory)
-    shutil.rmtree(retired, ignore_errors=True)
+    staged = {p.relative_to(staging) for p in staging.rglob("*")}
+    for relative in sorted(staged):
+        source, target = staging / relative, directory / relative
+        if source.is_dir():
+            if target.exists() and not target.is_dir():
+                target.unlink()
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(source, target)
+    for path in sorted(directory.rglob("*"), reverse=True):
+        if path.relative_to(directory) not in staged:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+    shutil.rmtree(staging)
 
 
 def refresh_bundle(directory: Path, *, assets: Assets | None = None) -> BundleReport:
     """Re-make an earlier bundle from the sources it recorded, with the code installed now."""
-    directory = directory.absolute()
+    directory = Path(os.path.abspath(directory))
     manifest_path = directory / "chart" / FILES / MANIFEST_NAME
     if not manifest_path.is_file():
         raise BundleError(f"{directory} is not a bundle (no chart/{FILES}/{MANIFEST_NAME}); bundle it first")
