@@ -322,8 +322,11 @@ spec:
         - configMapRef:
             name: {{ $fullname }}-settings
       env:
+        {{- with list (ternary "/opt/locust-scenarios/package" "" $v.package.enabled) (ternary "/opt/locust-scenarios/site-packages" "" (eq $install "true")) | compact }}
+        # Empty otherwise: a custom image keeps its own PYTHONPATH (examples/Dockerfile).
         - name: PYTHONPATH
-          value: {{ list (ternary "/opt/locust-scenarios/package" "" $v.package.enabled) (ternary "/opt/locust-scenarios/site-packages" "" (eq $install "true")) | compact | join ":" | quote }}
+          value: {{ join ":" . | quote }}
+        {{- end }}
         - name: PYTHONDONTWRITEBYTECODE
           value: "1"
         - name: PYTHONUNBUFFERED

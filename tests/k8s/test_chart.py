@@ -280,7 +280,8 @@ def test_custom_image_needs_no_init_container(k8s_tools: K8sTools, chart: Path) 
     pod = named(objects, "Job", "-master-r1")["spec"]["template"]["spec"]
     assert "initContainers" not in pod
     env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
-    assert env["PYTHONPATH"] == ""
+    assert "PYTHONPATH" not in env, "the image's own PYTHONPATH must survive"
+    assert {v["name"] for v in pod["volumes"]} == {"locustfiles", "tmp"}
 
 
 def test_secrets_only_through_secret_refs(k8s_tools: K8sTools, chart: Path) -> None:
