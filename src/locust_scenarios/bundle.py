@@ -519,6 +519,13 @@ def build_bundle(
             },
         }
         _write(chart / FILES, MANIFEST_NAME, json.dumps(manifest, indent=2) + "\n")
+        _write(
+            staging,
+            "requirements.txt",
+            f"# What the init container installs (pip install --no-deps): locust-scenarios {version}'s\n"
+            f"# dependencies that Locust {locust_version} lacks on Python {image_python}. For a custom image\n"
+            "# see examples/Dockerfile.\n" + "".join(f"{line}\n" for line in requirements),
+        )
         dashboards = _Payload(
             "dashboard",
             {p.name: _read_text(p, "dashboard") for p in sorted((chart / FILES / "dashboards").glob("*.json"))},

@@ -94,8 +94,8 @@ def test_configmap_key_replaces_slashes() -> None:
 
 
 def test_bundle_layout(tmp_path: Path) -> None:
-    """The folder holds chart (with files/), helmfile and dashboards; the package excludes caches and
-    the chart assets; bundle.json records versions, requirements and sources."""
+    """The folder holds chart (with files/), helmfile, dashboards and requirements.txt; the package
+    excludes caches and the chart assets; bundle.json records versions, requirements and sources."""
     directory = tmp_path / "deploy"
     report = make_bundle(directory)
     files = directory / "chart" / "files"
@@ -110,6 +110,8 @@ def test_bundle_layout(tmp_path: Path) -> None:
     assert manifest["locustfiles"] == ["locustfile.py"]
     assert manifest["requirements"] == report.requirements
     assert manifest["sources"]["modules"] == [os.path.relpath(FIXTURES / "paths", directory)]
+    pinned = [line for line in (directory / "requirements.txt").read_text().splitlines() if not line.startswith("#")]
+    assert pinned == report.requirements
     chart_yaml = (directory / "chart" / "Chart.yaml").read_text()
     assert f'appVersion: "{report.locust_version}"' in chart_yaml
 
