@@ -273,6 +273,7 @@ spec:
         - pip
         - install
         - --no-deps
+        - --upgrade
         - --no-cache-dir
         - --disable-pip-version-check
         - --no-input

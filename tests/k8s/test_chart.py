@@ -403,3 +403,33 @@ def test_release_size_estimate_is_close_and_errs_high(
     estimate = bundle[1].release_bytes
     assert exact <= estimate <= exact * 1.25
     assert estimate < MAX_RELEASE_BYTES / 4
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (
+            "host-values.yaml",
+            ["logs -f job/perf-locust-scenarios-master-r1", "port-forward svc/perf-locust-scenarios-web"],
+        ),
+        ("service-mode-values.yaml", ["Service mode", "port-forward svc/perf-locust-scenarios-web 8089"]),
+        ("ingress-values.yaml", ["https://locust.example.com/"]),
+        ("monitoring-only-values.yaml", ["Monitoring objects for the release locust-scenarios", "ServiceMonitor"]),
+    ],
+)
+def test_notes_tell_how_to_follow_the_run(k8s_tools: K8sTools, chart: Path, values: str, expected: list[str]) -> None:
+    """NOTES.txt (helm 4 client-side dry run) tells how to follow the run, reach the UI and the metrics."""
+    result = helm(
+        k8s_tools.helm,
+        "install",
+        RELEASE,
+        str(chart),
+        "--dry-run=client",
+        "-n",
+        "load",
+        "-f",
+        str(chart / "ci" / values),
+    )
+    notes = result.stdout.split("NOTES:", 1)[1]
+    for text in expected:
+        assert text in notes, notes
