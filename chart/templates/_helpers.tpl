@@ -377,6 +377,21 @@ spec:
           port: web
         periodSeconds: 10
       {{- end }}
+      {{- else if eq $v.mode "run" }}
+      # A worker whose master is gone without telling it (e.g. the master exited on invalid settings)
+      # would wait forever and keep its Job open. This probe ends it once the master's port has been
+      # unreachable for longer than the master waits for workers at its start.
+      livenessProbe:
+        exec:
+          command:
+            - python
+            - -c
+            - "import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()"
+            - {{ include "locust-scenarios.masterService" $root }}
+            - "5557"
+        periodSeconds: 5
+        timeoutSeconds: 4
+        failureThreshold: {{ add (div $v.run.workerWaitSeconds 5) 2 }}
       {{- end }}
       securityContext:
         {{- toYaml $v.securityContext | nindent 8 }}

@@ -3,7 +3,8 @@
 Only what a node changes is changed: ConfigMap volumes are written as the kubelet writes them (a
 timestamped folder, the ``..data`` symlink, one symlink per top-level entry, ``items[].path`` honoured),
 emptyDirs are fresh folders, mount paths map to those folders, Service names resolve to 127.0.0.1 and
-container ports to free local ports. Commands, arguments and environment come from the manifest.
+container ports to free local ports. Commands, arguments and environment come from the manifest, and
+exec liveness probes run as the kubelet runs them (a container failing its threshold is stopped).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +58,7 @@ class PodSimulation:
     hosts: Mapping[str, str] = field(default_factory=dict)
     ports: Mapping[int, int] = field(default_factory=dict)
     volumes: dict[str, Path] = field(default_factory=dict)
+    stopped_by_probe: bool = False
 
     def __post_init__(self) -> None:
         for volume in self.spec["volumes"]:
@@ -111,14 +115,43 @@ class PodSimulation:
         return [self.binaries.get(argv[0], argv[0]), *self._arguments(argv[1:], mounts)]
 
     def start(self, container: Mapping[str, Any], log: IO[bytes]) -> subprocess.Popen[bytes]:
-        """Start one container's process (stdout and stderr to ``log``)."""
-        return subprocess.Popen(
+        """Start one container's process (stdout and stderr to ``log``), with its liveness probe."""
+        process = subprocess.Popen(
             self.command(container),
             env=self.environment(container),
             cwd=self.root / "workdir",
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        if "livenessProbe" in container:
+            threading.Thread(target=self._liveness, args=(container, process), daemon=True).start()
+        return process
+
+    def probe_command(self, container: Mapping[str, Any]) -> list[str]:
+        """An exec probe's command, with binaries, Service names and ports mapped like the container's."""
+        argv = [str(a) for a in container["livenessProbe"]["exec"]["command"]]
+        mapped = [self.hosts.get(a, a) for a in argv[1:]]
+        mapped = [str(self.ports[int(a)]) if a.isdigit() and int(a) in self.ports else a for a in mapped]
+        return [self.binaries.get(argv[0], argv[0]), *mapped]
+
+    def _liveness(self, container: Mapping[str, Any], process: subprocess.Popen[bytes]) -> None:
+        """The kubelet's exec liveness probe: after failureThreshold failures in a row, stop the container."""
+        probe = container["livenessProbe"]
+        period, threshold = probe.get("periodSeconds", 10), probe.get("failureThreshold", 3)
+        timeout = probe.get("timeoutSeconds", 1)
+        time.sleep(probe.get("initialDelaySeconds", 0))
+        failures = 0
+        while process.poll() is None:
+            try:
+                ok = subprocess.run(self.probe_command(container), timeout=timeout, check=False).returncode == 0
+            except subprocess.TimeoutExpired:
+                ok = False
+            failures = 0 if ok else failures + 1
+            if failures >= threshold and process.poll() is None:
+                self.stopped_by_probe = True
+                process.terminate()
+                return
+            time.sleep(period)
 
     def run_init_containers(self, timeout: float) -> None:
         """Run every init container to completion, in order; each must exit 0."""

@@ -77,6 +77,7 @@ class RunResult:
     max_users: int
     metrics: str
     requests_served: int
+    stopped_by_probe: list[bool]
 
 
 @pytest.fixture
@@ -116,6 +117,9 @@ def simulate_run(
     *,
     workdir: Path,
     scenario: dict[str, Any],
+    worker_wait: int = 120,
+    worker_timeout: float = 60,
+    kill_master: bool = False,
 ) -> RunResult:
     """Render the chart in run mode with two workers, then run its pods locally to completion."""
     values = {
@@ -123,7 +127,7 @@ def simulate_run(
         "runId": "sim",
         "scenario": scenario,
         "workers": {"replicas": 2},
-        "run": {"workerWaitSeconds": 120, "autoquitSeconds": 1},
+        "run": {"workerWaitSeconds": worker_wait, "autoquitSeconds": 1},
         "metrics": {"linger": "3s"},
     }
     values_file = workdir / "values.yaml"
@@ -142,7 +146,11 @@ def simulate_run(
         "configmaps": configmaps,
         "secrets": {},
         "base_env": {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8"},
-        "binaries": {"locust": str(venv / "bin" / "locust"), "/usr/local/bin/python3": str(_python(venv))},
+        "binaries": {
+            "locust": str(venv / "bin" / "locust"),
+            "python": str(_python(venv)),
+            "/usr/local/bin/python3": str(_python(venv)),
+        },
         "hosts": {service: "127.0.0.1"},
         "ports": ports,
     }
@@ -167,12 +175,15 @@ def simulate_run(
             stats = _get(f"http://127.0.0.1:{ports[8089]}/stats/requests")
             if stats:
                 max_users = max(max_users, int(json.loads(stats).get("user_count", 0)))
+            if kill_master and max_users > 0:
+                processes["master"].kill()  # as an OOM kill or a lost node would: no goodbye to workers
+                break
             scraped = _get(f"http://127.0.0.1:{ports[9646]}/metrics")
             if scraped and "locust" in scraped:
                 metrics = scraped
             time.sleep(0.5)
         master_code = processes["master"].wait(timeout=30)
-        worker_codes = [processes[p.name].wait(timeout=90) for p in pods[1:]]
+        worker_codes = [processes[p.name].wait(timeout=worker_timeout) for p in pods[1:]]
     finally:
         for process in processes.values():
             if process.poll() is None:
@@ -187,6 +198,7 @@ def simulate_run(
         max_users=max_users,
         metrics=metrics,
         requests_served=len(target.log),
+        stopped_by_probe=[pod.stopped_by_probe for pod in pods[1:]],
     )
 
 
@@ -266,3 +278,69 @@ def test_failing_threshold_is_the_master_exit_code(
     context = "\n".join(f"--- {name}\n{log[-4000:]}" for name, log in result.logs.items())
     assert result.requests_served > 0
     assert result.master_code == 3, context
+
+
+def test_invalid_configuration_exits_2_and_no_pod_hangs(
+    k8s_tools: K8sTools, chart: Path, locust_only_venv: Path, fast_target: HTTPServer, tmp_path: Path
+) -> None:
+    """A profile name no locustfile registers passes the chart's schema but not the settings: the master
+    exits 2 before any user spawns and the target sees no request. Each worker ends too: it exits 2 on
+    the same check, or, when it hangs on the way out, its liveness probe stops it."""
+    result = simulate_run(
+        k8s_tools,
+        chart,
+        locust_only_venv,
+        fast_target,
+        workdir=tmp_path,
+        scenario={"name": "no-such-profile", "users": 2, "duration": "5s"},
+        worker_wait=10,
+        worker_timeout=90,
+    )
+    context = "\n".join(f"--- {name}\n{log[-4000:]}" for name, log in result.logs.items())
+    assert result.master_code == 2, context
+    assert "no-such-profile" in result.logs["master"]
+    assert result.requests_served == 0
+    for code, stopped in zip(result.worker_codes, result.stopped_by_probe, strict=True):
+        assert code == 2 or stopped, context
+
+
+def test_workers_end_when_the_master_dies(
+    k8s_tools: K8sTools, chart: Path, locust_only_venv: Path, fast_target: HTTPServer, tmp_path: Path
+) -> None:
+    """A master killed mid-run (OOM, lost node) never tells its workers; their liveness probe stops them
+    once its port has been unreachable longer than the master's wait for workers, so the worker Job
+    finishes instead of holding pods forever."""
+    result = simulate_run(
+        k8s_tools,
+        chart,
+        locust_only_venv,
+        fast_target,
+        workdir=tmp_path,
+        scenario={"name": "smoke", "users": 2, "duration": "2m", "rampUp": "1s"},
+        worker_wait=10,
+        worker_timeout=90,
+        kill_master=True,
+    )
+    context = "\n".join(f"--- {name}\n{log[-4000:]}" for name, log in result.logs.items())
+    assert result.master_code == -9, context
+    assert result.requests_served > 0
+    assert result.stopped_by_probe == [True, True], context
+
+
+def test_workers_pass_their_liveness_probe_during_a_run(
+    k8s_tools: K8sTools, chart: Path, locust_only_venv: Path, fast_target: HTTPServer, tmp_path: Path
+) -> None:
+    """With a master to talk to, the liveness probe never stops a worker: they exit on the master's quit."""
+    result = simulate_run(
+        k8s_tools,
+        chart,
+        locust_only_venv,
+        fast_target,
+        workdir=tmp_path,
+        scenario={"name": "smoke", "users": 2, "duration": "12s", "rampUp": "1s"},
+        worker_wait=10,
+    )
+    context = "\n".join(f"--- {name}\n{log[-4000:]}" for name, log in result.logs.items())
+    assert result.stopped_by_probe == [False, False], context
+    assert result.worker_codes == [0, 0], context
+    assert "Got quit message from master" in result.logs["worker-0"], context
