@@ -594,8 +594,8 @@ def refresh_bundle(directory: Path, *, assets: Assets | None = None) -> BundleRe
     sources = manifest["sources"]
     return build_bundle(
         directory,
-        [directory / p for p in sources["locustfiles"]],
-        [directory / p for p in sources["modules"]],
+        [directory.resolve() / p for p in sources["locustfiles"]],
+        [directory.resolve() / p for p in sources["modules"]],
         assets=assets,
         image_python=manifest.get("imagePython", DEFAULT_IMAGE_PYTHON),
         extra_packages=manifest.get("extraPackages", []),
