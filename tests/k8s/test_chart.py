@@ -433,3 +433,26 @@ def test_notes_tell_how_to_follow_the_run(k8s_tools: K8sTools, chart: Path, valu
     notes = result.stdout.split("NOTES:", 1)[1]
     for text in expected:
         assert text in notes, notes
+
+
+def test_values_schema_is_draft7_and_accepts_every_ci_file(chart: Path) -> None:
+    """values.schema.json is a valid draft-07 schema; the defaults plus a host, and every ci values file
+    merged over the defaults, satisfy it; the defaults alone do not (no host)."""
+    schema = json.loads((chart / "values.schema.json").read_text())
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    jsonschema.Draft7Validator.check_schema(schema)
+    validator = jsonschema.Draft7Validator(schema)
+    defaults = yaml.safe_load((chart / "values.yaml").read_text())
+    assert [e.path[0] for e in validator.iter_errors(defaults)] == ["host", "host"]
+
+    def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+        out = dict(base)
+        for key, value in over.items():
+            out[key] = (
+                merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+            )
+        return out
+
+    for path in ci_values(chart):
+        values = merged(defaults, yaml.safe_load(path.read_text()))
+        assert not list(validator.iter_errors(values)), path.name
