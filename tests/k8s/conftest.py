@@ -154,17 +154,11 @@ def named(objects: Sequence[dict[str, Any]], kind: str, suffix: str) -> dict[str
 
 @pytest.fixture(scope="session")
 def cli_shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A bin folder whose ``locust-scenarios bundle ...`` (what the helmfile hook runs) is this
-    interpreter's ``python -m locust_scenarios.bundle ...``: the same parser, independent of the rest
-    of the command line tool."""
+    """A bin folder whose ``locust-scenarios`` (what the helmfile hook runs) is this interpreter's
+    command line tool, so helmfile tests use the package under test whether or not it is installed."""
     folder = tmp_path_factory.mktemp("bin")
     shim = folder / "locust-scenarios"
     pythonpath = Path(locust_scenarios.__file__).resolve().parent.parent
-    shim.write_text(
-        "#!/bin/sh\n"
-        'if [ "$1" != bundle ]; then echo "only bundle is available here" >&2; exit 2; fi\n'
-        "shift\n"
-        f"PYTHONPATH='{pythonpath}' exec '{sys.executable}' -m locust_scenarios.bundle \"$@\"\n"
-    )
+    shim.write_text(f"#!/bin/sh\nPYTHONPATH='{pythonpath}' exec '{sys.executable}' -m locust_scenarios.cli \"$@\"\n")
     shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
     return folder

@@ -219,3 +219,29 @@ def test_module_entry_point(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "of 1 MiB" in result.stdout
     assert (tmp_path / "out" / "chart" / "files" / "bundle.json").is_file()
+
+
+def test_command_line_tool_runs_bundle(tmp_path: Path) -> None:
+    """`locust-scenarios bundle` (the command line tool calling add_parser) bundles, and refuses with 2."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [sys.executable, "-m", "locust_scenarios.cli", "bundle"]
+    ok = subprocess.run(
+        [*command, str(tmp_path / "out"), "-f", str(FIXTURES / "locustfile.py"), "--module", str(FIXTURES / "paths")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "out" / "chart" / "files" / "locustfiles" / "paths" / "routes.py").is_file()
+    refused = subprocess.run(
+        [*command, str(tmp_path / "other"), "-f", str(tmp_path / "missing.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert refused.returncode == 2
+    assert "missing.py" in refused.stderr
