@@ -1,0 +1,165 @@
+"""The helmfile of a bundle, run offline with the real helmfile (helm 3 underneath, as it requires)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from .conftest import K8sTools, by_kind, make_bundle
+
+pytestmark = pytest.mark.e2e
+
+ENVIRONMENTS = ["smoke", "load", "stress", "spike", "endurance", "breakpoint", "local"]
+HOST = "http://127.0.0.1:8080"
+
+
+@pytest.fixture(scope="module")
+def deploy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bundle of this module's own, which the helmfile's prepare hook refreshes."""
+    directory = tmp_path_factory.mktemp("helmfile") / "deploy"
+    make_bundle(directory)
+    return directory
+
+
+def helmfile(
+    tools: K8sTools,
+    deploy: Path,
+    cli_shim: Path,
+    *args: str,
+    host: str | None = HOST,
+    run_id: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run helmfile in the bundle's helmfile/ folder, offline, with helm 3 and our CLI on PATH."""
+    env = {k: v for k, v in os.environ.items() if k not in {"HOST", "RUN_ID"}}
+    env["PATH"] = f"{cli_shim}{os.pathsep}{env.get('PATH', '')}"
+    if host is not None:
+        env["HOST"] = host
+    if run_id is not None:
+        env["RUN_ID"] = run_id
+    return subprocess.run(
+        [str(tools.helmfile), "--helm-binary", str(tools.helm3), *args],
+        cwd=deploy / "helmfile",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _objects(output: str) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(output) if doc]
+
+
+def test_environments_and_releases_are_separate_documents(deploy: Path) -> None:
+    """The state file declares environments in its first YAML document and releases in the next, and
+    every test type has an environment file."""
+    text = (deploy / "helmfile" / "helmfile.yaml.gotmpl").read_text()
+    first, second = text.split("\n---\n", 1)
+    assert "environments:" in first
+    assert "releases:" not in first
+    assert "releases:" in second
+    assert "environments:" not in second
+    for name in ENVIRONMENTS:
+        assert (deploy / "helmfile" / "environments" / f"{name}.yaml").is_file()
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_lint_template_build_per_environment(
+    k8s_tools: K8sTools, deploy: Path, cli_shim: Path, environment: str
+) -> None:
+    """`helmfile lint`, `template` and `build` pass offline for every environment; the environment
+    name (or the profile the file names) becomes LOCUST_SCENARIO, and every object validates."""
+    for command in ("lint", "build"):
+        result = helmfile(k8s_tools, deploy, cli_shim, "-e", environment, command)
+        assert result.returncode == 0, f"{command}: {result.stderr}"
+    result = helmfile(k8s_tools, deploy, cli_shim, "-e", environment, "template")
+    assert result.returncode == 0, result.stderr
+    objects = _objects(result.stdout)
+    settings = next(o for o in by_kind(objects, "ConfigMap") if o["metadata"]["name"].endswith("-settings"))
+    expected = "smoke" if environment == "local" else environment
+    assert settings["data"]["LOCUST_SCENARIO"] == expected
+    assert settings["data"]["LOCUST_HOST"] == HOST
+    assert len(by_kind(objects, "Job")) == 2
+    for obj in objects:
+        kubernetes_validate.validate(obj, "1.30.0", strict=True)
+
+
+def test_local_environment_names_its_profile(deploy: Path) -> None:
+    """The local environment is not a test type, so its file names the profile explicitly."""
+    local = yaml.safe_load((deploy / "helmfile" / "environments" / "local.yaml").read_text())
+    assert local["scenario"] == "smoke"
+
+
+def test_stress_build_renders_with_host(k8s_tools: K8sTools, deploy: Path, cli_shim: Path) -> None:
+    """With HOST set, `helmfile -e stress build` renders the state with that host and the stress profile."""
+    result = helmfile(k8s_tools, deploy, cli_shim, "-e", "stress", "build", host="https://staging.example.com")
+    assert result.returncode == 0, result.stderr
+    assert "host: https://staging.example.com" in result.stdout
+    assert "name: stress" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["build", "template", "lint"])
+def test_missing_host_fails_naming_it(k8s_tools: K8sTools, deploy: Path, cli_shim: Path, command: str) -> None:
+    """Without HOST every command fails before doing anything, and the message names HOST."""
+    result = helmfile(k8s_tools, deploy, cli_shim, "-e", "stress", command, host=None)
+    assert result.returncode != 0
+    assert "HOST" in result.stderr
+
+
+def test_each_apply_gets_a_new_run_id(k8s_tools: K8sTools, deploy: Path, cli_shim: Path) -> None:
+    """The run id (part of the Job names) comes from RUN_ID, else from the clock, so a new apply is a
+    new run."""
+    clock = helmfile(k8s_tools, deploy, cli_shim, "-e", "smoke", "build")
+    assert clock.returncode == 0, clock.stderr
+    assert re.search(r"runId: \"?\d{4}-\d{6}", clock.stdout)
+    result = helmfile(k8s_tools, deploy, cli_shim, "-e", "smoke", "template", run_id="nightly-7")
+    assert result.returncode == 0, result.stderr
+    names = {o["metadata"]["name"] for o in by_kind(_objects(result.stdout), "Job")}
+    assert names == {"locust-scenarios-master-nightly-7", "locust-scenarios-worker-nightly-7"}
+
+
+def test_prepare_hook_ships_the_code_installed_now(k8s_tools: K8sTools, deploy: Path, cli_shim: Path) -> None:
+    """Every template/apply first re-bundles: a stale package file in the folder is replaced by the
+    installed one, and running it again changes nothing (idempotent)."""
+    stale = deploy / "chart" / "files" / "package" / "locust_scenarios" / "settings.py"
+    stale.write_text("# stale copy from an older install\n")
+    result = helmfile(k8s_tools, deploy, cli_shim, "-e", "smoke", "template")
+    assert result.returncode == 0, result.stderr
+    import locust_scenarios.settings  # noqa: PLC0415  # the installed module the bundle must ship
+
+    assert stale.read_text() == Path(locust_scenarios.settings.__file__).read_text()
+    before = {p: p.read_bytes() for p in (deploy / "chart").rglob("*") if p.is_file()}
+    again = helmfile(k8s_tools, deploy, cli_shim, "-e", "smoke", "template")
+    assert again.returncode == 0, again.stderr
+    assert {p: p.read_bytes() for p in (deploy / "chart").rglob("*") if p.is_file()} == before
+
+
+def test_monitoring_release_comes_first(k8s_tools: K8sTools, cli_shim: Path, tmp_path: Path) -> None:
+    """With monitoring on, a release of its own carries the ServiceMonitor, PrometheusRule and
+    dashboard, and the test release `needs` it, so helmfile installs it first."""
+    deploy = tmp_path / "deploy"
+    make_bundle(deploy)
+    args = ["-e", "stress", "--state-values-set", "monitoring.enabled=true,refreshBundle=false"]
+    built = helmfile(k8s_tools, deploy, cli_shim, *args, "build")
+    assert built.returncode == 0, built.stderr
+    state = list(yaml.safe_load_all(built.stdout))[-1]
+    releases = {r["name"]: r for r in state["releases"]}
+    assert releases["locust-scenarios"]["needs"] == ["locust/locust-scenarios-monitoring"]
+    dag = helmfile(k8s_tools, deploy, cli_shim, *args, "show-dag")
+    assert dag.returncode == 0, dag.stderr
+    rows = [line.split() for line in dag.stdout.splitlines()[1:] if line.strip()]
+    assert [(row[0], row[1]) for row in rows] == [
+        ("1", "locust/locust-scenarios-monitoring"),
+        ("2", "locust/locust-scenarios"),
+    ]
+    rendered = helmfile(k8s_tools, deploy, cli_shim, *args, "--selector", "part=monitoring", "template")
+    assert rendered.returncode == 0, rendered.stderr
+    assert {o["kind"] for o in _objects(rendered.stdout)} == {"ServiceMonitor", "PrometheusRule", "ConfigMap"}
