@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
-from .conftest import clean_env
+from .conftest import base_url, clean_env
 
 SIX = ["smoke", "load", "stress", "spike", "endurance", "breakpoint"]
 
@@ -94,3 +95,40 @@ def test_list_shows_profiles_parameters_and_settings() -> None:
     assert "LOCUST_SCENARIO_USERS" in run.stdout
     assert "LOCUST_PROMETHEUS_PORT" in run.stdout
     assert "default 10m" in run.stdout
+
+
+@pytest.mark.e2e
+def test_demo_runs_against_its_own_target_and_exits_0() -> None:
+    """locust-scenarios demo (the README's main command) serves its target, runs, prints the summary."""
+    run = subprocess.run(
+        [sys.executable, "-m", "locust_scenarios", "demo", "--duration", "8s"],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Aggregated" in run.stderr  # Locust's own summary tables, through its stats logger
+    assert "Response time percentiles" in run.stderr
+    assert "the profile as followed" in run.stdout
+    summary = run.stdout.strip().splitlines()[-1]
+    requests, failed = (int(word) for word in summary.replace(",", "").split()[:4:3])
+    assert requests > 0
+    assert failed == 0
+
+
+@pytest.mark.e2e
+def test_run_uses_the_built_in_locustfile(target: HTTPServer, tmp_path: Path) -> None:
+    """locust-scenarios run passes everything to Locust with the config-driven user and selecting shape."""
+    env = {
+        "LOCUST_SCENARIO": "stages",
+        "LOCUST_SCENARIO_STAGES": "1s:2,2s:2",
+        "LOCUST_SCENARIO_ENDPOINTS": '[{"path": "/api/items", "weight": 1}]',
+        "LOCUST_SCENARIO_THINK_TIME": "100ms",
+    }
+    run = cli("run", "--headless", "-H", base_url(target), "--json-file", str(tmp_path / "stats"), env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert [entry["name"] for entry in stats] == ["/api/items"]
+    assert stats[0]["num_requests"] == len(target.log) > 0

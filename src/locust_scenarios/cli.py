@@ -1,4 +1,4 @@
-"""The ``locust-scenarios`` command: preview, list, demo, run, target and bundle.
+"""The locust-scenarios command: preview, list, demo, run, target and bundle.
 
 ``preview`` and ``list`` read the same options, environment variables and config files as a real run
 (Locust's own parser with our options added), so what they show is what ``locust -f`` will do.
@@ -34,9 +34,9 @@ _CHART_WIDTH = 64
 _CHART_HEIGHT = 12
 
 
-def _options_parser() -> Any:
+def _options_parser(*, add_help: bool = False) -> Any:
     """Locust's parser (config files, environment) with our options and ``-u/-r/-t``."""
-    parser = get_empty_argument_parser(add_help=False)
+    parser = get_empty_argument_parser(add_help=add_help)
     parser.add_argument("-u", "--users", dest="num_users", type=int, env_var="LOCUST_USERS")
     parser.add_argument("-r", "--spawn-rate", dest="spawn_rate", type=float, env_var="LOCUST_SPAWN_RATE")
     parser.add_argument("-t", "--run-time", dest="run_time", type=parse_timespan, env_var="LOCUST_RUN_TIME")
@@ -44,10 +44,29 @@ def _options_parser() -> Any:
     return parser
 
 
-def plan_for(scenario: str | None, extra: Sequence[str]) -> tuple[ScenarioShape, Plan]:
-    options, unknown = _options_parser().parse_known_args(list(extra))
+def _preview_parser() -> Any:
+    """``preview``'s own options on top of every run option, so that any order of them parses."""
+    parser = _options_parser(add_help=True)
+    parser.prog = "locust-scenarios preview"
+    parser.description = (
+        "Show the planned curve of a profile. Options such as --scenario-users 50 or -t 5m, "
+        "LOCUST_SCENARIO_* variables and locust.conf apply exactly as in a real run."
+    )
+    parser.add_argument("profile", nargs="?", help="profile name (default: LOCUST_SCENARIO, else load)")
+    parser.add_argument("--format", choices=("text", "json", "png"), default="text")
+    parser.add_argument("--output", help="file to write (png)")
+    return parser
+
+
+def plan_for(scenario: str | None, args: Sequence[str]) -> tuple[ScenarioShape, Plan]:
+    """The selecting shape and plan for a profile name and run options (``["--scenario-users", "5"]``)."""
+    options, unknown = _options_parser().parse_known_args(list(args))
     if unknown:
         raise SettingsError(f"unknown option {unknown[0]!r}: see `locust-scenarios list` for the known ones")
+    return _configured(scenario, options)
+
+
+def _configured(scenario: str | None, options: Any) -> tuple[ScenarioShape, Plan]:
     if scenario:
         options.scenario = scenario
     shape = type("PreviewShape", (ScenarioShape,), {})()
@@ -126,8 +145,9 @@ def save_png(shape: ScenarioShape, plan: Plan, output: str) -> None:
     plt.close(figure)
 
 
-def _cmd_preview(args: argparse.Namespace) -> int:
-    shape, plan = plan_for(args.profile, args.options)
+def _cmd_preview(arguments: Sequence[str]) -> int:
+    args = _preview_parser().parse_args(list(arguments))
+    shape, plan = _configured(args.profile, args)
     if args.format == "json":
         print(_preview_json(shape, plan))
     elif args.format == "png":
@@ -156,13 +176,18 @@ def _cmd_list(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+def _cmd_run(arguments: Sequence[str]) -> int:
     from locust.main import main as locust_main  # noqa: PLC0415  (loads Locust's whole runtime)
 
     locustfile = os.path.join(os.path.dirname(__file__), "locustfile.py")
-    sys.argv = ["locust", "-f", locustfile, *args.locust_args]
-    locust_main()
+    sys.argv = ["locust", "-f", locustfile, *arguments]
+    locust_main()  # exits with Locust's (and our plugin's) exit code
     return 0
+
+
+# Commands whose arguments go on to another parser untouched: argparse cannot hand a sub-command
+# everything after its name when that starts with an option (``run --headless``).
+_PASS_THROUGH = {"preview": _cmd_preview, "run": _cmd_run}
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -176,17 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="locust-scenarios", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    preview = commands.add_parser(
-        "preview",
-        help="show a profile's planned curve (text, JSON or PNG)",
-        description="Show the planned curve of a profile. Extra options (--scenario-users 50, -t 5m) "
-        "and LOCUST_SCENARIO_* variables apply exactly as in a real run.",
+    commands.add_parser(
+        "preview", help="show a profile's planned curve (text, JSON or PNG); preview --help for its options"
     )
-    preview.add_argument("profile", nargs="?", help="profile name (default: LOCUST_SCENARIO or load)")
-    preview.add_argument("--format", choices=("text", "json", "png"), default="text")
-    preview.add_argument("--output", help="file to write (png)")
-    preview.add_argument("options", nargs=argparse.REMAINDER, help="--scenario-* options, -u, -r, -t")
-    preview.set_defaults(func=_cmd_preview)
 
     listing = commands.add_parser("list", help="the profiles, their parameters and every setting")
     listing.set_defaults(func=_cmd_list)
@@ -197,13 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scenario", default="load", help="profile to run (default load)")
     demo.set_defaults(func=_cmd_demo)
 
-    run = commands.add_parser(
+    commands.add_parser(
         "run",
-        help="run Locust with the built-in locustfile (config-driven user + selecting shape)",
-        description="Everything after 'run' goes to Locust, e.g. run --headless -H http://127.0.0.1:8000",
+        help="Locust with the built-in locustfile (config-driven user + selecting shape); "
+        "everything after 'run' goes to Locust",
     )
-    run.add_argument("locust_args", nargs=argparse.REMAINDER)
-    run.set_defaults(func=_cmd_run)
 
     for module in ("_demo_target", "bundle"):
         importlib.import_module(f"locust_scenarios.{module}").add_parser(commands)
@@ -212,8 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``locust-scenarios`` console script."""
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
     try:
+        if arguments and arguments[0] in _PASS_THROUGH:
+            return _PASS_THROUGH[arguments[0]](arguments[1:])
+        args = build_parser().parse_args(arguments)
         return int(args.func(args))
     except SettingsError as error:
         print(f"locust-scenarios: {error}", file=sys.stderr)
