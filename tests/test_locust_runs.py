@@ -180,3 +180,34 @@ def test_unknown_variable_warns_with_the_closest_name(target: HTTPServer) -> Non
 def test_free_port_is_bindable() -> None:
     """The helper hands out a port on 127.0.0.1 that can be bound."""
     assert 1024 < free_port() < 65536
+
+
+def test_worker_with_invalid_settings_leaves_the_master_cleanly(target: HTTPServer) -> None:
+    """A worker that refuses its settings exits 2 and tells the master, which ends without load or a pass.
+
+    The master either never counts the worker (it gives up waiting: 1) or starts the profile and sees
+    its only worker leave (interrupted: 4); either way it ends by itself instead of hanging.
+    """
+    port = free_port()
+    master = subprocess.Popen(
+        [sys.executable, "-m", "locust", "-f", SELECTING, "--master", "--headless", "--expect-workers", "1",
+         "--expect-workers-max-wait", "6", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+         "-H", base_url(target)],
+        env=clean_env({"LOCUST_SCENARIO": "smoke"}), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(1.5)
+    worker = locust(
+        ["-f", SELECTING, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
+        {"LOCUST_SCENARIO_DURATION": "soon"},
+        timeout=30,
+    )
+    try:
+        _, master_err = master.communicate(timeout=40)
+    finally:
+        if master.poll() is None:
+            master.kill()
+            master.wait()
+    assert worker.returncode == 2, worker.stderr[-2000:]
+    assert "LOCUST_SCENARIO_DURATION='soon'" in worker.stderr
+    assert master.returncode in (1, 4), master_err[-2000:]
+    assert len(target.log) == 0

@@ -73,10 +73,16 @@ def running_profile(environment: Environment) -> ScenarioProfile | None:
     return shape if isinstance(shape, ScenarioProfile) else None
 
 
-def _fail(message: str) -> None:
-    """Report invalid configuration on one line and exit 2 (nothing has spawned yet)."""
+def _fail(message: str, environment: Environment | None = None) -> None:
+    """Report invalid configuration on one line and exit 2 (nothing has spawned yet).
+
+    The runner is told to quit first, so that connected workers (or the master a worker reports to)
+    hear of it instead of waiting for a heartbeat that never comes.
+    """
     sys.stderr.write(f"locust-scenarios: {message}\n")
     sys.stderr.flush()
+    if environment is not None and environment.runner is not None:
+        environment.runner.quit()
     raise SystemExit(EXIT_INVALID_CONFIG)
 
 
@@ -105,7 +111,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
         environment.scenario_settings = scenario  # type: ignore[attr-defined]
         validate_user_settings(environment)
     except SettingsError as error:
-        _fail(str(error))
+        _fail(str(error), environment)
         return
     if on_worker:
         return  # workers export nothing: their statistics reach the master in their reports
@@ -130,7 +136,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
         try:
             observed.server.start()
         except OSError as error:
-            _fail(f"cannot serve metrics on {exporter.host}:{exporter.port} (--prometheus-port): {error}")
+            _fail(f"cannot serve metrics on {exporter.host}:{exporter.port} (--prometheus-port): {error}", environment)
     if web_ui is not None:
         mount(web_ui, observed.collector)
     environment.locust_scenarios_observability = observed  # type: ignore[attr-defined]
