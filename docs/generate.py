@@ -47,7 +47,11 @@ def profiles_page() -> str:
         parts.append("\n| parameter | variable | default |\n|---|---|---|\n")
         for parameter in cls.parameters:
             default = defaults.get(parameter)
-            shown = "derived (see above)" if default is None else f"`{default}`"
+            share = getattr(cls, f"{parameter}_share", None)
+            if default is not None:
+                shown = f"`{default}`"
+            else:
+                shown = f"{share:.1%} of the duration" if share is not None else "derived (see above)"
             parts.append(f"| {parameter} | `LOCUST_SCENARIO_{parameter.upper()}` | {shown} |\n")
         parts.append(
             f"\nAt the defaults: peak {plan.peak:g} {plan.unit}, total {format_duration(plan.duration)}.\n\n"

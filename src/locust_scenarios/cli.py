@@ -166,7 +166,8 @@ def _cmd_list(_args: argparse.Namespace) -> int:
         defaults = cls.class_defaults()
         for name in cls.parameters:
             default = defaults.get(name)
-            shown = "derived" if default is None else default
+            share = getattr(cls, f"{name}_share", None)
+            shown = default if default is not None else f"{share:.1%} of duration" if share is not None else "derived"
             print(f"    {name:<10} default {shown}")
     print("\nsettings (option, environment variable, default):")
     for model in (ScenarioSettings, ExporterSettings):

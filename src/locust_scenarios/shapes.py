@@ -452,23 +452,41 @@ def _with_common_options(options: Any) -> Any:
     return found
 
 
-def _ramp_hold_ramp(*, peak: float, unit: str, ramp_up: float, total: float, ramp_down: float) -> Plan:
-    if ramp_up + ramp_down >= total:
-        raise SettingsError(
-            f"invalid setting LOCUST_SCENARIO_RAMP_UP={format_duration(ramp_up)} + "
-            f"LOCUST_SCENARIO_RAMP_DOWN={format_duration(ramp_down)}: must be shorter than "
-            f"LOCUST_SCENARIO_DURATION={format_duration(total)}"
+@register_profile("load")
+class LoadProfile(ScenarioProfile):
+    """Average load: ramp over 10% of the time, hold at least five times as long, ramp down."""
+
+    abstract = True
+    description = "average load: ramp up over 10%, hold, ramp down over 5% of the duration"
+    parameters: ClassVar[tuple[str, ...]] = ("users", "duration", "ramp_up", "ramp_down")
+    users = 50
+    duration = "10m"
+    ramp_up_share: ClassVar[float] = 0.10
+    """Ramp-up as a share of the duration when ``ramp_up`` is not set."""
+    ramp_down_share: ClassVar[float] = 0.05
+    """Ramp-down as a share of the duration when ``ramp_down`` is not set."""
+
+    def build(self, settings: ScenarioSettings) -> Plan:
+        peak, unit = self.peak(settings)
+        total = self.seconds(settings, "duration")
+        ramp_up = self.seconds(settings, "ramp_up", self.ramp_up_share)
+        ramp_down = self.seconds(settings, "ramp_down", self.ramp_down_share)
+        if ramp_up + ramp_down >= total:
+            raise SettingsError(
+                f"invalid setting LOCUST_SCENARIO_RAMP_UP={format_duration(ramp_up)} + "
+                f"LOCUST_SCENARIO_RAMP_DOWN={format_duration(ramp_down)}: must be shorter than "
+                f"LOCUST_SCENARIO_DURATION={format_duration(total)}"
+            )
+        stages = (
+            Stage(ramp_up, peak, "ramp-up"),
+            Stage(total - ramp_up - ramp_down, peak, "steady"),
+            Stage(ramp_down, 0, "ramp-down"),
         )
-    stages = [
-        Stage(ramp_up, peak, "ramp-up"),
-        Stage(total - ramp_up - ramp_down, peak, "steady"),
-        Stage(ramp_down, 0, "ramp-down"),
-    ]
-    return Plan(tuple(s for s in stages if s.duration > 0), unit=unit)
+        return Plan(tuple(s for s in stages if s.duration > 0), unit=unit)
 
 
 @register_profile("smoke")
-class SmokeProfile(ScenarioProfile):
+class SmokeProfile(LoadProfile):
     """A few users for about a minute: does the script work and does the system answer at all?"""
 
     abstract = True
@@ -477,37 +495,7 @@ class SmokeProfile(ScenarioProfile):
     users = 3
     duration = "1m"
     ramp_up = "5s"
-
-    def build(self, settings: ScenarioSettings) -> Plan:
-        peak, unit = self.peak(settings)
-        return _ramp_hold_ramp(
-            peak=peak,
-            unit=unit,
-            ramp_up=self.seconds(settings, "ramp_up"),
-            total=self.seconds(settings, "duration"),
-            ramp_down=0.0,
-        )
-
-
-@register_profile("load")
-class LoadProfile(ScenarioProfile):
-    """Average load: ramp over 10% of the time, hold at least five times as long, ramp down."""
-
-    abstract = True
-    description = "average load: ramp up over 10%, hold, ramp down over 5% of the duration"
-    parameters = ("users", "duration", "ramp_up", "ramp_down")
-    users = 50
-    duration = "10m"
-
-    def build(self, settings: ScenarioSettings) -> Plan:
-        peak, unit = self.peak(settings)
-        return _ramp_hold_ramp(
-            peak=peak,
-            unit=unit,
-            ramp_up=self.seconds(settings, "ramp_up", 0.10),
-            total=self.seconds(settings, "duration"),
-            ramp_down=self.seconds(settings, "ramp_down", 0.05),
-        )
+    ramp_down_share = 0.0
 
 
 @register_profile("stress")
@@ -590,24 +578,15 @@ class SpikeProfile(ScenarioProfile):
 
 
 @register_profile("endurance")
-class EnduranceProfile(ScenarioProfile):
+class EnduranceProfile(LoadProfile):
     """Average load held for hours (soak): leaks, exhaustion, slow degradation."""
 
     abstract = True
     description = "average load held for hours (soak); ramps over 2.5% of the duration each way"
-    parameters = ("users", "duration", "ramp_up", "ramp_down")
     users = 50
     duration = "4h"
-
-    def build(self, settings: ScenarioSettings) -> Plan:
-        peak, unit = self.peak(settings)
-        return _ramp_hold_ramp(
-            peak=peak,
-            unit=unit,
-            ramp_up=self.seconds(settings, "ramp_up", 0.025),
-            total=self.seconds(settings, "duration"),
-            ramp_down=self.seconds(settings, "ramp_down", 0.025),
-        )
+    ramp_up_share = 0.025
+    ramp_down_share = 0.025
 
 
 @register_profile("breakpoint")
