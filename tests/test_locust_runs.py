@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from .conftest import LOCUSTFILES, base_url, clean_env, free_port, locust
+from .conftest import LOCUSTFILES, REPO, base_url, clean_env, free_port, locust
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +24,8 @@ def test_invalid_setting_exits_2_naming_the_variable_before_any_request(
     target: HTTPServer, variable: str, value: str
 ) -> None:
     """A bad LOCUST_SCENARIO* value stops the run with exit code 2 and one line; no request is sent."""
-    run = locust(["-f", SELECTING, "--headless", "-H", base_url(target)], {variable: value}, timeout=10)
+    example = str(REPO / "examples" / "scenarios.py")
+    run = locust(["-f", example, "--headless", "-H", base_url(target)], {variable: value}, timeout=10)
     assert run.returncode == 2, run.stderr
     error_lines = [line for line in run.stderr.splitlines() if line.startswith("locust-scenarios:")]
     assert len(error_lines) == 1
