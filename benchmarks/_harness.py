@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -116,6 +117,17 @@ def run_locust(
         first = min(entry["start_time"] for entry in entries)
         last = max(entry["last_request_timestamp"] for entry in entries)
         return Measurement(name, requests / max(last - first, 1e-9), peak / 2**20, requests, failures)
+
+
+def median_of(name: str, runs: list[Measurement]) -> Measurement:
+    """One row for several runs of a variant: median throughput and memory, summed counts."""
+    return Measurement(
+        name,
+        statistics.median(m.rps for m in runs),
+        statistics.median(m.peak_rss_mib for m in runs),
+        sum(m.requests for m in runs),
+        sum(m.failures for m in runs),
+    )
 
 
 def print_table(rows: list[Measurement], baseline: str) -> None:

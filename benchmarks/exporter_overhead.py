@@ -25,7 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _harness import Measurement, free_port, nginx, print_table, run_locust
+from _harness import Measurement, free_port, median_of, nginx, print_table, run_locust
 
 NAMED = Path(__file__).parent / "locustfiles" / "named.py"
 
@@ -115,16 +115,7 @@ def main() -> None:
                 results[name].append(result)
                 if scraper is not None:
                     scrapes[name].append(scraper)
-    medians = {
-        name: Measurement(
-            name,
-            statistics.median(m.rps for m in runs),
-            statistics.median(m.peak_rss_mib for m in runs),
-            sum(m.requests for m in runs),
-            sum(m.failures for m in runs),
-        )
-        for name, runs in results.items()
-    }
+    medians = {name: median_of(name, runs) for name, runs in results.items()}
     print(f"{args.rounds} rounds of {args.seconds}s, {args.users} users, FastHttpUser, medians:")
     print_table([medians[n] for n in variants if n.endswith(" 1 name")], baseline="plain, 1 name")
     print()

@@ -4,7 +4,9 @@ Runs each variant against nginx on 127.0.0.1, alternating variants round by roun
 a noisy machine hits them alike, and prints the median of each:
 
 - ``plain``: a FastHttpUser with no library import (the baseline);
-- ``shaped``: the same user with the library imported and the selecting shape running a profile.
+- ``shaped``: the same user with the library imported and the selecting shape running a profile;
+- ``config-driven user``: ``EndpointsUser`` requesting the same URL from its endpoint table, with
+  its checks, under the same shape (what a locustfile with no code costs).
 
 Usage: python benchmarks/overhead.py [--seconds 15] [--users 50] [--rounds 3]
 Bounded: rounds x variants x (seconds + start-up); nothing but 127.0.0.1 is contacted.
@@ -13,10 +15,9 @@ Bounded: rounds x variants x (seconds + start-up); nothing but 127.0.0.1 is cont
 from __future__ import annotations
 
 import argparse
-import statistics
 from pathlib import Path
 
-from _harness import Measurement, nginx, print_table, run_locust
+from _harness import Measurement, median_of, nginx, print_table, run_locust
 
 HERE = Path(__file__).parent / "locustfiles"
 
@@ -27,6 +28,14 @@ def variants(seconds: int, users: int) -> dict[str, tuple[Path, dict[str, str]]]
     return {
         "plain": (HERE / "plain.py", {}),
         "shaped": (HERE / "shaped.py", {"LOCUST_SCENARIO": "stages", "LOCUST_SCENARIO_STAGES": stages}),
+        "config-driven user": (
+            HERE / "endpoints.py",
+            {
+                "LOCUST_SCENARIO": "stages",
+                "LOCUST_SCENARIO_STAGES": stages,
+                "LOCUST_SCENARIO_ENDPOINTS": '[{"path": "/"}]',
+            },
+        ),
     }
 
 
@@ -43,16 +52,7 @@ def main() -> None:
         for _ in range(args.rounds):
             for name, (locustfile, env) in chosen.items():
                 results[name].append(run_locust(name, locustfile, url, seconds=args.seconds, users=args.users, env=env))
-    medians = [
-        Measurement(
-            name,
-            statistics.median(m.rps for m in runs),
-            statistics.median(m.peak_rss_mib for m in runs),
-            sum(m.requests for m in runs),
-            sum(m.failures for m in runs),
-        )
-        for name, runs in results.items()
-    ]
+    medians = [median_of(name, runs) for name, runs in results.items()]
     print(f"{args.rounds} rounds of {args.seconds}s, {args.users} users, medians:")
     print_table(medians, baseline="plain")
 
