@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import json
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -212,3 +215,40 @@ def test_worker_with_invalid_settings_leaves_the_master_cleanly(target: HTTPServ
     assert "LOCUST_SCENARIO_DURATION='soon'" in worker.stderr
     assert master.returncode in (1, 4), master_err[-2000:]
     assert len(target.log) == 0
+
+
+def test_web_ui_form_values_apply_to_the_run_they_start(target: HTTPServer) -> None:
+    """A setting changed in the web UI's start form (written into Locust's options) shapes that run."""
+    web_port = free_port()
+    env = {"LOCUST_SCENARIO": "stages", "LOCUST_SCENARIO_STAGES": "1s:1,60s:1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "locust", "-f", SELECTING, "--web-host", "127.0.0.1", "--web-port", str(web_port),
+         "-H", base_url(target)],
+        env=clean_env(env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    web = f"http://127.0.0.1:{web_port}"
+    seen: list[int] = []
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(web, timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        form = urllib.parse.urlencode({"host": base_url(target), "scenario_stages": "1s:4,60s:4"}).encode()
+        with urllib.request.urlopen(f"{web}/swarm", data=form, timeout=5) as answer:
+            assert json.load(answer)["success"] is True
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and (not seen or seen[-1] < 4):
+            with urllib.request.urlopen(f"{web}/stats/requests", timeout=5) as answer:
+                seen.append(int(json.load(answer)["user_count"]))
+            time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert max(seen) == 4, (seen, stderr[-2000:])
+    assert process.returncode == 4  # stopped before the profile completed

@@ -42,7 +42,9 @@ def test_run_profile_follows_the_plan_and_returns_stats(target: HTTPServer) -> N
     assert result.peak_users == 4
     assert result.requests > 10
     assert result.failures == 0
-    assert result.requests == len(target.log)
+    # Every request Locust counted reached the target; at most one per user was still in flight
+    # when the run stopped (the target saw it, Locust never recorded it).
+    assert result.requests <= len(target.log) <= result.requests + 4
     assert result.percentile(0.95) > 0
     assert result.planned[-1] == (5.0, 0.0)
     plateau = [users for t, users in result.history if 2.0 <= t <= 3.8]

@@ -451,11 +451,11 @@ def test_auth_header_comes_from_the_secret_setting(httpserver: HTTPServer) -> No
     assert second.stats.get("/key", "GET").num_failures == 1  # after authenticate(), the new token is sent
 
 
-def test_empty_auth_scheme_sends_the_bare_token() -> None:
-    """With ``auth_scheme`` empty the header carries the token alone; without a token nothing is sent."""
+def test_auth_scheme_none_sends_the_bare_token() -> None:
+    """With ``auth_scheme`` 'none' the header carries the token alone; without a token nothing is sent."""
     environment = Environment(user_classes=[])
     token = "t0k"  # noqa: S105 - a made-up token for the test
-    environment.scenario_settings = ScenarioSettings(auth_token=token, auth_header="X-Api-Key", auth_scheme="")
+    environment.scenario_settings = ScenarioSettings(auth_token=token, auth_header="X-Api-Key", auth_scheme="none")
     user = SimpleNamespace(environment=environment, _token=None)
     assert RestUser.auth_headers(user) == {"X-Api-Key": "t0k"}  # type: ignore[arg-type]
     environment.scenario_settings = ScenarioSettings()

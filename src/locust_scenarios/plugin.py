@@ -155,17 +155,16 @@ def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
         return
     # A worker: the master's options have replaced the worker's own in parsed_options.
     profile = running_profile(environment)
+    if profile is not None:
+        profile.reset_time()  # re-reads the options and starts the clock the open model paces by
+        environment.scenario_settings = profile.settings  # type: ignore[attr-defined]
+        return
     try:
-        if profile is not None:
-            profile.configure(options=environment.parsed_options)
-            settings = profile.settings
-        else:
-            settings = load_settings(ScenarioSettings, environment.parsed_options)
-        environment.scenario_settings = settings  # type: ignore[attr-defined]
+        environment.scenario_settings = load_settings(  # type: ignore[attr-defined]
+            ScenarioSettings, environment.parsed_options
+        )
     except SettingsError as error:
         logger.error("ignoring the master's settings on this worker: %s", error)
-    if profile is not None:
-        profile.reset_time()  # type: ignore[no-untyped-call]
 
 
 @dataclass

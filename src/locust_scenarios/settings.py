@@ -186,7 +186,7 @@ class ScenarioSettings(_OptionModel):
     )
     auth_token: SecretStr | None = Field(None, description="token sent in the auth header by the REST base")
     auth_header: str = Field("Authorization", description="header that carries the auth token")
-    auth_scheme: str = Field("Bearer", description="scheme written before the token ('' for none)")
+    auth_scheme: str = Field("Bearer", description="scheme written before the token ('none' for the bare token)")
     thresholds: str | None = Field(None, description="pass/fail criteria, e.g. 'p95<500ms,fail_ratio<1%,rps>50'")
     stop_on: str | None = Field(
         None, description="breakpoint: criteria that must hold; the run stops at the first breach"
@@ -278,11 +278,11 @@ def _given(options: Any, model: type[_OptionModel]) -> dict[str, Any]:
         return {}
     found = vars(options) if not isinstance(options, Mapping) else options
     given = {}
-    for field, info in model.model_fields.items():
+    for field in model.model_fields:
         value = found.get(option_dest(model, field))
-        # An empty value (LOCUST_SCENARIO_USERS= from a template) means "unset", except for text
-        # settings with a text default, where it means empty (LOCUST_SCENARIO_AUTH_SCHEME="").
-        if value is not None and (value != "" or isinstance(info.default, str)):
+        # An empty value means "not set": Locust's web UI submits its empty form fields as "", and
+        # templates render unset values as LOCUST_SCENARIO_USERS= .
+        if value is not None and value != "":
             given[field] = value
     return given
 

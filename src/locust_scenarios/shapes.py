@@ -12,6 +12,7 @@ get a concrete shape, or use ``ScenarioShape``, which picks the profile named by
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -52,6 +53,8 @@ __all__ = [
     "scale",
     "sequence",
 ]
+
+logger = logging.getLogger("locust_scenarios")
 
 Tick = tuple[int, float] | tuple[int, float, list[type["User"]] | None]
 StopCondition = Callable[[], str | None]
@@ -403,6 +406,23 @@ class ScenarioProfile(LoadTestShape):
         pool = self.settings.users or type(self).users
         # The whole pool at once by default: users wait for their slots, so no burst follows.
         return pool, self.settings.spawn_rate or float(pool)
+
+    def reset_time(self) -> None:
+        """Locust calls this as a run starts (headless, ``--autostart`` or the web UI's button).
+
+        The options are read again first: the web UI writes its form into Locust's parsed options
+        just before, so a value changed there applies to this run. A value that does not validate
+        is reported and the previous plan kept.
+        """
+        options = self.runner.environment.parsed_options if self.runner is not None else None
+        if options is not None and self._plan is not None:
+            try:
+                self.configure(options=options, stop_condition=self.stop_condition)
+            except SettingsError as error:
+                logger.error("keeping the previous plan: %s", error)
+        self.started = self.completed = False
+        self.breach = None
+        super().reset_time()  # type: ignore[no-untyped-call]
 
     def elapsed(self) -> float:
         """Seconds since the shape started."""

@@ -833,7 +833,8 @@ class RestUser(FastHttpUser):
         if not token:
             return {}
         scheme = settings.auth_scheme.strip()
-        return {settings.auth_header: f"{scheme} {token}" if scheme else token}
+        bare = scheme.lower() in ("", "none")
+        return {settings.auth_header: token if bare else f"{scheme} {token}"}
 
     # -- requests ----------------------------------------------------------------------------------
 
