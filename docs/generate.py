@@ -76,7 +76,19 @@ def settings_page() -> str:
         "falls through to a `.env` file in the working directory, then to class attributes of the profile\n",
         "(`users = 50` on a subclass), then to the defaults below. Values are validated before any user\n",
         "spawns; a bad one exits with code 2 and one line naming the variable, the value and the rule.\n",
-        "Misspelt `LOCUST_SCENARIO_*` variables are reported with the closest known name.\n",
+        "Misspelt `LOCUST_SCENARIO_*` variables are reported with the closest known name. An empty\n",
+        "value (`LOCUST_SCENARIO_USERS=`) counts as not set.\n",
+        "\n## Locust's own `-u`, `-r` and `-t`\n\n",
+        "Locust hides these from shapes unless they opt in; the profiles do, and read them as\n",
+        "`-u` = `--scenario-users` and `-r` = `--scenario-spawn-rate` when those are not given, and `-t` as\n",
+        "a cap on the planned duration (the plan is cut at that time; Locust alone would ignore `-t` for a\n",
+        "shape). `locust -f FILE --help` cannot list our options, because Locust prints its help before it\n",
+        "imports the locustfile: `locust-scenarios list` does.\n",
+        "\n## The web UI\n\n",
+        "Our options appear in the web UI's start form (all but the auth token). The values there are\n",
+        "written into Locust's options as the run starts, and the profile reads them again at that moment,\n",
+        "so a change in the form shapes the run it starts; a value that does not validate is reported in\n",
+        "the log and the previous plan is kept.\n",
     ]
     for title, model in (("Scenario", ScenarioSettings), ("Prometheus exporter", ExporterSettings)):
         parts.append(f"\n## {title}\n\n| option | environment variable | default | meaning |\n|---|---|---|---|\n")
