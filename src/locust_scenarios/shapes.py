@@ -319,6 +319,7 @@ class ScenarioProfile(LoadTestShape):
     completed: bool = False
     _plan: Plan | None = None
     _max_duration: float | None = None
+    _common_options: dict[str, Any] | None = None
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -348,7 +349,7 @@ class ScenarioProfile(LoadTestShape):
             settings = load_settings(ScenarioSettings, _with_common_options(options), self.class_defaults())
         self.settings = settings
         self.stop_condition = stop_condition
-        found = options if isinstance(options, Mapping) else vars(options) if options is not None else {}
+        found = self._remember_common_options(options)
         run_time = found.get("run_time")
         self._max_duration = float(run_time) if run_time else None
         plan = self.build(settings)
@@ -357,6 +358,15 @@ class ScenarioProfile(LoadTestShape):
         if not plan.stages or plan.duration <= 0:
             raise SettingsError(f"invalid setting LOCUST_SCENARIO={self.scenario_name!r}: the plan is empty")
         self._plan = plan
+
+    def _remember_common_options(self, options: Any) -> Mapping[str, Any]:
+        """The options as a mapping; Locust's -u/-r/-t are kept from the first time they are seen."""
+        found: Mapping[str, Any] = (
+            options if isinstance(options, Mapping) else vars(options) if options is not None else {}
+        )
+        if options is not None and self._common_options is None:
+            self._common_options = {name: found.get(name) for name in ("num_users", "spawn_rate", "run_time")}
+        return found
 
     def build(self, settings: ScenarioSettings) -> Plan:
         """The plan for these settings. Subclasses override this."""
@@ -416,12 +426,18 @@ class ScenarioProfile(LoadTestShape):
         """
         options = self.runner.environment.parsed_options if self.runner is not None else None
         if options is not None and self._plan is not None:
+            # Locust's -u/-r/-t keep the values they had when the profile was first configured:
+            # headless mode overwrites -u and -r with its own defaults before the run starts.
+            current = {**vars(options), **(self._common_options or {})}
             try:
-                self.configure(options=options, stop_condition=self.stop_condition)
+                self.configure(options=current, stop_condition=self.stop_condition)
             except SettingsError as error:
                 logger.error("keeping the previous plan: %s", error)
-        self.started = self.completed = False
-        self.breach = None
+        if self.completed:
+            # A new run after a finished one (the web UI can start several). Locust also calls this
+            # from inside the first tick of a distributed run, which must not clear ``started``.
+            self.started = self.completed = False
+            self.breach = None
         super().reset_time()  # type: ignore[no-untyped-call]
 
     def elapsed(self) -> float:
@@ -706,12 +722,14 @@ class ScenarioShape(ScenarioProfile):
         options: Any = None,
         stop_condition: StopCondition | None = None,
     ) -> None:
+        self._remember_common_options(options)
         if settings is None:
             first = load_settings(ScenarioSettings, _with_common_options(options), self.class_defaults())
             chosen = profile_class(first.scenario)
             defaults = {**chosen.class_defaults(), **self.class_defaults(), "scenario": first.scenario}
             settings = load_settings(ScenarioSettings, _with_common_options(options), defaults)
         chosen = profile_class(settings.scenario)
+        self.stop_condition = stop_condition
         self.selected = chosen()
         self.selected.configure(settings, options=options, stop_condition=stop_condition)
         self.selected_name = chosen.scenario_name
