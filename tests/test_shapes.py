@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -304,3 +305,24 @@ def test_selecting_shape_subclass_may_set_a_default_profile_and_parameters() -> 
     assert (shape.selected_name, shape.plan.peak) == ("spike", 60)
     shape.configure(options=options_namespace({"scenario": "smoke"}))
     assert (shape.selected_name, shape.plan.peak) == ("smoke", 60)
+
+
+def test_run_start_rereads_scenario_options_but_keeps_locusts_common_ones() -> None:
+    """At run start the profile re-reads --scenario-* options; -u/-r/-t keep their values from init.
+
+    Locust's headless mode writes -u 1 and -r 1 into the options after init; the web UI writes its
+    form there just before the run. (The runner is a stand-in here; tests/test_locust_runs.py
+    covers the real web UI and headless runs.)
+    """
+    shape = type("Shape", (ScenarioShape,), {})()
+    options = options_namespace({"scenario": "stages", "stages": "10s:8"}, num_users=None, spawn_rate=None, run_time=5)
+    shape.configure(options=options)
+    shape.runner = SimpleNamespace(environment=SimpleNamespace(parsed_options=options))  # type: ignore[assignment]
+    options.num_users, options.spawn_rate = 1, 1.0
+    options.scenario_stages = "10s:20"
+    shape.reset_time()
+    assert shape.plan.duration == 5
+    assert shape.plan.peak == pytest.approx(10)
+    options.scenario_stages = "nonsense"
+    shape.reset_time()
+    assert shape.plan.peak == pytest.approx(10)  # an invalid edit keeps the previous plan
