@@ -58,3 +58,14 @@ def target(httpserver: HTTPServer) -> Iterator[HTTPServer]:
 def base_url(server: HTTPServer) -> str:
     """The server's URL without the trailing slash."""
     return server.url_for("/").rstrip("/")
+
+
+def master_options(port: int, workers: int = 2) -> list[str]:
+    """Locust options for a headless master bound to 127.0.0.1:``port`` that waits for ``workers``."""
+    return ["--master", "--headless", "--expect-workers", str(workers),
+            "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)]  # fmt: skip
+
+
+def worker_options(port: int) -> list[str]:
+    """Locust options for a worker of the master on 127.0.0.1:``port``."""
+    return ["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]

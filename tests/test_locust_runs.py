@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from .conftest import LOCUSTFILES, REPO, base_url, clean_env, free_port, locust
+from .conftest import LOCUSTFILES, REPO, base_url, clean_env, free_port, locust, master_options, worker_options
 
 pytestmark = pytest.mark.e2e
 
@@ -69,21 +69,14 @@ def test_master_and_two_workers_follow_the_load_curve(target: HTTPServer, tmp_pa
     master_args = [
         "-f",
         SELECTING,
-        "--master",
-        "--headless",
-        "--expect-workers",
-        "2",
-        "--master-bind-host",
-        "127.0.0.1",
-        "--master-bind-port",
-        str(port),
+        *master_options(port),
         "-H",
         base_url(target),
         "--csv",
         str(prefix),
         "--csv-full-history",
     ]
-    worker_args = ["-f", SELECTING, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+    worker_args = ["-f", SELECTING, *worker_options(port)]
     master = subprocess.Popen(
         [sys.executable, "-m", "locust", *master_args],
         env=clean_env(env),
@@ -194,14 +187,13 @@ def test_worker_with_invalid_settings_leaves_the_master_cleanly(target: HTTPServ
     """
     port = free_port()
     master = subprocess.Popen(
-        [sys.executable, "-m", "locust", "-f", SELECTING, "--master", "--headless", "--expect-workers", "1",
-         "--expect-workers-max-wait", "6", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
-         "-H", base_url(target)],
+        [sys.executable, "-m", "locust", "-f", SELECTING, *master_options(port, workers=1),
+         "--expect-workers-max-wait", "6", "-H", base_url(target)],
         env=clean_env({"LOCUST_SCENARIO": "smoke"}), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     time.sleep(1.5)
     worker = locust(
-        ["-f", SELECTING, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
+        ["-f", SELECTING, *worker_options(port)],
         {"LOCUST_SCENARIO_DURATION": "soon"},
         timeout=30,
     )

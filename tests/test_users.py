@@ -38,7 +38,7 @@ from locust_scenarios.users import (
     validate_user_settings,
 )
 
-from .conftest import base_url, clean_env, free_port, locust
+from .conftest import base_url, clean_env, free_port, locust, master_options, worker_options
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -660,13 +660,13 @@ def test_open_model_pacing_is_shared_by_workers(httpserver: HTTPServer, tmp_path
             """
         )
     )
-    port = str(free_port())
+    port = free_port()
     env = clean_env({"PYTHONPATH": str(SRC), "LOCUST_SCENARIO_SPAWN_RATE": "100"})
     common = [sys.executable, "-m", "locust", "-f", str(locustfile)]
-    master_args = ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", port, "--expect-workers", "2"]
+    master_args = master_options(port)
     workers = [
         subprocess.Popen(
-            [*common, "--worker", "--master-host", "127.0.0.1", "--master-port", port],
+            [*common, *worker_options(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -675,7 +675,7 @@ def test_open_model_pacing_is_shared_by_workers(httpserver: HTTPServer, tmp_path
     ]
     try:
         master = subprocess.run(
-            [*common, *master_args, "--headless", "-H", base_url(httpserver), "--json"],
+            [*common, *master_args, "-H", base_url(httpserver), "--json"],
             env=env,
             capture_output=True,
             text=True,

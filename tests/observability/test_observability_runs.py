@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import base_url, free_port
+from tests.conftest import base_url, free_port, master_options, worker_options
 
 from .conftest import OBSERVED, OBSERVED_PROFILE, LocustRun, http_get, wait_for
 
@@ -180,14 +180,7 @@ def test_master_and_two_workers_scrape_during_linger_equals_locusts_final_count(
     master = start_locust(
         [
             *common,
-            "--master",
-            "--headless",
-            "--expect-workers",
-            "2",
-            "--master-bind-host",
-            "127.0.0.1",
-            "--master-bind-port",
-            str(master_port),
+            *master_options(master_port),
             "-u",
             "6",
             "-r",
@@ -211,11 +204,7 @@ def test_master_and_two_workers_scrape_during_linger_equals_locusts_final_count(
         start_locust(
             [
                 *common,
-                "--worker",
-                "--master-host",
-                "127.0.0.1",
-                "--master-port",
-                str(master_port),
+                *worker_options(master_port),
                 "--prometheus-port",
                 str(port),
                 "--prometheus-host",

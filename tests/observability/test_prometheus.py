@@ -11,7 +11,7 @@ from locust.stats import calculate_response_time_percentile
 from pytest_httpserver import HTTPServer
 
 from locust_scenarios.exporter import DEFAULT_BUCKETS
-from tests.conftest import base_url, free_port
+from tests.conftest import base_url, free_port, master_options, worker_options
 
 from .conftest import OBSERVED, LocustRun, Prometheus, wait_for
 from .test_dashboards_and_alerts import ALERTS, alert_queries, dashboard_queries
@@ -94,14 +94,7 @@ def test_master_and_workers_every_dashboard_and_alert_query_returns_data(
         [
             "-f",
             OBSERVED,
-            "--master",
-            "--headless",
-            "--expect-workers",
-            "2",
-            "--master-bind-host",
-            "127.0.0.1",
-            "--master-bind-port",
-            str(master_port),
+            *master_options(master_port),
             "-u",
             "6",
             "-r",
@@ -122,12 +115,7 @@ def test_master_and_workers_every_dashboard_and_alert_query_returns_data(
         {"LOCUST_SCENARIO_THRESHOLDS": "p95<5s,fail_ratio<50%"},
         name="master",
     )
-    workers = [
-        start_locust(
-            ["-f", OBSERVED, "--worker", "--master-host", "127.0.0.1", "--master-port", str(master_port)], name="worker"
-        )
-        for _ in range(2)
-    ]
+    workers = [start_locust(["-f", OBSERVED, *worker_options(master_port)], name="worker") for _ in range(2)]
     master.wait_for_output("All users spawned", 30)
     wait_for(
         lambda: server.query("sum(rate(locust_errors_total[1m])) > 0"), 20, what="Prometheus to see requests and errors"
