@@ -1,6 +1,7 @@
 """locust-scenarios: repeatable, observable and deployable performance tests with Locust."""
 
 from . import plugin as _plugin  # registers the Locust event listeners
+from .exitcodes import ExitCode
 from .settings import ExporterSettings, ScenarioSettings, SettingsError, parse_duration
 from .shapes import (
     BreakpointProfile,
@@ -40,6 +41,7 @@ __all__ = [
     "Endpoint",
     "EndpointsUser",
     "EnduranceProfile",
+    "ExitCode",
     "ExporterSettings",
     "LoadProfile",
     "PacingStats",

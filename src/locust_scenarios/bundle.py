@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from locust_scenarios.assets import Assets, AssetsNotFoundError, locate
+from locust_scenarios.exitcodes import ExitCode
 
 __all__ = [
     "CONFIGMAP_KEY",
@@ -86,7 +87,7 @@ _SKIPPED_PARTS = frozenset({"__pycache__", "_assets"})
 class BundleError(Exception):
     """The bundle cannot be made; ``str()`` is one line naming what and the limit."""
 
-    exit_code = 2
+    exit_code = ExitCode.INVALID_CONFIG
 
 
 # --- which distributions the image lacks -------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 from locust.argument_parser import get_empty_argument_parser
 from locust.util.timespan import parse_timespan
 
+from .exitcodes import ExitCode
 from .settings import (
     ExporterSettings,
     ScenarioSettings,
@@ -29,7 +30,6 @@ from .shapes import Plan, ScenarioShape, iter_profiles
 
 __all__ = ["build_parser", "main", "plan_for", "render_chart", "render_text", "save_png"]
 
-EXIT_INVALID_CONFIG = 2
 _CHART_WIDTH = 64
 _CHART_HEIGHT = 12
 
@@ -236,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except SettingsError as error:
         print(f"locust-scenarios: {error}", file=sys.stderr)
-        return EXIT_INVALID_CONFIG
+        return ExitCode.INVALID_CONFIG
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from locust import events
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, WorkerRunner
 
+from .exitcodes import ExitCode, most_severe
 from .exporter import LocustCollector, MetricsServer, mount, new_run_id, parse_buckets, push
 from .settings import (
     ExporterSettings,
@@ -59,10 +60,7 @@ from .thresholds import (
 from .thresholds import parse as parse_thresholds
 from .users import validate_user_settings
 
-__all__ = ["EXIT_INTERRUPTED", "EXIT_INVALID_CONFIG", "running_profile"]
-
-EXIT_INVALID_CONFIG = 2
-EXIT_INTERRUPTED = 4
+__all__ = ["running_profile"]
 
 logger = logging.getLogger("locust_scenarios")
 
@@ -83,7 +81,7 @@ def _fail(message: str, environment: Environment | None = None) -> None:
     sys.stderr.flush()
     if environment is not None and environment.runner is not None:
         environment.runner.quit()
-    raise SystemExit(EXIT_INVALID_CONFIG)
+    raise SystemExit(ExitCode.INVALID_CONFIG)
 
 
 def _register_options(parser: Any) -> None:
@@ -265,15 +263,15 @@ def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
     if interrupted:
         profile = running_profile(environment)
         name = profile.settings.scenario if profile is not None and profile.settings else "?"
-        logger.warning("the %s profile was interrupted before it completed: exit code %d", name, EXIT_INTERRUPTED)
+        logger.warning("the %s profile was interrupted before it completed: exit code %d", name, ExitCode.INTERRUPTED)
     stats_logger = logging.getLogger("locust.stats_logger")
     if observed.thresholds:
         observed.verdict = Verdict(evaluate(observed.thresholds, environment.stats), aborted=observed.aborted)
         stats_logger.info("\n%s\n", observed.verdict.table())
     exit_code = _exit_code(environment, observed, interrupted)
     if exit_code is not None:
-        # Never lower a code another listener set (locust-plugins' checks set 3 on failure).
-        exit_code = max(exit_code, environment.process_exit_code or 0)
+        # Never mask a more severe code another listener set (locust-plugins' checks set 3 on failure).
+        exit_code = most_severe(exit_code, environment.process_exit_code)
         environment.process_exit_code = exit_code
     summary = _summary(environment, observed, interrupted, exit_code)
     breach = summary.get("breach")
@@ -302,11 +300,11 @@ def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
 def _exit_code(environment: Environment, observed: _Observability, interrupted: bool) -> int | None:
     """The verdict's code, or ``None`` to leave Locust's own rule (no criteria configured)."""
     if interrupted:
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     if observed.verdict is not None:
         return observed.verdict.exit_code
     if observed.stop is not None:
-        return 0  # a breakpoint run is judged by where it broke, not by the failures that broke it
+        return ExitCode.PASSED  # a breakpoint run is judged by where it broke, not by the failures that broke it
     return None
 
 

@@ -24,6 +24,8 @@ from locust.argument_parser import get_empty_argument_parser
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from .exitcodes import ExitCode
+
 __all__ = [
     "BUILTIN_SCENARIOS",
     "Duration",
@@ -110,7 +112,7 @@ Ratio = Annotated[float, BeforeValidator(parse_ratio)]
 class SettingsError(ValueError):
     """Invalid configuration; ``str()`` is one line naming the variable, the value and what is allowed."""
 
-    exit_code: ClassVar[int] = 2
+    exit_code: ClassVar[int] = ExitCode.INVALID_CONFIG
 
 
 class _OptionModel(BaseSettings):

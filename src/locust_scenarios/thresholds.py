@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from locust.stats import calculate_response_time_percentile
 
+from .exitcodes import ExitCode
 from .settings import ScenarioSettings, SettingsError, env_name, option_name, parse_duration, parse_ratio
 
 if TYPE_CHECKING:
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AGGREGATES",
-    "EXIT_FAILED",
-    "EXIT_PASSED",
     "Result",
     "Sample",
     "StopCondition",
@@ -52,10 +51,6 @@ __all__ = [
     "sample",
     "stop_condition",
 ]
-
-EXIT_PASSED: Final = 0
-EXIT_FAILED: Final = 3
-"""A threshold failed (also the code locust-plugins' checks use)."""
 
 Kind = Literal["latency", "ratio", "rate", "count"]
 
@@ -548,7 +543,7 @@ class Verdict:
     @property
     def exit_code(self) -> int:
         """0 when passed, 3 otherwise."""
-        return EXIT_PASSED if self.passed else EXIT_FAILED
+        return ExitCode.PASSED if self.passed else ExitCode.THRESHOLD_FAILED
 
     def table(self) -> str:
         """The verdict as a text table, printed at the end of the run."""
@@ -562,8 +557,8 @@ class Verdict:
         failed = sum(1 for r in self.results if not r.passed)
         if self.passed:
             count = len(self.results)
-            summary = f"Thresholds: PASS ({count} of {count} passed), exit code {EXIT_PASSED}"
+            summary = f"Thresholds: PASS ({count} of {count} passed), exit code {ExitCode.PASSED:d}"
         else:
             reason = f"aborted during the run: {self.aborted}" if self.aborted else f"{failed} failed"
-            summary = f"Thresholds: FAIL ({reason}), exit code {EXIT_FAILED}"
+            summary = f"Thresholds: FAIL ({reason}), exit code {ExitCode.THRESHOLD_FAILED:d}"
         return "\n".join([*lines, summary])

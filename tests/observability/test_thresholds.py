@@ -9,10 +9,9 @@ import pytest
 from locust.env import Environment
 from locust.stats import CachedResponseTimes, RequestStats
 
+from locust_scenarios.exitcodes import ExitCode
 from locust_scenarios.settings import SettingsError
 from locust_scenarios.thresholds import (
-    EXIT_FAILED,
-    EXIT_PASSED,
     Threshold,
     Verdict,
     abort_reason,
@@ -282,9 +281,9 @@ def test_verdict_passes_with_exit_0_and_fails_with_exit_3() -> None:
     passing = Verdict(evaluate(parse("p95<1s,fail_ratio<1%"), stats))
     failing = Verdict(evaluate(parse("p95<1s,p95<10ms"), stats))
     aborted = Verdict(evaluate(parse("p95<1s"), stats), aborted="p95<10ms: 96ms")
-    assert (passing.passed, passing.exit_code) == (True, EXIT_PASSED)
-    assert (failing.passed, failing.exit_code) == (False, EXIT_FAILED)
-    assert (aborted.passed, aborted.exit_code) == (False, 3)
+    assert (passing.passed, passing.exit_code) == (True, ExitCode.PASSED)
+    assert (failing.passed, failing.exit_code) == (False, ExitCode.THRESHOLD_FAILED)
+    assert (aborted.passed, aborted.exit_code) == (False, ExitCode.THRESHOLD_FAILED)
 
 
 def test_verdict_table_lists_every_criterion_and_the_outcome() -> None:
