@@ -127,3 +127,48 @@ def test_secret_options_stay_out_of_the_web_ui() -> None:
     shown = parser.args_included_in_web_ui
     assert "scenario_users" in shown
     assert "scenario_auth_token" not in shown
+
+
+def test_option_table_matches_the_settings_models() -> None:
+    """The pydantic-free option table lists every model field, in order, with its help and secrecy.
+
+    Locust registers our options from that table before pydantic is loaded, so a field added to a
+    model without its row (or the other way round) would be an option that cannot be set.
+    """
+    import typing  # noqa: PLC0415
+
+    from pydantic import SecretStr  # noqa: PLC0415
+
+    from locust_scenarios._options import OPTIONS  # noqa: PLC0415
+
+    derived = [
+        (model.options, field, info.description, SecretStr in typing.get_args(info.annotation))
+        for model in (ScenarioSettings, ExporterSettings)
+        for field, info in model.model_fields.items()
+    ]
+    table = [(option.group, option.field, option.help, option.secret) for option in OPTIONS]
+    assert table == derived
+
+
+def test_importing_the_package_loads_neither_pydantic_nor_prometheus_client() -> None:
+    """`import locust_scenarios` registers the options without pydantic or prometheus_client.
+
+    Every Locust process (workers, CLI calls) imports the package; those libraries load where they
+    are used: pydantic when settings are validated at init, prometheus_client for a registry or a push.
+    The settings models still resolve on first use from the package namespace.
+    """
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    code = (
+        "import sys, locust, locust_scenarios\n"
+        "from locust.argument_parser import get_parser\n"
+        "parser = get_parser()\n"
+        "assert any(a.dest == 'scenario_users' for a in parser._actions), 'options not registered'\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_settings', "
+        "'prometheus_client'))\n"
+        "print(loaded)\n"
+        "print(locust_scenarios.ScenarioSettings.__name__, 'pydantic' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.splitlines() == ["[]", "ScenarioSettings True"]

@@ -1,8 +1,14 @@
-"""locust-scenarios: repeatable, observable and deployable performance tests with Locust."""
+"""locust-scenarios: repeatable, observable and deployable performance tests with Locust.
+
+The names backed by pydantic (the settings models, ``Endpoint``, ``load_endpoints``) load on first
+use: every Locust process imports this package, and most never touch them before ``init``.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from . import plugin as _plugin  # registers the Locust event listeners
+from ._options import SettingsError, parse_duration
 from .exitcodes import ExitCode
-from .settings import ExporterSettings, ScenarioSettings, SettingsError, parse_duration
 from .shapes import (
     BreakpointProfile,
     EnduranceProfile,
@@ -23,17 +29,43 @@ from .shapes import (
 )
 from .users import (
     Call,
-    Endpoint,
     EndpointsUser,
     PacingStats,
     RestUser,
-    load_endpoints,
     open_model_pacing,
     pacing,
     pacing_stats,
     scenario_wait_time,
     think_time,
 )
+
+if TYPE_CHECKING:
+    from .endpoints import Endpoint, load_endpoints
+    from .settings import ExporterSettings, ScenarioSettings
+
+_LAZY = {
+    "Endpoint": "endpoints",
+    "ExporterSettings": "settings",
+    "ScenarioSettings": "settings",
+    "load_endpoints": "endpoints",
+}
+"""Public names whose module imports pydantic, with that module."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module  # noqa: PLC0415
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "BreakpointProfile",
@@ -70,4 +102,4 @@ __all__ = [
     "think_time",
 ]
 
-del _plugin
+del _plugin, TYPE_CHECKING, Any

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import weakref
+from typing import TYPE_CHECKING
 
 from locust.env import Environment
 
-from .settings import (
-    ScenarioSettings,
-    env_name,
-    environment_options,
-    load_settings,
-    option_name,
-)
+from ._options import environment_options, setting_source
+
+if TYPE_CHECKING:
+    from .settings import ScenarioSettings
 
 __all__ = ["scenario_settings", "setting_source"]
 
@@ -27,17 +25,15 @@ def scenario_settings(environment: Environment) -> ScenarioSettings:
     variables and config files when there are no parsed options. Raises ``SettingsError``.
     """
     stored = getattr(environment, "scenario_settings", None)
-    if isinstance(stored, ScenarioSettings):
-        return stored
+    if stored is not None:
+        return stored  # type: ignore[no-any-return]
     cached = _SETTINGS.get(environment)
     if cached is None:
+        from .settings import ScenarioSettings, load_settings  # noqa: PLC0415  (pydantic, once per run)
+
         options = environment.parsed_options
         if options is None:
             options = environment_options()
         cached = load_settings(ScenarioSettings, options)
         _SETTINGS[environment] = cached
     return cached
-
-
-def setting_source(field: str, value: object) -> str:
-    return f"{env_name(ScenarioSettings, field)}={value!r} ({option_name(ScenarioSettings, field)})"

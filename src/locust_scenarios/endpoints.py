@@ -1,33 +1,27 @@
 """Endpoint definitions of the config-driven user: files (TOML, JSON, YAML) or inline JSON, validated.
 
 Loadable and testable without a running Locust: ``load_endpoints`` turns a file path, inline JSON or
-parsed definitions into validated ``Endpoint`` objects, or one line naming the bad entry. URL
-templates (``/items/{id}``) and the weighted pick live here too.
+parsed definitions into validated ``Endpoint`` objects, or one line naming the bad entry. The
+weighted pick lives here too (URL templates are in ``_url``). pydantic loads with this module: the
+templates import it when they first read their endpoints (at ``init``), not with the package.
 """
 
 from __future__ import annotations
 
-import functools
 import importlib
 import json as jsonlib
 import random
-import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ._context import setting_source
-from .settings import (
-    SettingsError,
-    parse_duration,
-)
+from ._options import SettingsError, parse_duration, setting_source
 
-__all__ = ["DEFAULT_ENDPOINTS", "Endpoint", "EndpointSource", "EndpointTable", "expand_path", "load_endpoints"]
+__all__ = ["DEFAULT_ENDPOINTS", "Endpoint", "EndpointSource", "EndpointTable", "load_endpoints"]
 
 EndpointSource = str | Path | Sequence[Mapping[str, Any]]
 """Where endpoints come from: a file path, inline JSON text, or already parsed definitions."""
@@ -199,30 +193,3 @@ class EndpointTable:
 
     def pick(self) -> Endpoint:
         return random.choices(self.endpoints, cum_weights=self.cumulative)[0]
-
-
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-
-@functools.lru_cache(maxsize=1024)
-def _template(path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``/items/{id}/tags`` → literal parts ``("/items/", "/tags")`` and keys ``("id",)``, cached."""
-    pieces = _PLACEHOLDER.split(path)
-    return tuple(pieces[0::2]), tuple(pieces[1::2])
-
-
-def expand_path(path: str, values: Mapping[str, object]) -> str:
-    """``/items/{id}`` with ``id=3`` → ``/items/3`` (values URL-quoted); every placeholder needs a value."""
-    if not values:
-        return path
-    literals, keys = _template(path)
-    missing = [key for key in keys if key not in values]
-    if missing:
-        raise ValueError(f"no value for {{{missing[0]}}} in {path!r}")
-    unused = sorted(set(values) - set(keys))
-    if unused:
-        raise ValueError(f"{path!r} has no placeholder {{{unused[0]}}}")
-    parts = [literals[0]]
-    for key, literal in zip(keys, literals[1:], strict=True):
-        parts += [quote(str(values[key]), safe=""), literal]
-    return "".join(parts)

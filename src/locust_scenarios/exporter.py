@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import bisect
 import logging
+import math
 import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 
 from flask import Response
 from gevent.pywsgi import WSGIServer
@@ -42,20 +43,13 @@ from locust.runners import (
     MasterRunner,
 )
 from locust.stats import StatsError
-from prometheus_client import CollectorRegistry, push_to_gateway
-from prometheus_client.metrics_core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
-from prometheus_client.utils import floatToGoString
 
-from .settings import ExporterSettings, SettingsError, env_name, option_name, parse_duration
+from ._options import EXPORTER, SettingsError, env_name, option_name, parse_duration
 
 if TYPE_CHECKING:
     from locust.env import Environment
     from locust.stats import StatsEntry
+    from prometheus_client.metrics_core import Metric
 
     from .thresholds import Result
 
@@ -95,8 +89,26 @@ WORKER_STATES: Final = (*RUNNER_STATES, STATE_MISSING)
 
 _ERROR_MAX_LENGTH: Final = 120
 
-_float = cast("Callable[[float], str]", floatToGoString)
-"""Go's float spelling, as prometheus_client writes it (``le`` values must match its output)."""
+
+def _float(value: float) -> str:
+    """A float as Go spells it, and so prometheus_client (``le`` values must match its output).
+
+    ``+Inf``, ``-Inf``, ``NaN``; Python's shortest repr otherwise, except that positive values from a
+    million on switch to an exponent (``1.5e+06``) as Go does. Written here so that serving metrics
+    does not import prometheus_client (tests compare it with ``prometheus_client.utils.floatToGoString``).
+    """
+    value = float(value)
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if math.isnan(value):
+        return "NaN"
+    text = repr(value)
+    point = text.find(".")
+    if value > 0 and point > 6:
+        digits = text[:point] + text[point + 1 :]
+        mantissa = f"{digits[0]}.{digits[1:]}".rstrip("0.")
+        return f"{mantissa}e+{point - 1:02d}"
+    return text
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -111,7 +123,7 @@ def parse_buckets(text: str | None) -> tuple[float, ...]:
     """
     if text is None or not text.strip():
         return DEFAULT_BUCKETS
-    where = f"{env_name(ExporterSettings, 'buckets')}={text!r} ({option_name(ExporterSettings, 'buckets')})"
+    where = f"{env_name(EXPORTER, 'buckets')}={text!r} ({option_name(EXPORTER, 'buckets')})"
     bounds: list[float] = []
     for part in (p.strip() for p in text.split(",")):
         try:
@@ -526,11 +538,19 @@ class LocustCollector:
 
     def describe(self) -> Iterable[Metric]:
         """The families this collector may yield, without samples (for registry name checks)."""
+        from prometheus_client.metrics_core import Metric  # noqa: PLC0415  (only registries need it)
+
         for name, (kind, text) in _HELP.items():
             yield Metric(name, text, kind)
 
     def collect(self) -> Iterable[Metric]:
         """The same data as ``render()``, as prometheus_client metric families."""
+        from prometheus_client.metrics_core import (  # noqa: PLC0415  (only registries need it)
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+        )
+
         series = self._request_series()
         label_names = ["method", "name"]
         requests = CounterMetricFamily("locust_requests", _HELP["locust_requests"][1], labels=label_names)
@@ -651,6 +671,8 @@ def mount(web_ui: Any, collector: LocustCollector) -> None:
 
 def push(collector: LocustCollector, url: str, *, job: str = "locust", timeout: float = 10.0) -> None:
     """Replace the run's group on a Pushgateway with the current state (grouped by ``run_id``)."""
+    from prometheus_client import CollectorRegistry, push_to_gateway  # noqa: PLC0415  (only when pushing)
+
     registry = CollectorRegistry()
     registry.register(collector)
     push_to_gateway(url, job=job, registry=registry, grouping_key={"run_id": collector.run_id}, timeout=timeout)

@@ -13,19 +13,18 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 from locust import User
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
-from ._context import scenario_settings, setting_source
-from .settings import (
-    ScenarioSettings,
-    SettingsError,
-    parse_duration,
-)
+from ._context import scenario_settings
+from ._options import SettingsError, parse_duration, setting_source
+
+if TYPE_CHECKING:
+    from .settings import ScenarioSettings
 
 logger = logging.getLogger("locust_scenarios")
 

@@ -28,24 +28,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 from locust import events
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, WorkerRunner
 
+from ._options import SettingsError, add_options, format_duration, unknown_variable_warnings
 from .exitcodes import ExitCode, most_severe
 from .exporter import LocustCollector, MetricsServer, mount, new_run_id, parse_buckets, push
-from .settings import (
-    ExporterSettings,
-    ScenarioSettings,
-    SettingsError,
-    add_options,
-    format_duration,
-    load_settings,
-    unknown_variable_warnings,
-)
 from .shapes import ScenarioProfile
 from .thresholds import (
     Result,
@@ -59,6 +51,9 @@ from .thresholds import (
 )
 from .thresholds import parse as parse_thresholds
 from .users import validate_user_settings
+
+if TYPE_CHECKING:
+    from .settings import ExporterSettings, ScenarioSettings
 
 __all__ = ["running_profile"]
 
@@ -89,6 +84,10 @@ def _register_options(parser: Any) -> None:
 
 
 def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> None:
+    # pydantic loads here, once per process and before any user spawns, not at import: a run pays
+    # for it where it validates, and a missing or broken install fails now, not mid-run.
+    from .settings import ExporterSettings, ScenarioSettings, load_settings  # noqa: PLC0415
+
     for warning in unknown_variable_warnings():
         logger.warning(warning)
     options = environment.parsed_options
@@ -113,6 +112,8 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
         return
     if on_worker:
         return  # workers export nothing: their statistics reach the master in their reports
+    if exporter.pushgateway:
+        import prometheus_client  # noqa: F401, PLC0415  (the push at the end needs it: fail now if missing)
     gevent.signal_handler(signal.SIGTERM, _interrupt, environment)
     observed = _Observability(
         environment=environment,
@@ -158,6 +159,8 @@ def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
         environment.scenario_settings = profile.settings  # type: ignore[attr-defined]
         return
     try:
+        from .settings import ScenarioSettings, load_settings  # noqa: PLC0415  (loaded at init)
+
         environment.scenario_settings = load_settings(  # type: ignore[attr-defined]
             ScenarioSettings, environment.parsed_options
         )

@@ -7,24 +7,41 @@ variables, then ``locust.conf`` / ``[tool.locust]``). What Locust did not set fa
 the defaults below. pydantic validates the merged result before any user spawns; ``SettingsError``
 carries the one-line message naming the variable, the value and what is allowed.
 
-This module imports nothing else of ours: it is the start of the one-way data flow.
+pydantic and pydantic-settings load with this module, which the package imports only where settings
+are validated (``init``, a preview, a test): the names, help texts and units of the options live in
+the pydantic-free ``_options``, so registering the options costs no pydantic import.
+
+This module imports nothing else of ours but ``_options`` and ``exitcodes``: it is the start of the
+one-way data flow.
 """
 
 from __future__ import annotations
 
-import difflib
-import math
 import os
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, TypeVar
 
-from locust.argument_parser import get_empty_argument_parser
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from .exitcodes import ExitCode
+from ._options import (
+    BUILTIN_SCENARIOS,
+    EXPORTER,
+    SCENARIO,
+    OptionGroup,
+    SettingsError,
+    add_options,
+    env_name,
+    environment_options,
+    format_duration,
+    help_text,
+    option_dest,
+    option_name,
+    parse_duration,
+    parse_ratio,
+    unknown_variable_warnings,
+)
 
 __all__ = [
     "BUILTIN_SCENARIOS",
@@ -46,62 +63,6 @@ __all__ = [
     "unknown_variable_warnings",
 ]
 
-BUILTIN_SCENARIOS = ("smoke", "load", "stress", "spike", "endurance", "breakpoint")
-"""The six test types every locustfile can run by name (``LOCUST_SCENARIO``)."""
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def parse_duration(value: object) -> float:
-    """Seconds from ``500ms``, ``90s``, ``5m``, ``1h30m``, ``2d`` or a plain number of seconds.
-
-    A regular expression over five units rather than a dependency: pydantic's timedelta accepts only
-    ISO 8601 and numbers, and Locust's own parser rejects ``ms``.
-    """
-    if isinstance(value, bool):
-        raise ValueError("must be a duration such as 500ms, 90s, 5m or 1h30m")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        text = str(value).strip().lower().replace(" ", "")
-        try:
-            seconds = float(text)
-        except ValueError:
-            parts = _DURATION_PART.findall(text)
-            if not text or "".join(n + u for n, u in parts) != text:
-                raise ValueError("must be a duration such as 500ms, 90s, 5m or 1h30m") from None
-            seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError("must be a duration of zero or more, such as 500ms, 90s, 5m or 1h30m")
-    return seconds
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest of ``1h30m``, ``90s``-style spellings for a number of seconds (inverse of parse)."""
-    if seconds < 1 and seconds != 0:
-        return f"{round(seconds * 1000)}ms"
-    whole = round(seconds)
-    if abs(seconds - whole) > 1e-9:
-        return f"{seconds:g}s"
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
-    return text or "0s"
-
-
-def parse_ratio(value: object) -> float:
-    """A fraction from ``5%`` or ``0.05``."""
-    text = str(value).strip()
-    try:
-        ratio = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    except ValueError:
-        raise ValueError("must be a percentage such as 5% or a fraction such as 0.05") from None
-    if not 0 <= ratio <= 1:
-        raise ValueError("must be between 0% and 100%")
-    return ratio
-
-
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 """Seconds, written as ``500ms``, ``90s``, ``5m``, ``1h30m`` or a number."""
 
@@ -109,10 +70,12 @@ Ratio = Annotated[float, BeforeValidator(parse_ratio)]
 """A fraction in [0, 1], written as ``5%`` or ``0.05``."""
 
 
-class SettingsError(ValueError):
-    """Invalid configuration; ``str()`` is one line naming the variable, the value and what is allowed."""
+def _scenario(field: str) -> str:
+    return help_text(SCENARIO, field)
 
-    exit_code: ClassVar[int] = ExitCode.INVALID_CONFIG
+
+def _exporter(field: str) -> str:
+    return help_text(EXPORTER, field)
 
 
 class _OptionModel(BaseSettings):
@@ -124,9 +87,8 @@ class _OptionModel(BaseSettings):
         validate_default=True,
         populate_by_name=True,
     )
-    option_prefix: ClassVar[str]
-    env_prefix_name: ClassVar[str]
-    option_help: ClassVar[dict[str, str]] = {}
+    options: ClassVar[OptionGroup]
+    """How the fields are spelt as options and variables (``_options`` holds the help texts)."""
 
     @classmethod
     def settings_customise_sources(
@@ -150,128 +112,52 @@ class ScenarioSettings(_OptionModel):
     """
 
     model_config = SettingsConfigDict(env_prefix="LOCUST_SCENARIO_")
-    option_prefix: ClassVar[str] = "--scenario-"
-    env_prefix_name: ClassVar[str] = "LOCUST_SCENARIO_"
+    options: ClassVar[OptionGroup] = SCENARIO
 
     scenario: str = Field(
         "load",
         validation_alias=AliasChoices("scenario", "LOCUST_SCENARIO"),
-        description="test type to run: smoke, load, stress, spike, endurance, breakpoint, or a registered name",
+        description=_scenario("scenario"),
     )
-    users: int | None = Field(None, ge=1, description="the most users the profile will ever run")
-    rate: float | None = Field(
-        None,
-        gt=0,
-        description="open model: the most iterations per second; the profile then shapes throughput",
-    )
-    duration: Duration | None = Field(None, gt=0, description="total planned duration of the profile")
-    ramp_up: Duration | None = Field(None, description="time to ramp from zero to the first level")
-    ramp_down: Duration | None = Field(None, description="time to ramp back to zero at the end")
-    hold: Duration | None = Field(None, description="time held at a peak (spike) or at each step")
-    spawn_rate: float | None = Field(
-        None, gt=0, description="users per second for steps that have no ramp of their own"
-    )
-    steps: int | None = Field(None, ge=1, description="number of steps (stress and breakpoint staircases)")
-    baseline: Ratio | None = Field(None, description="baseline level as a share of users (spike)")
-    stages: str | None = Field(
-        None,
-        description="declarative stages, 'DURATION:TARGET' separated by commas, e.g. '30s:10,1m:10,30s:0'",
-    )
-    think_time: str | None = Field(
-        None, description="wait between iterations of the user templates: '1s' or a range '1s-3s'"
-    )
-    pacing: Duration | None = Field(
-        None, description="each iteration of the user templates starts at least this long after the last"
-    )
-    endpoints: str | None = Field(
-        None, description="endpoints of the config-driven user: a TOML, JSON or YAML file, or inline JSON"
-    )
-    auth_token: SecretStr | None = Field(None, description="token sent in the auth header by the REST base")
-    auth_header: str = Field("Authorization", description="header that carries the auth token")
-    auth_scheme: str = Field("Bearer", description="scheme written before the token ('none' for the bare token)")
-    thresholds: str | None = Field(None, description="pass/fail criteria, e.g. 'p95<500ms,fail_ratio<1%,rps>50'")
-    stop_on: str | None = Field(
-        None, description="breakpoint: criteria that must hold; the run stops at the first breach"
-    )
-    abort_on_fail: bool = Field(False, description="stop the run as soon as a threshold fails")
-    abort_grace: Duration = Field(30.0, description="no abort during this first part of the run")
-    summary: str | None = Field(None, description="write the verdict and summary as JSON to this path")
-
-    secret_fields: ClassVar[frozenset[str]] = frozenset({"auth_token"})
+    users: int | None = Field(None, ge=1, description=_scenario("users"))
+    rate: float | None = Field(None, gt=0, description=_scenario("rate"))
+    duration: Duration | None = Field(None, gt=0, description=_scenario("duration"))
+    ramp_up: Duration | None = Field(None, description=_scenario("ramp_up"))
+    ramp_down: Duration | None = Field(None, description=_scenario("ramp_down"))
+    hold: Duration | None = Field(None, description=_scenario("hold"))
+    spawn_rate: float | None = Field(None, gt=0, description=_scenario("spawn_rate"))
+    steps: int | None = Field(None, ge=1, description=_scenario("steps"))
+    baseline: Ratio | None = Field(None, description=_scenario("baseline"))
+    stages: str | None = Field(None, description=_scenario("stages"))
+    think_time: str | None = Field(None, description=_scenario("think_time"))
+    pacing: Duration | None = Field(None, description=_scenario("pacing"))
+    endpoints: str | None = Field(None, description=_scenario("endpoints"))
+    auth_token: SecretStr | None = Field(None, description=_scenario("auth_token"))
+    auth_header: str = Field("Authorization", description=_scenario("auth_header"))
+    auth_scheme: str = Field("Bearer", description=_scenario("auth_scheme"))
+    thresholds: str | None = Field(None, description=_scenario("thresholds"))
+    stop_on: str | None = Field(None, description=_scenario("stop_on"))
+    abort_on_fail: bool = Field(False, description=_scenario("abort_on_fail"))
+    abort_grace: Duration = Field(30.0, description=_scenario("abort_grace"))
+    summary: str | None = Field(None, description=_scenario("summary"))
 
 
 class ExporterSettings(_OptionModel):
     """Options of the Prometheus exporter (``--prometheus-*`` / ``LOCUST_PROMETHEUS_*``)."""
 
     model_config = SettingsConfigDict(env_prefix="LOCUST_PROMETHEUS_")
-    option_prefix: ClassVar[str] = "--prometheus-"
-    env_prefix_name: ClassVar[str] = "LOCUST_PROMETHEUS_"
+    options: ClassVar[OptionGroup] = EXPORTER
 
-    port: int | None = Field(None, ge=0, le=65535, description="serve /metrics on this port (0 = any free port)")
-    host: str = Field("0.0.0.0", description="address the metrics port binds to")  # noqa: S104
-    linger: Duration = Field(15.0, description="keep serving after the run so the final state is scraped")
-    max_names: int = Field(200, ge=1, description="request names exported before the rest fold into one")
-    buckets: str | None = Field(None, description="latency histogram buckets, e.g. '5ms,10ms,50ms,100ms,1s'")
-    pushgateway: str | None = Field(None, description="push the final state to this Pushgateway URL")
-    run_id: str | None = Field(None, description="run id label on locust_scenario_info (default: generated)")
+    port: int | None = Field(None, ge=0, le=65535, description=_exporter("port"))
+    host: str = Field("0.0.0.0", description=_exporter("host"))  # noqa: S104
+    linger: Duration = Field(15.0, description=_exporter("linger"))
+    max_names: int = Field(200, ge=1, description=_exporter("max_names"))
+    buckets: str | None = Field(None, description=_exporter("buckets"))
+    pushgateway: str | None = Field(None, description=_exporter("pushgateway"))
+    run_id: str | None = Field(None, description=_exporter("run_id"))
 
 
 SettingsT = TypeVar("SettingsT", bound=_OptionModel)
-
-
-def option_name(model: type[_OptionModel], field: str) -> str:
-    """The Locust command-line option of a field (``--scenario-users``; ``--scenario`` for the name)."""
-    if field == "scenario" and model is ScenarioSettings:
-        return "--scenario"
-    return model.option_prefix + field.replace("_", "-")
-
-
-def env_name(model: type[_OptionModel], field: str) -> str:
-    """The environment variable of a field (``LOCUST_SCENARIO_USERS``; ``LOCUST_SCENARIO``)."""
-    if field == "scenario" and model is ScenarioSettings:
-        return "LOCUST_SCENARIO"
-    return model.env_prefix_name + field.upper()
-
-
-def option_dest(model: type[_OptionModel], field: str) -> str:
-    """The attribute name of a field on Locust's parsed options (``scenario_users``)."""
-    return option_name(model, field).removeprefix("--").replace("-", "_")
-
-
-_MODELS: tuple[type[_OptionModel], ...] = (ScenarioSettings, ExporterSettings)
-
-
-def add_options(parser: Any) -> None:
-    """Register every setting as a Locust option on ``parser`` (a Locust argument parser).
-
-    Defaults are ``None`` so that "not given" stays distinguishable from a value; pydantic fills
-    defaults later, after ``.env`` and class attributes had their say.
-    """
-    # Straight on the parser, not in an argument group: only Locust's parser itself understands
-    # include_in_web_ui, which keeps secrets out of the web UI and the master-to-worker messages' form.
-    for model in _MODELS:
-        secret: frozenset[str] = getattr(model, "secret_fields", frozenset())
-        for field, info in model.model_fields.items():
-            parser.add_argument(
-                option_name(model, field),
-                dest=option_dest(model, field),
-                env_var=env_name(model, field),
-                default=None,
-                help=(info.description or "").replace("%", "%%"),
-                include_in_web_ui=field not in secret,
-            )
-
-
-def environment_options(args: Sequence[str] = ()) -> Any:
-    """Our options parsed as Locust would (``args``, then the environment, then config files).
-
-    For code that runs outside a Locust process, such as a preview or a test building its own
-    ``Environment``: it sees the same values a real run would.
-    """
-    parser = get_empty_argument_parser(add_help=False)
-    add_options(parser)
-    namespace, _ = parser.parse_known_args(args=list(args))
-    return namespace
 
 
 def _given(options: Any, model: type[_OptionModel]) -> dict[str, Any]:
@@ -350,23 +236,6 @@ def _one_line(
     allowed = model.model_fields[field].description if field in model.model_fields else ""
     hint = f" — {allowed}" if allowed else ""
     return f"invalid setting {source}: {message}{hint}"
-
-
-def unknown_variable_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Warnings for ``LOCUST_SCENARIO_*`` / ``LOCUST_PROMETHEUS_*`` variables no option knows.
-
-    Typos are the commonest bad input; each warning names the closest known variable.
-    """
-    environ = os.environ if environ is None else environ
-    known = [env_name(model, field) for model in _MODELS for field in model.model_fields]
-    warnings = []
-    for name in sorted(environ):
-        if not name.startswith(("LOCUST_SCENARIO", "LOCUST_PROMETHEUS_")) or name in known:
-            continue
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        suggestion = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(known)}"
-        warnings.append(f"unknown variable {name} is ignored{suggestion}")
-    return warnings
 
 
 @dataclass(frozen=True)

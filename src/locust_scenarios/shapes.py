@@ -20,18 +20,20 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from locust import LoadTestShape
 
-from .settings import (
+from ._options import (
     BUILTIN_SCENARIOS,
-    ScenarioSettings,
+    SCENARIO,
     SettingsError,
     environment_options,
+    field_names,
     format_duration,
-    load_settings,
     parse_duration,
 )
 
 if TYPE_CHECKING:
     from locust import User
+
+    from .settings import ScenarioSettings
 
 __all__ = [
     "BreakpointProfile",
@@ -327,7 +329,7 @@ class ScenarioProfile(LoadTestShape):
     def class_defaults(cls) -> dict[str, Any]:
         """Class attributes that name settings fields (the lowest-ranking source before defaults)."""
         found: dict[str, Any] = {}
-        for name in ScenarioSettings.model_fields:
+        for name in field_names(SCENARIO):
             value = getattr(cls, name, None)
             if isinstance(value, str | int | float | bool) and name != "scenario":
                 found[name] = value
@@ -346,7 +348,7 @@ class ScenarioProfile(LoadTestShape):
         Raises ``SettingsError`` for bad values, before any user spawns.
         """
         if settings is None:
-            settings = load_settings(ScenarioSettings, _with_common_options(options), self.class_defaults())
+            settings = _load(options, self.class_defaults())
         self.settings = settings
         self.stop_condition = stop_condition
         found = self._remember_common_options(options)
@@ -486,6 +488,16 @@ def _with_common_options(options: Any) -> Any:
     if found.get("scenario_spawn_rate") in (None, "") and found.get("spawn_rate"):
         found["scenario_spawn_rate"] = found["spawn_rate"]
     return found
+
+
+def _load(options: Any, class_defaults: Mapping[str, Any]) -> ScenarioSettings:
+    """Validated settings from Locust's options and a profile's class attributes.
+
+    pydantic loads here, when a profile is configured (at ``init``), not when the package is imported.
+    """
+    from .settings import ScenarioSettings, load_settings  # noqa: PLC0415
+
+    return load_settings(ScenarioSettings, _with_common_options(options), class_defaults)
 
 
 @register_profile("load")
@@ -724,10 +736,10 @@ class ScenarioShape(ScenarioProfile):
     ) -> None:
         self._remember_common_options(options)
         if settings is None:
-            first = load_settings(ScenarioSettings, _with_common_options(options), self.class_defaults())
+            first = _load(options, self.class_defaults())
             chosen = profile_class(first.scenario)
             defaults = {**chosen.class_defaults(), **self.class_defaults(), "scenario": first.scenario}
-            settings = load_settings(ScenarioSettings, _with_common_options(options), defaults)
+            settings = _load(options, defaults)
         chosen = profile_class(settings.scenario)
         self.stop_condition = stop_condition
         self.selected = chosen()

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from locust.stats import calculate_response_time_percentile
 
+from ._options import SCENARIO, SettingsError, env_name, option_name, parse_duration, parse_ratio
 from .exitcodes import ExitCode
-from .settings import ScenarioSettings, SettingsError, env_name, option_name, parse_duration, parse_ratio
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -154,7 +154,7 @@ def parse(text: str | None, *, setting: str = "thresholds") -> tuple[Threshold, 
 
 
 def _error(setting: str, text: str, message: str) -> SettingsError:
-    model = ScenarioSettings
+    model = SCENARIO
     return SettingsError(
         f"invalid setting {env_name(model, setting)}={text!r} ({option_name(model, setting)}): {message}"
         " — criteria such as 'p95<500ms,fail_ratio<1%,rps>50,[GET /api/items]p99<1s'"

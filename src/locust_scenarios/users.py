@@ -25,7 +25,7 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import urlencode
 
 import gevent
@@ -36,7 +36,8 @@ from locust.env import Environment
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopTest, StopUser
 
 from ._context import scenario_settings
-from .endpoints import Endpoint, EndpointSource, EndpointTable, expand_path, load_endpoints
+from ._options import SettingsError, format_duration, parse_duration
+from ._url import expand_path
 from .pacing import (
     PacingStats,
     WaitTime,
@@ -48,11 +49,9 @@ from .pacing import (
     settings_think_time,
     think_time,
 )
-from .settings import (
-    SettingsError,
-    format_duration,
-    parse_duration,
-)
+
+if TYPE_CHECKING:
+    from .endpoints import Endpoint, EndpointSource, EndpointTable, load_endpoints
 
 __all__ = [
     "Call",
@@ -73,6 +72,17 @@ __all__ = [
 
 logger = logging.getLogger("locust_scenarios")
 
+_LAZY = frozenset({"Endpoint", "load_endpoints"})
+"""Names re-exported from ``endpoints``, which loads pydantic: imported when first used."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import endpoints  # noqa: PLC0415
+
+        return getattr(endpoints, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _TABLES: weakref.WeakKeyDictionary[Environment, dict[tuple[type[User], str | None], EndpointTable]] = (
     weakref.WeakKeyDictionary()
@@ -81,6 +91,8 @@ _TABLES: weakref.WeakKeyDictionary[Environment, dict[tuple[type[User], str | Non
 
 def _endpoint_table(environment: Environment, user_class: type[EndpointsUser]) -> EndpointTable:
     """The class's endpoints, loaded once per value of the setting (a worker gets the master's value)."""
+    from .endpoints import EndpointTable, load_endpoints  # noqa: PLC0415  (pydantic: at init, once)
+
     configured = scenario_settings(environment).endpoints or None
     tables = _TABLES.setdefault(environment, {})
     table = tables.get((user_class, configured))

@@ -353,3 +353,15 @@ def test_metrics_are_mounted_on_the_web_ui(environment: Environment, monkeypatch
         assert value(samples(body), "locust_requests_total", method="GET", name="/a") == 2
     finally:
         web_ui.stop()
+
+
+def test_float_spelling_matches_prometheus_client() -> None:
+    """The exporter spells floats as prometheus_client does (le labels must match), without importing it."""
+    from prometheus_client.utils import floatToGoString  # noqa: PLC0415
+
+    from locust_scenarios.exporter import _float  # noqa: PLC0415
+
+    values = [0.0, 0.005, 0.1, 1.0, 2.5, 30.0, 123456.789, 999999.0, 1e6, 1234567.5, 3.2e9, 1e16, 1e-7, -2.5]
+    values += [float("inf"), float("-inf"), float("nan"), 7]
+    for value in values:
+        assert _float(value) == floatToGoString(value), value

@@ -1,0 +1,274 @@
+"""Our Locust options without pydantic: their names, the option table, units and the error type.
+
+Every Locust process imports the package, and Locust builds its option parser (the
+``init_command_line_parser`` event) before ``init``. Registering our options therefore must not need
+pydantic: ``OPTIONS`` lists every field of the settings models with its help text, and
+``add_options`` registers them from that table. ``settings`` builds the pydantic models with these
+help texts and validates the values at ``init``; a test checks that the table and the models agree
+field for field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from locust.argument_parser import get_empty_argument_parser
+
+from .exitcodes import ExitCode
+
+__all__ = [
+    "BUILTIN_SCENARIOS",
+    "EXPORTER",
+    "OPTIONS",
+    "SCENARIO",
+    "Option",
+    "OptionGroup",
+    "SettingsError",
+    "add_options",
+    "env_name",
+    "environment_options",
+    "field_names",
+    "format_duration",
+    "help_text",
+    "option_dest",
+    "option_name",
+    "parse_duration",
+    "parse_ratio",
+    "setting_source",
+    "unknown_variable_warnings",
+]
+
+
+BUILTIN_SCENARIOS = ("smoke", "load", "stress", "spike", "endurance", "breakpoint")
+"""The six test types every locustfile can run by name (``LOCUST_SCENARIO``)."""
+
+
+class SettingsError(ValueError):
+    """Invalid configuration; ``str()`` is one line naming the variable, the value and what is allowed."""
+
+    exit_code: ClassVar[int] = ExitCode.INVALID_CONFIG
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from ``500ms``, ``90s``, ``5m``, ``1h30m``, ``2d`` or a plain number of seconds.
+
+    A regular expression over five units rather than a dependency: pydantic's timedelta accepts only
+    ISO 8601 and numbers, and Locust's own parser rejects ``ms``.
+    """
+    if isinstance(value, bool):
+        raise ValueError("must be a duration such as 500ms, 90s, 5m or 1h30m")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        text = str(value).strip().lower().replace(" ", "")
+        try:
+            seconds = float(text)
+        except ValueError:
+            parts = _DURATION_PART.findall(text)
+            if not text or "".join(n + u for n, u in parts) != text:
+                raise ValueError("must be a duration such as 500ms, 90s, 5m or 1h30m") from None
+            seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError("must be a duration of zero or more, such as 500ms, 90s, 5m or 1h30m")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest of ``1h30m``, ``90s``-style spellings for a number of seconds (inverse of parse)."""
+    if seconds < 1 and seconds != 0:
+        return f"{round(seconds * 1000)}ms"
+    whole = round(seconds)
+    if abs(seconds - whole) > 1e-9:
+        return f"{seconds:g}s"
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
+    return text or "0s"
+
+
+def parse_ratio(value: object) -> float:
+    """A fraction from ``5%`` or ``0.05``."""
+    text = str(value).strip()
+    try:
+        ratio = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ValueError("must be a percentage such as 5% or a fraction such as 0.05") from None
+    if not 0 <= ratio <= 1:
+        raise ValueError("must be between 0% and 100%")
+    return ratio
+
+
+@dataclass(frozen=True)
+class OptionGroup:
+    """How the fields of one settings model are spelt as options and environment variables.
+
+    ``bare`` is the field named by the prefix alone (``--scenario`` / ``LOCUST_SCENARIO``).
+    """
+
+    option_prefix: str
+    env_prefix: str
+    bare: str | None = None
+
+
+SCENARIO = OptionGroup("--scenario-", "LOCUST_SCENARIO_", bare="scenario")
+EXPORTER = OptionGroup("--prometheus-", "LOCUST_PROMETHEUS_")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting as a Locust option: its group, field, help text, and whether the web UI shows it."""
+
+    group: OptionGroup
+    field: str
+    help: str
+    secret: bool = False
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        SCENARIO,
+        "scenario",
+        "test type to run: smoke, load, stress, spike, endurance, breakpoint, or a registered name",
+    ),
+    Option(SCENARIO, "users", "the most users the profile will ever run"),
+    Option(SCENARIO, "rate", "open model: the most iterations per second; the profile then shapes throughput"),
+    Option(SCENARIO, "duration", "total planned duration of the profile"),
+    Option(SCENARIO, "ramp_up", "time to ramp from zero to the first level"),
+    Option(SCENARIO, "ramp_down", "time to ramp back to zero at the end"),
+    Option(SCENARIO, "hold", "time held at a peak (spike) or at each step"),
+    Option(SCENARIO, "spawn_rate", "users per second for steps that have no ramp of their own"),
+    Option(SCENARIO, "steps", "number of steps (stress and breakpoint staircases)"),
+    Option(SCENARIO, "baseline", "baseline level as a share of users (spike)"),
+    Option(
+        SCENARIO,
+        "stages",
+        "declarative stages, 'DURATION:TARGET' separated by commas, e.g. '30s:10,1m:10,30s:0'",
+    ),
+    Option(SCENARIO, "think_time", "wait between iterations of the user templates: '1s' or a range '1s-3s'"),
+    Option(SCENARIO, "pacing", "each iteration of the user templates starts at least this long after the last"),
+    Option(SCENARIO, "endpoints", "endpoints of the config-driven user: a TOML, JSON or YAML file, or inline JSON"),
+    Option(SCENARIO, "auth_token", "token sent in the auth header by the REST base", secret=True),
+    Option(SCENARIO, "auth_header", "header that carries the auth token"),
+    Option(SCENARIO, "auth_scheme", "scheme written before the token ('none' for the bare token)"),
+    Option(SCENARIO, "thresholds", "pass/fail criteria, e.g. 'p95<500ms,fail_ratio<1%,rps>50'"),
+    Option(SCENARIO, "stop_on", "breakpoint: criteria that must hold; the run stops at the first breach"),
+    Option(SCENARIO, "abort_on_fail", "stop the run as soon as a threshold fails"),
+    Option(SCENARIO, "abort_grace", "no abort during this first part of the run"),
+    Option(SCENARIO, "summary", "write the verdict and summary as JSON to this path"),
+    Option(EXPORTER, "port", "serve /metrics on this port (0 = any free port)"),
+    Option(EXPORTER, "host", "address the metrics port binds to"),
+    Option(EXPORTER, "linger", "keep serving after the run so the final state is scraped"),
+    Option(EXPORTER, "max_names", "request names exported before the rest fold into one"),
+    Option(EXPORTER, "buckets", "latency histogram buckets, e.g. '5ms,10ms,50ms,100ms,1s'"),
+    Option(EXPORTER, "pushgateway", "push the final state to this Pushgateway URL"),
+    Option(EXPORTER, "run_id", "run id label on locust_scenario_info (default: generated)"),
+)
+"""Every setting, in the order of the settings models' fields (a test keeps the two in step)."""
+
+
+def field_names(group: OptionGroup) -> tuple[str, ...]:
+    """The settings fields of a group, in the models' order."""
+    return tuple(option.field for option in OPTIONS if option.group is group)
+
+
+def help_text(group: OptionGroup, field: str) -> str:
+    """The help text of a field, from the option table (the settings models' descriptions)."""
+    for option in OPTIONS:
+        if option.group is group and option.field == field:
+            return option.help
+    raise KeyError(f"no option for {field!r} in {group.env_prefix}*")
+
+
+def _group(model: object) -> OptionGroup:
+    """A group as given, or the one a settings model names in its ``options`` class attribute."""
+    group = model if isinstance(model, OptionGroup) else getattr(model, "options", None)
+    if not isinstance(group, OptionGroup):
+        raise TypeError(f"{model!r} is not an option group or a settings model")
+    return group
+
+
+def option_name(model: object, field: str) -> str:
+    """The Locust command-line option of a field (``--scenario-users``; ``--scenario`` for the name).
+
+    ``model`` is a settings model (``ScenarioSettings``) or its ``OptionGroup``.
+    """
+    group = _group(model)
+    if field == group.bare:
+        return group.option_prefix.removesuffix("-")
+    return group.option_prefix + field.replace("_", "-")
+
+
+def env_name(model: object, field: str) -> str:
+    """The environment variable of a field (``LOCUST_SCENARIO_USERS``; ``LOCUST_SCENARIO``)."""
+    group = _group(model)
+    if field == group.bare:
+        return group.env_prefix.removesuffix("_")
+    return group.env_prefix + field.upper()
+
+
+def option_dest(model: object, field: str) -> str:
+    """The attribute name of a field on Locust's parsed options (``scenario_users``)."""
+    return option_name(model, field).removeprefix("--").replace("-", "_")
+
+
+def setting_source(field: str, value: object) -> str:
+    """``LOCUST_SCENARIO_X='value' (--scenario-x)``: where a scenario setting came from, for messages."""
+    return f"{env_name(SCENARIO, field)}={value!r} ({option_name(SCENARIO, field)})"
+
+
+def add_options(parser: Any) -> None:
+    """Register every setting as a Locust option on ``parser`` (a Locust argument parser).
+
+    Defaults are ``None`` so that "not given" stays distinguishable from a value; pydantic fills
+    defaults later, after ``.env`` and class attributes had their say.
+    """
+    # Straight on the parser, not in an argument group: only Locust's parser itself understands
+    # include_in_web_ui, which keeps secrets out of the web UI and the master-to-worker messages' form.
+    for option in OPTIONS:
+        parser.add_argument(
+            option_name(option.group, option.field),
+            dest=option_dest(option.group, option.field),
+            env_var=env_name(option.group, option.field),
+            default=None,
+            help=option.help.replace("%", "%%"),
+            include_in_web_ui=not option.secret,
+        )
+
+
+def environment_options(args: Sequence[str] = ()) -> Any:
+    """Our options parsed as Locust would (``args``, then the environment, then config files).
+
+    For code that runs outside a Locust process, such as a preview or a test building its own
+    ``Environment``: it sees the same values a real run would.
+    """
+    parser = get_empty_argument_parser(add_help=False)
+    add_options(parser)
+    namespace, _ = parser.parse_known_args(args=list(args))
+    return namespace
+
+
+def unknown_variable_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Warnings for ``LOCUST_SCENARIO_*`` / ``LOCUST_PROMETHEUS_*`` variables no option knows.
+
+    Typos are the commonest bad input; each warning names the closest known variable.
+    """
+    environ = os.environ if environ is None else environ
+    known = [env_name(option.group, option.field) for option in OPTIONS]
+    warnings = []
+    for name in sorted(environ):
+        if not name.startswith(("LOCUST_SCENARIO", "LOCUST_PROMETHEUS_")) or name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        suggestion = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(known)}"
+        warnings.append(f"unknown variable {name} is ignored{suggestion}")
+    return warnings
