@@ -7,8 +7,10 @@ against it while one Locust process manages under 10k.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import platform
 import shutil
 import socket
 import statistics
@@ -20,8 +22,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
+
+RESULTS = Path(__file__).parent / "results"
 
 NGINX_CONF = """
 worker_processes 1;
@@ -139,3 +144,41 @@ def print_table(rows: list[Measurement], baseline: str) -> None:
             f"{row.name:<34} {row.rps:>9.0f} {row.rps / base.rps:>7.3f} {row.peak_rss_mib:>13.1f} "
             f"{row.peak_rss_mib / base.peak_rss_mib:>7.3f} {row.failures:>9}"
         )
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on, and how busy it was when the benchmark started."""
+    from importlib.metadata import version  # noqa: PLC0415
+
+    return {
+        "date_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_average_1_5_15": [round(value, 2) for value in os.getloadavg()],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "locust": version("locust"),
+        "locust_scenarios": version("locust-scenarios"),
+    }
+
+
+def write_result(benchmark: str, settings: Mapping[str, Any], results: Any, started: Mapping[str, Any]) -> Path:
+    """One JSON file per benchmark run under ``benchmarks/results/``: command, settings, machine, results.
+
+    ``started`` is ``machine()`` as taken when the run began (the load average then); the file also
+    records the load average at the end.
+    """
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS / f"{benchmark}-{stamp}.json"
+    document = {
+        "benchmark": benchmark,
+        "command": " ".join(["python", *sys.argv]),
+        "settings": dict(settings),
+        "machine": dict(started),
+        "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
+        "results": results,
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(f"results written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    return path
