@@ -83,13 +83,30 @@ def nginx() -> Iterator[str]:
 
 @dataclass
 class Measurement:
-    """One Locust run: requests per second and the process's peak resident memory."""
+    """One Locust run: requests per second and the process's peak resident memory.
+
+    ``per_cpu_second`` is requests per second of the process's own CPU time over the same span: on
+    a machine shared with other work it moves far less than ``rps`` does.
+    """
 
     name: str
     rps: float
     peak_rss_mib: float
     requests: int
     failures: int
+    per_cpu_second: float = 0.0
+
+
+def _cpu_at(samples: list[tuple[float, float]], moment: float) -> float:
+    """CPU seconds of a process at wall-clock ``moment``, interpolated between samples."""
+    before = [s for s in samples if s[0] <= moment]
+    after = [s for s in samples if s[0] >= moment]
+    if not before:
+        return samples[0][1]
+    if not after:
+        return samples[-1][1]
+    (t0, c0), (t1, c1) = before[-1], after[0]
+    return c0 if t1 == t0 else c0 + (c1 - c0) * (moment - t0) / (t1 - t0)
 
 
 def run_locust(
@@ -107,9 +124,12 @@ def run_locust(
         process = subprocess.Popen(command, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         watched = psutil.Process(process.pid)
         peak = 0
+        cpu: list[tuple[float, float]] = []
         while process.poll() is None and time.monotonic() - started < seconds + 60:
             try:
                 peak = max(peak, watched.memory_info().rss)
+                times = watched.cpu_times()
+                cpu.append((time.time(), times.user + times.system))
             except psutil.NoSuchProcess:
                 break
             time.sleep(0.25)
@@ -121,7 +141,9 @@ def run_locust(
         failures = sum(entry["num_failures"] for entry in entries)
         first = min(entry["start_time"] for entry in entries)
         last = max(entry["last_request_timestamp"] for entry in entries)
-        return Measurement(name, requests / max(last - first, 1e-9), peak / 2**20, requests, failures)
+        spent = _cpu_at(cpu, last) - _cpu_at(cpu, first) if cpu else 0.0
+        per_cpu = requests / spent if spent > 0 else 0.0
+        return Measurement(name, requests / max(last - first, 1e-9), peak / 2**20, requests, failures, per_cpu)
 
 
 def median_of(name: str, runs: list[Measurement]) -> Measurement:
@@ -132,17 +154,22 @@ def median_of(name: str, runs: list[Measurement]) -> Measurement:
         statistics.median(m.peak_rss_mib for m in runs),
         sum(m.requests for m in runs),
         sum(m.failures for m in runs),
+        statistics.median(m.per_cpu_second for m in runs),
     )
 
 
 def print_table(rows: list[Measurement], baseline: str) -> None:
     """One table, with each row's throughput and memory as a ratio of the baseline's."""
     base = next(row for row in rows if row.name == baseline)
-    print(f"{'variant':<34} {'req/s':>9} {'ratio':>7} {'peak RSS MiB':>13} {'ratio':>7} {'failures':>9}")
+    print(
+        f"{'variant':<34} {'req/s':>9} {'ratio':>7} {'req/CPU-s':>10} {'ratio':>7} {'peak RSS MiB':>13} "
+        f"{'ratio':>7} {'failures':>9}"
+    )
     for row in rows:
+        per_cpu = row.per_cpu_second / base.per_cpu_second if base.per_cpu_second else 0.0
         print(
-            f"{row.name:<34} {row.rps:>9.0f} {row.rps / base.rps:>7.3f} {row.peak_rss_mib:>13.1f} "
-            f"{row.peak_rss_mib / base.peak_rss_mib:>7.3f} {row.failures:>9}"
+            f"{row.name:<34} {row.rps:>9.0f} {row.rps / base.rps:>7.3f} {row.per_cpu_second:>10.0f} {per_cpu:>7.3f} "
+            f"{row.peak_rss_mib:>13.1f} {row.peak_rss_mib / base.peak_rss_mib:>7.3f} {row.failures:>9}"
         )
 
 

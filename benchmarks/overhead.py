@@ -4,20 +4,27 @@ Runs each variant against nginx on 127.0.0.1, alternating variants round by roun
 a noisy machine hits them alike, and prints the median of each:
 
 - ``plain``: a FastHttpUser with no library import (the baseline);
-- ``shaped``: the same user with the library imported and the selecting shape running a profile;
-- ``config-driven user``: ``EndpointsUser`` requesting the same URL from its endpoint table, with
-  its checks, under the same shape (what a locustfile with no code costs).
+- ``hand-written, checks status``: a FastHttpUser that checks the status with ``catch_response``
+  (what the config-driven user replaces);
+- ``shaped``: the plain user with the library imported and the selecting shape running a profile;
+- ``config-driven user``: ``EndpointsUser`` with one endpoint and no think time, with its checks,
+  under the same shape (what a locustfile with no code costs).
 
-Usage: python benchmarks/overhead.py [--seconds 15] [--users 50] [--rounds 3]
+Then the median of the paired ratios (each round's config-driven user against that round's
+hand-written user), the figure the library's budget is set on (at least 0.95), and a result file.
+
+Usage: python benchmarks/overhead.py [--seconds 10] [--users 50] [--rounds 5]
 Bounded: rounds x variants x (seconds + start-up); nothing but 127.0.0.1 is contacted.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+from dataclasses import asdict
 from pathlib import Path
 
-from _harness import Measurement, median_of, nginx, print_table, run_locust
+from _harness import Measurement, machine, median_of, nginx, print_table, run_locust, write_result
 
 HERE = Path(__file__).parent / "locustfiles"
 
@@ -27,6 +34,7 @@ def variants(seconds: int, users: int) -> dict[str, tuple[Path, dict[str, str]]]
     stages = f"1s:{users},{seconds + 30}s:{users}"
     return {
         "plain": (HERE / "plain.py", {}),
+        "hand-written, checks status": (HERE / "checked.py", {}),
         "shaped": (HERE / "shaped.py", {"LOCUST_SCENARIO": "stages", "LOCUST_SCENARIO_STAGES": stages}),
         "config-driven user": (
             HERE / "endpoints.py",
@@ -34,6 +42,7 @@ def variants(seconds: int, users: int) -> dict[str, tuple[Path, dict[str, str]]]
                 "LOCUST_SCENARIO": "stages",
                 "LOCUST_SCENARIO_STAGES": stages,
                 "LOCUST_SCENARIO_ENDPOINTS": '[{"path": "/"}]',
+                "LOCUST_SCENARIO_THINK_TIME": "0s",
             },
         ),
     }
@@ -42,10 +51,11 @@ def variants(seconds: int, users: int) -> dict[str, tuple[Path, dict[str, str]]]
 def main() -> None:
     """Measure and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    started = machine()
     chosen = variants(args.seconds, args.users)
     results: dict[str, list[Measurement]] = {name: [] for name in chosen}
     with nginx() as url:
@@ -55,6 +65,33 @@ def main() -> None:
     medians = [median_of(name, runs) for name, runs in results.items()]
     print(f"{args.rounds} rounds of {args.seconds}s, {args.users} users, medians:")
     print_table(medians, baseline="plain")
+    pairs = {}
+    for variant, baseline in (("config-driven user", "hand-written, checks status"), ("shaped", "plain")):
+        for measure in ("rps", "per_cpu_second"):
+            ratios = sorted(
+                getattr(v, measure) / getattr(b, measure)
+                for v, b in zip(results[variant], results[baseline], strict=True)
+                if getattr(b, measure)
+            )
+            pairs[f"{variant} / {baseline}, {measure}"] = {
+                "median": statistics.median(ratios),
+                "min": ratios[0],
+                "max": ratios[-1],
+            }
+    print()
+    print("paired ratios (same round): median [min, max]")
+    for label, ratio in pairs.items():
+        print(f"  {label:<64} {ratio['median']:.3f} [{ratio['min']:.3f}, {ratio['max']:.3f}]")
+    write_result(
+        "overhead",
+        vars(args),
+        {
+            "paired_ratios": pairs,
+            "medians": [asdict(row) for row in medians],
+            "rounds": {name: [asdict(run) for run in runs] for name, runs in results.items()},
+        },
+        started,
+    )
 
 
 if __name__ == "__main__":

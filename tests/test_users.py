@@ -17,6 +17,7 @@ import pytest
 from locust import task
 from locust.argument_parser import get_empty_argument_parser
 from locust.env import Environment
+from locust.exception import RescheduleTask
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -412,6 +413,75 @@ def test_rest_checks_fail_requests_with_their_messages(httpserver: HTTPServer) -
         "expected a 2xx status, got 500": 1,
         "slower than the 20ms latency budget": 1,
     }
+
+
+def test_errors_in_a_call_block_report_the_request_once_and_keep_their_meaning(httpserver: HTTPServer) -> None:
+    """Leaving a call block by Locust's control flow reports the request by its checks and still steers
+    the user; any other error fails the request with its message and propagates; each request is
+    reported exactly once."""
+    httpserver.expect_request("/ok").respond_with_data("ok")
+    httpserver.expect_request("/broken").respond_with_data("oops", status=500)
+
+    class Steered(RestUser):
+        @task
+        def flow(self) -> None:
+            with self.call("GET", "/ok", name="rescheduled"):
+                self.reschedule_count = getattr(self, "reschedule_count", 0) + 1
+                if self.reschedule_count == 1:
+                    raise RescheduleTask  # the task starts again at once
+            with self.call("GET", "/broken", name="rescheduled-broken"):
+                if self.reschedule_count == 2:
+                    raise RescheduleTask
+            with self.call("GET", "/ok", name="raises"):
+                raise ValueError("boom")
+
+    environment = Environment(user_classes=[Steered], host=base_url(httpserver), parsed_options=options())
+    reported: list[str] = []
+    environment.events.request.add_listener(lambda name, **_kwargs: reported.append(name))
+    runner = environment.create_local_runner()
+    runner.start(1, spawn_rate=1)
+    gevent.sleep(0.5)
+    runner.quit()
+    rescheduled = environment.stats.get("rescheduled", "GET")
+    assert rescheduled.num_requests >= 2
+    assert rescheduled.num_failures == 0
+    assert environment.stats.get("rescheduled-broken", "GET").num_failures >= 1  # checks still judge it
+    raises = environment.stats.get("raises", "GET")
+    assert raises.num_requests >= 1
+    assert raises.num_failures == raises.num_requests
+    assert "ValueError: boom" in errors(environment)
+    assert any("boom" in str(error["msg"]) for error in runner.exceptions.values())  # it propagated
+    assert len(reported) == environment.stats.total.num_requests  # one report per request
+
+
+def test_endpoints_follow_the_settings_of_each_run(httpserver: HTTPServer) -> None:
+    """Endpoints and headers are resolved once per run, from the settings the run started with: a new
+    run with other settings (as the plugin stores them at test start) requests the new endpoints."""
+    httpserver.expect_request("/first").respond_with_data("ok")
+    httpserver.expect_request("/second", headers={"X-Run": "2"}).respond_with_data("ok")
+
+    class Configured(EndpointsUser):
+        pass
+
+    environment = Environment(user_classes=[Configured], host=base_url(httpserver), parsed_options=options())
+    sent: list[tuple[str, bool]] = []
+    environment.events.request.add_listener(
+        lambda name, exception=None, **_kwargs: sent.append((name, exception is None))
+    )
+    environment.scenario_settings = ScenarioSettings(endpoints='[{"path": "/first"}]')
+    runner = environment.create_local_runner()
+    runner.start(2, spawn_rate=2)
+    gevent.sleep(0.4)
+    runner.stop()
+    first_run, sent[:] = list(sent), []
+    environment.scenario_settings = ScenarioSettings(endpoints='[{"path": "/second", "headers": {"X-Run": "2"}}]')
+    runner.start(2, spawn_rate=2)
+    gevent.sleep(0.4)
+    runner.quit()
+    assert first_run
+    assert set(first_run) == {("/first", True)}
+    assert sent
+    assert set(sent) == {("/second", True)}  # the run's header was sent too
 
 
 def test_auth_header_comes_from_the_secret_setting(httpserver: HTTPServer) -> None:

@@ -18,12 +18,16 @@ templates and re-exports what locustfiles import. The running profile is read du
 
 from __future__ import annotations
 
+import bisect
+import functools
 import json as jsonlib
 import logging
+import random
 import re
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 from urllib.parse import urlencode
@@ -286,7 +290,140 @@ def _settle(call: Call, response: ResponseContextManager) -> None:
         response.success()
 
 
+class _CallBlock:
+    """The ``with`` block of ``RestUser.call``: sends on entry, judges and reports once on exit.
+
+    A plain class rather than a generator context manager: this runs for every request.
+    """
+
+    __slots__ = ("_call", "_request", "_response", "_user")
+
+    def __init__(self, user: RestUser, request: _Request) -> None:
+        self._user = user
+        self._request = request
+
+    def __enter__(self) -> Call:
+        request = self._request
+        response = _send(self._user, request)
+        self._response = response.__enter__()
+        self._call = Call(response, request.expected, request.budget)
+        return self._call
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> bool:
+        response, call = self._response, self._call
+        handled = True  # the block's exception is dealt with here and does not propagate
+        if kind is None:
+            _settle(call, response)
+        elif issubclass(kind, _TransportFailedError):
+            pass  # Locust reports the connection error itself
+        elif issubclass(kind, _CheckFailedError):
+            response.failure(str(error))
+        elif issubclass(kind, AssertionError):
+            detail = str(error).split("\n", 1)[0]
+            response.failure(f"assertion failed: {detail}" if detail else "assertion failed")
+        elif issubclass(kind, _CONTROL_FLOW):
+            _settle(call, response)  # the task asked to stop or reschedule: report by the checks
+            handled = False
+        elif issubclass(kind, Exception):
+            response.failure(f"{kind.__name__}: {error}")
+            handled = False
+        else:
+            handled = False  # GreenletExit, KeyboardInterrupt: leave at once
+        if handled:
+            response.__exit__(None, None, None)
+            return True
+        response.__exit__(kind, error, trace)
+        return False
+
+
+@dataclass(slots=True)
+class _Request:
+    """One request as sent: everything resolved before the request goes out."""
+
+    method: str
+    url: str
+    name: str | None
+    headers: dict[str, str]
+    expected: tuple[int, ...] | None
+    budget: float | None
+    body: Any = None
+    data: str | None = None
+
+
+def _send(user: RestUser, request: _Request) -> ResponseContextManager:
+    """Send a request with ``catch_response``: the caller judges it and Locust reports it once."""
+    return user.client.request(
+        request.method,
+        request.url,
+        name=request.name,
+        catch_response=True,
+        headers=request.headers,
+        json=request.body,
+        data=request.data,
+    )
+
+
+def _judge(response: ResponseContextManager, expected: tuple[int, ...], budget: float | None) -> None:
+    """The config-driven user's checks (as ``Call`` does them): status, then the latency budget."""
+    meta = response.request_meta
+    status = response.status_code or 0
+    if status == 0 and meta.get("exception") is not None:
+        return  # no response: Locust reports the connection error itself
+    if status not in expected:
+        response.failure(f"expected {_status_text(expected)}, got {status}")
+    elif budget is not None and meta.get("response_time", 0.0) > budget * 1000:
+        response.failure(f"slower than the {format_duration(budget)} latency budget")
+    else:
+        response.success()
+
+
+@functools.lru_cache(maxsize=256)
+def _seconds(budget: str | float) -> float:
+    return parse_duration(budget)
+
+
 # -- the templates ----------------------------------------------------------------------------------
+
+
+class _Resolved:
+    """What a user reads from the settings, resolved once per run (and again when the settings change)."""
+
+    __slots__ = ("auth", "picker", "settings", "token")
+
+    def __init__(self, settings: object, token: str | None, auth: dict[str, str]) -> None:
+        self.settings = settings
+        self.token = token
+        self.auth = auth
+        self.picker: _Picker | None = None
+
+
+class _Picker:
+    """The endpoints as ready-to-send requests, picked by weight: constant time for one, a bisection for many."""
+
+    __slots__ = ("cumulative", "requests", "single", "total")
+
+    def __init__(self, table: EndpointTable, auth: Mapping[str, str]) -> None:
+        self.requests = tuple(
+            _Request(
+                method=endpoint.method,
+                url=endpoint.path,
+                name=endpoint.name,
+                headers={**auth, **endpoint.headers},
+                expected=endpoint.status,
+                budget=endpoint.budget,
+                body=endpoint.body,
+            )
+            for endpoint in table.endpoints
+        )
+        self.cumulative = table.cumulative
+        self.total = table.cumulative[-1]
+        self.single = self.requests[0] if len(self.requests) == 1 else None
+
+    def pick(self) -> _Request:
+        if self.single is not None:
+            return self.single
+        index = bisect.bisect_right(self.cumulative, random.random() * self.total)
+        return self.requests[min(index, len(self.requests) - 1)]
 
 
 class RestUser(FastHttpUser):
@@ -312,6 +449,7 @@ class RestUser(FastHttpUser):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         self._token: str | None = None
+        self._resolved: _Resolved | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -340,6 +478,18 @@ class RestUser(FastHttpUser):
         before_first_iteration(self)
         return True
 
+    def _current(self) -> _Resolved:
+        """The settings as this user sends by them: resolved on first use, again when they change.
+
+        The plugin stores a new settings object when a run (re)starts, so one identity check per
+        request is all it costs to follow the run.
+        """
+        settings = scenario_settings(self.environment)
+        resolved = self._resolved
+        if resolved is None or resolved.settings is not settings or resolved.token is not self._token:
+            resolved = self._resolved = _Resolved(settings, self._token, self.auth_headers())
+        return resolved
+
     # -- auth --------------------------------------------------------------------------------------
 
     def authenticate(self, token: str | None) -> None:
@@ -360,7 +510,6 @@ class RestUser(FastHttpUser):
 
     # -- requests ----------------------------------------------------------------------------------
 
-    @contextmanager
     def call(
         self,
         method: str,
@@ -374,7 +523,7 @@ class RestUser(FastHttpUser):
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, object] | None = None,
         **path_values: object,
-    ) -> Iterator[Call]:
+    ) -> AbstractContextManager[Call]:
         """Send one request; the ``with`` block checks it; leaving the block reports it.
 
         ``path`` may hold placeholders (``/items/{id}``) filled from keyword arguments and URL-quoted;
@@ -383,35 +532,25 @@ class RestUser(FastHttpUser):
         A failed check, a failed ``assert`` or any other error in the block fails the request with
         its message (other errors are raised again after reporting).
         """
-        url = expand_path(path, path_values)
+        url = expand_path(path, path_values) if path_values else path
         if params:
             url += ("&" if "?" in url else "?") + urlencode({k: str(v) for k, v in params.items()})
         label = name or (path if path_values or params else None)
         expected = None if expect is None else ((expect,) if isinstance(expect, int) else tuple(expect))
         limit = budget if budget is not None else type(self).latency_budget
-        sent_headers = {**self.auth_headers(), **(headers or {})}
-        with self.client.request(
-            method.upper(), url, name=label, catch_response=True, headers=sent_headers, json=json, data=data
-        ) as response:
-            call = Call(response, expected, parse_duration(limit) if limit is not None else None)
-            try:
-                yield call
-                call._finish()
-            except _TransportFailedError:
-                return  # Locust reports the connection error itself
-            except _CheckFailedError as failed:
-                response.failure(str(failed))
-            except AssertionError as failed:
-                detail = str(failed).split("\n", 1)[0]
-                response.failure(f"assertion failed: {detail}" if detail else "assertion failed")
-            except _CONTROL_FLOW:
-                _settle(call, response)  # the task asked to stop or reschedule: report by the checks
-                raise
-            except Exception as error:
-                response.failure(f"{type(error).__name__}: {error}")
-                raise
-            else:
-                response.success()
+        auth = self._current().auth
+        sent_headers = {**auth, **headers} if headers else auth
+        request = _Request(
+            method=method.upper(),
+            url=url,
+            name=label,
+            headers=sent_headers,
+            expected=expected,
+            budget=_seconds(limit) if limit is not None else None,
+            body=json,
+            data=data,
+        )
+        return _CallBlock(self, request)
 
 
 class EndpointsUser(RestUser):
@@ -427,15 +566,15 @@ class EndpointsUser(RestUser):
 
     @task
     def call_endpoint(self) -> None:
-        """One iteration: a request to an endpoint picked by weight, checked against its status."""
-        endpoint = _endpoint_table(self.environment, type(self)).pick()
-        with self.call(
-            endpoint.method,
-            endpoint.path,
-            name=endpoint.name,
-            expect=endpoint.status,
-            budget=endpoint.budget,
-            json=endpoint.body,
-            headers=endpoint.headers,
-        ):
-            pass
+        """One iteration: a request to an endpoint picked by weight, checked against its status.
+
+        The endpoints are turned into ready-to-send requests once per run; each iteration picks one,
+        sends it and reports it once, with the same checks ``call()`` applies.
+        """
+        resolved = self._current()
+        picker = resolved.picker
+        if picker is None:
+            picker = resolved.picker = _Picker(_endpoint_table(self.environment, type(self)), resolved.auth)
+        request = picker.pick()
+        with _send(self, request) as response:
+            _judge(response, request.expected or (200,), request.budget)
