@@ -21,8 +21,10 @@ Importing this module registers the listeners; they do nothing until Locust fire
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -35,7 +37,7 @@ from typing import Any, NoReturn
 
 import gevent
 import gevent.event
-from locust import events
+from locust import events, runners
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, WorkerRunner
 
@@ -48,6 +50,7 @@ from .settings import (
     add_options,
     format_duration,
     load_settings,
+    parse_duration,
     unknown_variable_warnings,
 )
 from .shapes import ScenarioProfile
@@ -88,12 +91,60 @@ def _fail(message: str, environment: Environment | None = None) -> None:
     raise SystemExit(ExitCode.INVALID_CONFIG)
 
 
+MASTER_WAIT_VARIABLE = "LOCUST_SCENARIO_MASTER_WAIT"
+MASTER_RETRY_VARIABLE = "LOCUST_SCENARIO_MASTER_RETRY_INTERVAL"
+_LOCUST_CONNECT_TIMEOUT = runners.CONNECT_TIMEOUT
+
+
+class _MasterPatience(argparse.Action):
+    """``--scenario-master-wait`` / ``--scenario-master-retry-interval``, applied while parsing.
+
+    A worker connects to its master, and gives up after Locust's ``CONNECT_RETRY_COUNT`` attempts
+    ``CONNECT_TIMEOUT`` seconds apart (about 305 s), while its runner is created: before ``init``
+    fires. So the value is applied to those two module constants as soon as it is parsed (from the
+    command line, the environment or a config file). Only a worker ever reads them.
+    """
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        try:
+            seconds = parse_duration(values)
+            if self.dest.endswith("interval") and seconds <= 0:
+                raise ValueError("must be above zero")
+        except ValueError as error:
+            sys.stderr.write(f"locust-scenarios: invalid setting {option_string}={values!r}: {error}\n")
+            raise SystemExit(ExitCode.INVALID_CONFIG) from None
+        setattr(namespace, self.dest, seconds)
+        interval = getattr(namespace, "scenario_master_retry_interval", None) or _LOCUST_CONNECT_TIMEOUT
+        runners.CONNECT_TIMEOUT = interval
+        wait = getattr(namespace, "scenario_master_wait", None)
+        if wait is not None:
+            # Locust gives up once the attempt number exceeds the count: count + 1 attempts in all.
+            runners.CONNECT_RETRY_COUNT = max(0, math.ceil(wait / interval) - 1)
+
+
 def _register_options(parser: Any) -> None:
     add_options(parser)
+    parser.add_argument(
+        "--scenario-master-wait",
+        env_var=MASTER_WAIT_VARIABLE,
+        action=_MasterPatience,
+        default=None,
+        include_in_web_ui=False,
+        help="worker: how long to wait for the master before giving up (Locust's own limit is about 305 s)",
+    )
+    parser.add_argument(
+        "--scenario-master-retry-interval",
+        env_var=MASTER_RETRY_VARIABLE,
+        action=_MasterPatience,
+        default=None,
+        include_in_web_ui=False,
+        help="worker: time between attempts to reach the master (Locust's default 5 s)",
+    )
 
 
 def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> None:
-    for warning in unknown_variable_warnings():
+    ours = {MASTER_WAIT_VARIABLE, MASTER_RETRY_VARIABLE}  # options of this module, not of the settings
+    for warning in unknown_variable_warnings({k: v for k, v in os.environ.items() if k not in ours}):
         logger.warning(warning)
     options = environment.parsed_options
     on_worker = isinstance(environment.runner, WorkerRunner)
