@@ -25,8 +25,13 @@ from .exitcodes import ExitCode
 __all__ = [
     "BUILTIN_SCENARIOS",
     "EXPORTER",
+    "MAX_DURATION",
+    "MAX_LOCAL_USERS",
+    "MAX_RATE",
+    "MAX_USERS",
     "OPTIONS",
     "SCENARIO",
+    "SECRET_FIELDS",
     "Option",
     "OptionGroup",
     "SettingsError",
@@ -41,12 +46,35 @@ __all__ = [
     "parse_duration",
     "parse_ratio",
     "setting_source",
+    "shown",
     "unknown_variable_warnings",
 ]
 
 
 BUILTIN_SCENARIOS = ("smoke", "load", "stress", "spike", "endurance", "breakpoint")
 """The six test types every locustfile can run by name (``LOCUST_SCENARIO``)."""
+
+MAX_USERS = 100_000
+"""The most users a setting may ask for: beyond this, spawning alone starves the process."""
+
+MAX_LOCAL_USERS = 10_000
+"""The most users one Locust process without workers runs (more need ``--processes`` or workers)."""
+
+MAX_RATE = 1_000_000.0
+"""The most iterations per second a setting may ask for."""
+
+MAX_DURATION = 366 * 86400.0
+"""The longest duration a setting may hold (a year and a day)."""
+
+_SHOWN_LIMIT = 80
+
+
+def shown(value: object, limit: int = _SHOWN_LIMIT) -> str:
+    """``repr(value)`` cut to ``limit`` characters: one line, however long or odd the value."""
+    text = repr(str(value)) if not isinstance(value, int | float) else repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}…({len(str(value))} characters)"
 
 
 class SettingsError(ValueError):
@@ -80,6 +108,8 @@ def parse_duration(value: object) -> float:
             seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError("must be a duration of zero or more, such as 500ms, 90s, 5m or 1h30m")
+    if seconds > MAX_DURATION:
+        raise ValueError("must be a duration of at most 366d")
     return seconds
 
 
@@ -157,9 +187,24 @@ OPTIONS: tuple[Option, ...] = (
     Option(SCENARIO, "think_time", "wait between iterations of the user templates: '1s' or a range '1s-3s'"),
     Option(SCENARIO, "pacing", "each iteration of the user templates starts at least this long after the last"),
     Option(SCENARIO, "endpoints", "endpoints of the config-driven user: a TOML, JSON or YAML file, or inline JSON"),
-    Option(SCENARIO, "auth_token", "token sent in the auth header by the REST base", secret=True),
+    Option(
+        SCENARIO,
+        "auth_token",
+        "token the user templates send in the auth header, to the target's origin only",
+        secret=True,
+    ),
     Option(SCENARIO, "auth_header", "header that carries the auth token"),
     Option(SCENARIO, "auth_scheme", "scheme written before the token ('none' for the bare token)"),
+    Option(
+        SCENARIO,
+        "auth_origins",
+        "other origins that may receive the token too, e.g. 'https://auth.example.com' ('*': any)",
+    ),
+    Option(
+        SCENARIO,
+        "request_timeout",
+        "the user templates' connect and response timeout per request (default 60s)",
+    ),
     Option(SCENARIO, "thresholds", "pass/fail criteria, e.g. 'p95<500ms,fail_ratio<1%,rps>50'"),
     Option(SCENARIO, "stop_on", "breakpoint: criteria that must hold; the run stops at the first breach"),
     Option(SCENARIO, "abort_on_fail", "stop the run as soon as a threshold fails"),
@@ -174,6 +219,10 @@ OPTIONS: tuple[Option, ...] = (
     Option(EXPORTER, "run_id", "run id label on locust_scenario_info (default: generated)"),
 )
 """Every setting, in the order of the settings models' fields (a test keeps the two in step)."""
+
+
+SECRET_FIELDS: frozenset[str] = frozenset(option.field for option in OPTIONS if option.secret)
+"""Fields whose values never travel as options or appear in messages and logs (the auth token)."""
 
 
 def field_names(group: OptionGroup) -> tuple[str, ...]:
@@ -222,8 +271,8 @@ def option_dest(model: object, field: str) -> str:
 
 
 def setting_source(field: str, value: object) -> str:
-    """``LOCUST_SCENARIO_X='value' (--scenario-x)``: where a scenario setting came from, for messages."""
-    return f"{env_name(SCENARIO, field)}={value!r} ({option_name(SCENARIO, field)})"
+    """``LOCUST_SCENARIO_X='value' (--scenario-x)`` for messages, with long values cut short."""
+    return f"{env_name(SCENARIO, field)}={shown(value)} ({option_name(SCENARIO, field)})"
 
 
 def add_options(parser: Any) -> None:

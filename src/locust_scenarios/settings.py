@@ -8,8 +8,8 @@ the defaults below. pydantic validates the merged result before any user spawns;
 carries the one-line message naming the variable, the value and what is allowed.
 
 pydantic and pydantic-settings load with this module, which the package imports only where settings
-are validated (``init``, a preview, a test): the names, help texts and units of the options live in
-the pydantic-free ``_options``, so registering the options costs no pydantic import.
+are validated (``init``, a preview, a test): the names, help texts, limits and units of the options
+live in the pydantic-free ``_options``, so registering the options costs no pydantic import.
 
 This module imports nothing else of ours but ``_options`` and ``exitcodes``: it is the start of the
 one-way data flow.
@@ -18,17 +18,23 @@ one-way data flow.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ._options import (
     BUILTIN_SCENARIOS,
     EXPORTER,
+    MAX_DURATION,
+    MAX_LOCAL_USERS,
+    MAX_RATE,
+    MAX_USERS,
     SCENARIO,
+    SECRET_FIELDS,
     OptionGroup,
     SettingsError,
     add_options,
@@ -40,11 +46,16 @@ from ._options import (
     option_name,
     parse_duration,
     parse_ratio,
+    shown,
     unknown_variable_warnings,
 )
 
 __all__ = [
     "BUILTIN_SCENARIOS",
+    "MAX_DURATION",
+    "MAX_LOCAL_USERS",
+    "MAX_RATE",
+    "MAX_USERS",
     "Duration",
     "ExporterSettings",
     "Ratio",
@@ -60,6 +71,7 @@ __all__ = [
     "option_name",
     "parse_duration",
     "parse_ratio",
+    "shown",
     "unknown_variable_warnings",
 ]
 
@@ -68,6 +80,13 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 Ratio = Annotated[float, BeforeValidator(parse_ratio)]
 """A fraction in [0, 1], written as ``5%`` or ``0.05``."""
+
+
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+"""Printable ASCII without spaces: a token that fits in a header unchanged."""
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""An HTTP header name (RFC 9110 token)."""
 
 
 def _scenario(field: str) -> str:
@@ -119,27 +138,78 @@ class ScenarioSettings(_OptionModel):
         validation_alias=AliasChoices("scenario", "LOCUST_SCENARIO"),
         description=_scenario("scenario"),
     )
-    users: int | None = Field(None, ge=1, description=_scenario("users"))
-    rate: float | None = Field(None, gt=0, description=_scenario("rate"))
+    users: int | None = Field(None, ge=1, le=MAX_USERS, description=_scenario("users"))
+    rate: float | None = Field(
+        None,
+        gt=0,
+        le=MAX_RATE,
+        allow_inf_nan=False,
+        description=_scenario("rate"),
+    )
     duration: Duration | None = Field(None, gt=0, description=_scenario("duration"))
     ramp_up: Duration | None = Field(None, description=_scenario("ramp_up"))
     ramp_down: Duration | None = Field(None, description=_scenario("ramp_down"))
     hold: Duration | None = Field(None, description=_scenario("hold"))
-    spawn_rate: float | None = Field(None, gt=0, description=_scenario("spawn_rate"))
-    steps: int | None = Field(None, ge=1, description=_scenario("steps"))
+    spawn_rate: float | None = Field(
+        None,
+        gt=0,
+        le=MAX_USERS,
+        allow_inf_nan=False,
+        description=_scenario("spawn_rate"),
+    )
+    steps: int | None = Field(None, ge=1, le=1000, description=_scenario("steps"))
     baseline: Ratio | None = Field(None, description=_scenario("baseline"))
-    stages: str | None = Field(None, description=_scenario("stages"))
+    stages: str | None = Field(
+        None,
+        description=_scenario("stages"),
+    )
     think_time: str | None = Field(None, description=_scenario("think_time"))
     pacing: Duration | None = Field(None, description=_scenario("pacing"))
     endpoints: str | None = Field(None, description=_scenario("endpoints"))
-    auth_token: SecretStr | None = Field(None, description=_scenario("auth_token"))
+    auth_token: SecretStr | None = Field(
+        None,
+        description=_scenario("auth_token"),
+    )
     auth_header: str = Field("Authorization", description=_scenario("auth_header"))
     auth_scheme: str = Field("Bearer", description=_scenario("auth_scheme"))
+    auth_origins: str | None = Field(
+        None,
+        description=_scenario("auth_origins"),
+    )
+    request_timeout: Duration | None = Field(None, gt=0, description=_scenario("request_timeout"))
     thresholds: str | None = Field(None, description=_scenario("thresholds"))
     stop_on: str | None = Field(None, description=_scenario("stop_on"))
     abort_on_fail: bool = Field(False, description=_scenario("abort_on_fail"))
     abort_grace: Duration = Field(30.0, description=_scenario("abort_grace"))
     summary: str | None = Field(None, description=_scenario("summary"))
+
+    secret_fields: ClassVar[frozenset[str]] = SECRET_FIELDS
+
+    @field_validator("auth_token", mode="before")
+    @classmethod
+    def _plain_token(cls, value: object) -> object:
+        # The error never repeats the token: _one_line hides the input of secret fields.
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str) and text and not _TOKEN.fullmatch(text):
+            raise ValueError(
+                "must be printable ASCII without spaces or control characters "
+                "(a trailing newline from `echo` counts: use `printf %s` or `echo -n`)"
+            )
+        return value
+
+    @field_validator("auth_header")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        if not _HEADER_NAME.fullmatch(value):
+            raise ValueError("must be an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)")
+        return value
+
+    @field_validator("auth_scheme")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        if value and not _HEADER_NAME.fullmatch(value.strip()):
+            raise ValueError("must be one word such as Bearer, Token or none")
+        return value
 
 
 class ExporterSettings(_OptionModel):
@@ -222,14 +292,15 @@ def _one_line(
     field = loc[0] if loc else "?"
     if field == "LOCUST_SCENARIO":
         field = "scenario"
-    value = first.get("input")
+    secret: frozenset[str] = getattr(model, "secret_fields", frozenset())
+    value = "<hidden>" if field in secret else shown(first.get("input"))
     where = env_name(model, field) if field in model.model_fields else field
     if field in given:
-        source = f"{where}={value!r} ({option_name(model, field)})"
+        source = f"{where}={value} ({option_name(model, field)})"
     elif field in defaults:
-        source = f"{where}={value!r} (class attribute {field})"
+        source = f"{where}={value} (class attribute {field})"
     else:
-        source = f"{where}={value!r}"
+        source = f"{where}={value}"
     message = str(first["msg"])
     message = message.removeprefix("Value error, ")
     message = message.replace("Input should be", "must be").replace("input should be", "must be")

@@ -25,12 +25,12 @@ import logging
 import random
 import re
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import gevent
 from gevent.pool import Group
@@ -53,6 +53,7 @@ from .pacing import (
     settings_think_time,
     think_time,
 )
+from .redaction import redact
 
 if TYPE_CHECKING:
     from .endpoints import Endpoint, EndpointSource, EndpointTable, load_endpoints
@@ -274,6 +275,18 @@ class Call:
             self.fail(f"slower than the {format_duration(self.budget)} latency budget")
 
 
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """``(scheme, host, port)`` of a URL, with the scheme's default port made explicit."""
+    if url == "*":
+        return ("*", "", None)
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    return (parts.scheme.lower(), (parts.hostname or "").lower(), port)
+
+
 _CONTROL_FLOW = (StopUser, StopTest, RescheduleTask, RescheduleTaskImmediately, InterruptTaskSet)
 """Locust's exceptions that steer a user rather than report an error."""
 
@@ -325,7 +338,7 @@ class _CallBlock:
             _settle(call, response)  # the task asked to stop or reschedule: report by the checks
             handled = False
         elif issubclass(kind, Exception):
-            response.failure(f"{kind.__name__}: {error}")
+            response.failure(redact(f"{kind.__name__}: {error}"))
             handled = False
         else:
             handled = False  # GreenletExit, KeyboardInterrupt: leave at once
@@ -402,13 +415,13 @@ class _Picker:
 
     __slots__ = ("cumulative", "requests", "single", "total")
 
-    def __init__(self, table: EndpointTable, auth: Mapping[str, str]) -> None:
+    def __init__(self, table: EndpointTable, auth: Callable[[str], Mapping[str, str]]) -> None:
         self.requests = tuple(
             _Request(
                 method=endpoint.method,
                 url=endpoint.path,
                 name=endpoint.name,
-                headers={**auth, **endpoint.headers},
+                headers={**auth(endpoint.path), **endpoint.headers},
                 expected=endpoint.status,
                 budget=endpoint.budget,
                 body=endpoint.body,
@@ -447,8 +460,15 @@ class RestUser(FastHttpUser):
     latency_budget: ClassVar[str | float | None] = None
 
     def __init__(self, environment: Environment) -> None:
+        try:
+            timeout = scenario_settings(environment).request_timeout
+        except SettingsError:
+            timeout = None  # reported with exit code 2 when the user starts (see start)
+        if timeout is not None:
+            self.network_timeout = self.connection_timeout = timeout
         super().__init__(environment)
         self._token: str | None = None
+        self._origin = _origin(self.host or "")
         self._resolved: _Resolved | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -496,9 +516,15 @@ class RestUser(FastHttpUser):
         """Send ``token`` in the auth header from now on (``None``: back to the setting's token)."""
         self._token = token
 
-    def auth_headers(self) -> dict[str, str]:
-        """The auth header to send, or nothing when there is no token."""
+    def auth_headers(self, url: str = "") -> dict[str, str]:
+        """The auth header to send to ``url``, or nothing when there is no token.
+
+        The token goes to the target's origin only: a full URL to another scheme, host or port gets
+        no auth header unless ``auth_origins`` names that origin (or is ``*``).
+        """
         settings = scenario_settings(self.environment)
+        if url.startswith(("http://", "https://")) and not self._may_receive_token(url, settings.auth_origins):
+            return {}
         token = self._token
         if token is None and settings.auth_token is not None:
             token = settings.auth_token.get_secret_value()
@@ -507,6 +533,13 @@ class RestUser(FastHttpUser):
         scheme = settings.auth_scheme.strip()
         bare = scheme.lower() in ("", "none")
         return {settings.auth_header: token if bare else f"{scheme} {token}"}
+
+    def _may_receive_token(self, url: str, allowed: str | None) -> bool:
+        origin = _origin(url)
+        if origin == self._origin:
+            return True
+        extra = {_origin(item.strip()) for item in (allowed or "").split(",") if item.strip()}
+        return ("*", "", None) in extra or origin in extra
 
     # -- requests ----------------------------------------------------------------------------------
 
@@ -538,7 +571,9 @@ class RestUser(FastHttpUser):
         label = name or (path if path_values or params else None)
         expected = None if expect is None else ((expect,) if isinstance(expect, int) else tuple(expect))
         limit = budget if budget is not None else type(self).latency_budget
-        auth = self._current().auth
+        # The run's auth header, resolved once, for the target; a full URL is checked against the
+        # origins that may receive the token.
+        auth = self.auth_headers(url) if url.startswith(("http://", "https://")) else self._current().auth
         sent_headers = {**auth, **headers} if headers else auth
         request = _Request(
             method=method.upper(),
@@ -574,7 +609,7 @@ class EndpointsUser(RestUser):
         resolved = self._current()
         picker = resolved.picker
         if picker is None:
-            picker = resolved.picker = _Picker(_endpoint_table(self.environment, type(self)), resolved.auth)
+            picker = resolved.picker = _Picker(_endpoint_table(self.environment, type(self)), self.auth_headers)
         request = picker.pick()
         with _send(self, request) as response:
             _judge(response, request.expected or (200,), request.budget)
