@@ -116,6 +116,7 @@ def start(name: str, mode: str, host: str, args: argparse.Namespace, log_dir: Pa
                 # a plateau far longer than the run: the benchmark ends it at the request count
                 "LOCUST_SCENARIO_STAGES": f"1s:{args.users},{args.max_minutes * 60 + 600}s:{args.users}",
                 "LOCUST_SCENARIO_ENDPOINTS": json.dumps(endpoints),
+                "LOCUST_SCENARIO_THINK_TIME": "0s",  # no wait, as the plain user
                 "LOCUST_PROMETHEUS_PORT": str(metrics_port),
                 "LOCUST_PROMETHEUS_HOST": "127.0.0.1",
                 "LOCUST_PROMETHEUS_LINGER": "0s",
