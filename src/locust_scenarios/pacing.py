@@ -6,6 +6,7 @@ open-model profile's planned rate; its counters (late, dropped) are kept per pro
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import random
@@ -45,8 +46,12 @@ WaitTime = Callable[[User], float]
 """A Locust ``wait_time``: called with the user after each task, returns seconds to wait."""
 
 
+@functools.lru_cache(maxsize=64)
 def _think_time_range(spec: str | float | None) -> tuple[float, float]:
-    """``(low, high)`` seconds from ``1s``, ``500ms-2s``, ``1-3`` or a number; ``(0, 0)`` for none."""
+    """``(low, high)`` seconds from ``1s``, ``500ms-2s``, ``1-3`` or a number; ``(0, 0)`` for none.
+
+    Cached: the templates' wait time asks after every iteration, and a run has one or two spellings.
+    """
     if spec is None or spec == "":
         return 0.0, 0.0
     if isinstance(spec, int | float):
