@@ -37,6 +37,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, WorkerRunner
 
 from .exitcodes import ExitCode, most_severe
 from .exporter import LocustCollector, MetricsServer, mount, new_run_id, parse_buckets, push
+from .record import Recording
 from .settings import (
     ExporterSettings,
     ScenarioSettings,
@@ -56,6 +57,7 @@ from .thresholds import (
     evaluate,
     run_totals,
     stop_condition,
+    with_baseline,
 )
 from .thresholds import parse as parse_thresholds
 from .users import validate_user_settings
@@ -108,6 +110,8 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
             profile.configure(options=options, stop_condition=stop)
         environment.scenario_settings = scenario  # type: ignore[attr-defined]
         validate_user_settings(environment)
+        recording = Recording() if on_worker else Recording.configure(scenario)
+        judged = judged if on_worker else with_baseline(judged, recording.baseline_lookup(), scenario.baseline_record)
     except SettingsError as error:
         _fail(str(error), environment)
         return
@@ -120,6 +124,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
         exporter=exporter,
         thresholds=judged,
         stop=stop,
+        recording=recording,
         collector=LocustCollector(
             environment,
             buckets=buckets,
@@ -137,6 +142,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
             _fail(f"cannot serve metrics on {exporter.host}:{exporter.port} (--prometheus-port): {error}", environment)
     if web_ui is not None:
         mount(web_ui, observed.collector)
+    recording.serve(observed.server, web_ui)
     environment.locust_scenarios_observability = observed  # type: ignore[attr-defined]
 
 
@@ -174,6 +180,7 @@ class _Observability:
     exporter: ExporterSettings
     thresholds: tuple[Threshold, ...]
     collector: LocustCollector
+    recording: Recording
     stop: StopCondition | None = None
     server: MetricsServer | None = None
     started_at: float | None = None
@@ -201,6 +208,7 @@ def _start_watching(environment: Environment) -> None:
     observed.started_at = time.monotonic()
     observed.aborted = None
     observed.verdict = None
+    observed.recording.start(environment)
     if observed.scenario.abort_on_fail and observed.thresholds and observed.watcher is None:
         observed.watcher = gevent.spawn(_watch_thresholds, observed)
 
@@ -285,6 +293,7 @@ def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
     stats_logger.info(json.dumps({"event": "locust_scenarios.summary", **summary}, default=str))
     if observed.scenario.summary:
         _write_summary(observed.scenario.summary, summary)
+    observed.recording.finish(environment, summary)
     if observed.exporter.pushgateway:
         try:
             push(observed.collector, observed.exporter.pushgateway)
