@@ -131,12 +131,14 @@ def proportion_regressed(
     baseline: tuple[int, int], current: tuple[int, int], *, tolerance: float = 0.0, alpha: float = 0.05
 ) -> bool:
     """Whether the current share (``(failures, requests)``) is significantly above the baseline's plus
-    ``tolerance`` (absolute, 0.01 = one percentage point): a one-sided two-proportion z-test."""
+    ``tolerance`` (absolute, 0.01 = one percentage point): a one-sided two-proportion z-test with continuity
+    correction."""
     (bad_before, n_before), (bad_after, n_after) = baseline, current
     if min(n_before, n_after) < MIN_SAMPLES:
         return False
     before, after = bad_before / n_before, bad_after / n_after
-    gap = after - before - tolerance
+    # Yates' continuity correction keeps the normal approximation at or below alpha for rare failures
+    gap = after - before - tolerance - (1 / n_before + 1 / n_after) / 2
     if gap <= 0:
         return False
     pooled = (bad_before + bad_after) / (n_before + n_after)
