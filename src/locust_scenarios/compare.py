@@ -123,7 +123,7 @@ class Comparison:
         rows = []
         for row in self.requests:
             cells = _cells(row)
-            marks = ["", *(_mark(d) for d in row.deltas), "", "bad" if row.regressed else "good"]
+            marks = ["", *(_mark(d) for d in row.deltas), "bad" if row.regressed else "good"]
             rows.append(
                 "<tr>"
                 + "".join(f'<td class="{m}">{html.escape(c)}</td>' for c, m in zip(cells, marks, strict=True))
