@@ -267,6 +267,8 @@ def build_record(
         "breach": summary.get("breach"),
     }
     generator = _generator(environment)
+    if history:
+        generator["workers"] = max(int(point.get("workers") or 0) for point in history)  # most seen in the run
     extra = summary.get("generator")
     if isinstance(extra, Mapping):
         generator.update(extra)
@@ -391,6 +393,7 @@ def history_point(environment: Environment, snapshots: deque[_Snapshot], started
         "t": round(now - started, 3),
         "planned": planned,
         "users": runner.user_count if runner is not None else 0,
+        "workers": runner.worker_count if isinstance(runner, MasterRunner) else 0,
         "rps": 0.0 if single else (current.requests - first.requests) / span,
         "failures_per_second": 0.0 if single else (current.failures - first.failures) / span,
         "p50_seconds": _seconds(dist.percentile(recent, 0.5)) if recent else None,
