@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from locust.env import Environment
 from locust.stats import RequestStats
 
 from locust_scenarios.compare import compare
@@ -21,6 +22,7 @@ from locust_scenarios.record import (
     record_from_log,
     schema,
 )
+from locust_scenarios.redaction import REDACTED, install_redaction
 from locust_scenarios.report import render_html, render_junit, render_markdown
 from locust_scenarios.settings import ScenarioSettings, SettingsError
 from locust_scenarios.thresholds import evaluate, parse, with_baseline
@@ -191,3 +193,20 @@ def test_baseline_threshold_needs_a_baseline_with_those_requests() -> None:
         with_baseline(parse("[GET /b]p95<baseline"), baseline_samples(baseline), "base.json")
     with pytest.raises(SettingsError, match="allowed in thresholds only"):
         parse("p95<baseline+10%", setting="stop_on")
+
+
+def test_secrets_never_reach_the_record_the_report_or_the_log_line(tmp_path: Path) -> None:
+    """An auth token quoted in an error message is redacted in the record file, the HTML report and the
+    compressed log line, as in every other log line."""
+    token = "tok-5f2c-record-test"  # noqa: S105  (a made-up token for this test)
+    install_redaction(ScenarioSettings(auth_token=token))
+    environment = Environment()
+    environment.stats.log_request("GET", "/me", 5.0, 10)
+    environment.stats.log_error("GET", "/me", f"401 for 'Bearer {token}'")
+    settings = ScenarioSettings(record=str(tmp_path / "r.json"), report=str(tmp_path / "r.html"), record_log=True)
+    record = Recording.configure(settings).finish(environment, {"run_id": "secret-test"})
+    assert record is not None
+    assert token not in json.dumps(record)
+    assert REDACTED in (tmp_path / "r.json").read_text()
+    assert token not in (tmp_path / "r.html").read_text()
+    assert token not in json.dumps(record_from_log(log_line(record)))

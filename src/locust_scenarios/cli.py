@@ -1,4 +1,4 @@
-"""The locust-scenarios command: preview, list, demo, run, target, bundle, report, compare and fetch.
+"""The locust-scenarios command: preview, list, demo, run, target, bundle, wait, report, compare and fetch.
 
 ``preview`` and ``list`` read the same options, environment variables and config files as a real run
 (Locust's own parser with our options added), so what they show is what ``locust -f`` will do.
@@ -303,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _add_report_parsers(commands)
-    for module in ("_demo_target", "bundle", "fetch"):
+    for module in ("_demo_target", "bundle", "_kube", "fetch"):
         importlib.import_module(f"locust_scenarios.{module}").add_parser(commands)
     return parser
 

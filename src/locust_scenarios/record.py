@@ -40,6 +40,7 @@ from locust.stats import StatsError
 
 from . import _distributions as dist
 from .exporter import MetricsServer, content_type
+from .redaction import redact
 from .settings import ScenarioSettings, SettingsError, env_name, option_name
 from .shapes import ScenarioProfile
 from .thresholds import Sample
@@ -479,7 +480,9 @@ class Recording:
             self._sampler = None
         if not self.active:
             return None
-        record = build_record(environment, summary, history=self.history, tags=self.tags, started=self.started)
+        built = build_record(environment, summary, history=self.history, tags=self.tags, started=self.started)
+        # Secret values (the auth token) never reach a file or the log, not even compressed.
+        record: dict[str, Any] = json.loads(redact(json.dumps(built, default=str)))
         if self.record_path is not None:
             text = json.dumps(record, indent=1, default=str) + "\n"
             self._write(self.record_path, text, "record.json", "record")
