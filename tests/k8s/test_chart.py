@@ -314,6 +314,8 @@ SCENARIO_EXAMPLES: dict[str, Any] = {
     "endpoints": "endpoints.json",
     "authHeader": "X-Token",
     "authScheme": "Token",
+    "authOrigins": "https://auth.example.com",
+    "requestTimeout": "30s",
     "thresholds": "p95<1s",
     "stopOn": "fail_ratio<5%",
     "abortOnFail": True,
