@@ -272,7 +272,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
             _fail(f"cannot serve metrics on {exporter.host}:{exporter.port} (--prometheus-port): {error}", environment)
     if web_ui is not None:
         mount(web_ui, observed.collector)
-    recording.serve(observed.server, web_ui)
+    recording.serve(observed.server)
     environment.locust_scenarios_observability = observed  # type: ignore[attr-defined]
     for signum in _SIGNALS:
         gevent.signal_handler(signum, _on_signal, environment, signal.Signals(signum).name)

@@ -8,7 +8,8 @@ the verdict, the errors and the load generator's facts. Its JSON Schema ships in
 
 ``Recording`` is what a master or local run uses: ``configure`` checks the settings before any load
 (an unwritable path or a bad baseline exits 2), ``start`` samples the history once a second in a
-greenlet, ``finish`` writes the record and the HTML report and serves both during the linger.
+greenlet, ``finish`` writes the record and the HTML report, which the metrics port serves during
+the linger.
 Everything else here is a pure function of statistics or of records.
 """
 
@@ -33,13 +34,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import gevent
-from flask import Response
 from locust import __version__ as locust_version
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner
 from locust.stats import StatsError
 
 from . import _distributions as dist
-from .exporter import MetricsServer, content_type
+from .exporter import MetricsServer
 from .redaction import redact
 from .settings import ScenarioSettings, SettingsError, env_name, option_name
 from .shapes import ScenarioProfile
@@ -494,21 +494,10 @@ class Recording:
             self._write(self.report_path, render_html(record), "report.html", "report")
         return record
 
-    def serve(self, server: MetricsServer | None, web_ui: Any) -> None:
-        """Serve what ``finish`` writes at ``/results/<name>`` on the metrics port and the web UI."""
+    def serve(self, server: MetricsServer | None) -> None:
+        """Serve what ``finish`` writes at ``/results/<name>`` on the metrics port (during the linger)."""
         if server is not None:
             server.files = self.files
-        if web_ui is None or not self.active:
-            return
-
-        def result(name: str) -> Response:
-            found = self.files.get(name)
-            if found is None or not found.is_file():
-                return Response("not written (yet)\n", status=404, content_type="text/plain")
-            return Response(found.read_bytes(), content_type=content_type(found.name))
-
-        protected = web_ui.auth_required_if_enabled(result)
-        web_ui.app.add_url_rule("/results/<name>", "locust_scenarios_results", protected)
 
     def _write(self, path: Path, text: str, served_as: str, setting: str) -> None:
         try:
