@@ -45,6 +45,7 @@ from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterR
 from ._context import setting_source
 from .exitcodes import ExitCode, most_severe
 from .exporter import LocustCollector, MetricsServer, mount, new_run_id, parse_buckets, push
+from .record import Recording
 from .redaction import install_redaction
 from .settings import (
     MAX_LOCAL_USERS,
@@ -68,6 +69,7 @@ from .thresholds import (
     evaluate,
     run_totals,
     stop_condition,
+    with_baseline,
 )
 from .thresholds import parse as parse_thresholds
 from .users import validate_user_settings
@@ -237,6 +239,8 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
         environment.scenario_settings = scenario  # type: ignore[attr-defined]
         validate_user_settings(environment)
         _check_process_limits(environment, scenario, exporter, profile)
+        recording = Recording() if on_worker else Recording.configure(scenario)
+        judged = judged if on_worker else with_baseline(judged, recording.baseline_lookup(), scenario.baseline_record)
     except SettingsError as error:
         _fail(str(error), environment)
         return
@@ -250,6 +254,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
         exporter=exporter,
         thresholds=judged,
         stop=stop,
+        recording=recording,
         collector=LocustCollector(
             environment,
             buckets=buckets,
@@ -267,6 +272,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
             _fail(f"cannot serve metrics on {exporter.host}:{exporter.port} (--prometheus-port): {error}", environment)
     if web_ui is not None:
         mount(web_ui, observed.collector)
+    recording.serve(observed.server)
     environment.locust_scenarios_observability = observed  # type: ignore[attr-defined]
     for signum in _SIGNALS:
         gevent.signal_handler(signum, _on_signal, environment, signal.Signals(signum).name)
@@ -381,6 +387,7 @@ class _Observability:
     exporter: ExporterSettings
     thresholds: tuple[Threshold, ...]
     collector: LocustCollector
+    recording: Recording
     stop: StopCondition | None = None
     server: MetricsServer | None = None
     started_at: float | None = None
@@ -420,6 +427,7 @@ def _start_watching(environment: Environment) -> None:
     observed.verdict = None
     observed.workers_at_start = frozenset(_live_workers(environment))
     observed.workers_lost = ()
+    observed.recording.start(environment)
     if observed.scenario.abort_on_fail and observed.thresholds and observed.watcher is None:
         observed.watcher = gevent.spawn(_watch_thresholds, observed)
 
@@ -511,7 +519,7 @@ def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
     outcome = _judge(environment, observed)
     if outcome.exit_code is not None:
         environment.process_exit_code = outcome.exit_code
-    for step in (_report, _write_summary_file, _push):
+    for step in (_report, _write_summary_file, _write_record, _push):
         try:
             step(observed, outcome)
         except Exception:  # one failing step must not lose the others or the exit code
@@ -590,6 +598,10 @@ def _report(observed: _Observability, outcome: _Outcome) -> None:
             breach.get("rps") or 0.0,
         )
     stats_logger.info(json.dumps({"event": "locust_scenarios.summary", **outcome.summary}, default=str))
+
+
+def _write_record(observed: _Observability, outcome: _Outcome) -> None:
+    observed.recording.finish(observed.environment, outcome.summary)
 
 
 def _push(observed: _Observability, _outcome: _Outcome) -> None:
