@@ -112,7 +112,7 @@ def simulate_run(
             if scraped and "locust" in scraped:
                 metrics = scraped
             for name in ("record.json", "report.html"):
-                answer = _get(f"http://127.0.0.1:{ports[9646]}/results/{name}")
+                answer = http_get(f"http://127.0.0.1:{ports[9646]}/results/{name}")
                 if answer:
                     served[name] = answer
             time.sleep(0.5)
