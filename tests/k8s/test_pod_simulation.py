@@ -17,14 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from locust_scenarios.bundle import BundleReport
+from locust_scenarios.fetch import fetch
+from locust_scenarios.record import schema
 
 from .conftest import RELEASE, K8sTools, by_kind, helm, http_get, python_of, render_run
+from .kubectl_replay import pod, replaying_kubectl
 from .podsim import PodSimulation
 
 pytestmark = pytest.mark.e2e
@@ -41,6 +45,10 @@ class RunResult:
     metrics: str
     requests_served: int
     stopped_by_probe: list[bool]
+    served: dict[str, str]
+    """The master's /results/ files as its metrics port served them (the last answer seen)."""
+    results: Path
+    """The master's results volume on local disk."""
 
 
 @pytest.fixture
@@ -88,6 +96,7 @@ def simulate_run(
     processes: dict[str, subprocess.Popen[bytes]] = {}
     handles = {name: path.open("wb") for name, path in logs.items()}
     max_users, metrics = 0, ""
+    served: dict[str, str] = {}
     try:
         for pod in pods:
             processes[pod.name] = pod.start(pod.spec["containers"][0], handles[pod.name])
@@ -102,6 +111,10 @@ def simulate_run(
             scraped = http_get(f"http://127.0.0.1:{ports[9646]}/metrics")
             if scraped and "locust" in scraped:
                 metrics = scraped
+            for name in ("record.json", "report.html"):
+                answer = http_get(f"http://127.0.0.1:{ports[9646]}/results/{name}")
+                if answer:
+                    served[name] = answer
             time.sleep(0.5)
         master_code = processes["master"].wait(timeout=30)
         worker_codes = [processes[p.name].wait(timeout=worker_timeout) for p in pods[1:]]
@@ -120,6 +133,8 @@ def simulate_run(
         metrics=metrics,
         requests_served=len(target.log),
         stopped_by_probe=[pod.stopped_by_probe for pod in pods[1:]],
+        served=served,
+        results=pods[0].volumes["results"],
     )
 
 
@@ -267,3 +282,51 @@ def test_workers_pass_their_liveness_probe_during_a_run(
     assert result.stopped_by_probe == [False, False], context
     assert result.worker_codes == [0, 0], context
     assert "Got quit message from master" in result.logs["worker-0"], context
+
+
+def test_master_writes_serves_and_logs_the_run_record(
+    k8s_tools: K8sTools, chart: Path, locust_only_venv: Path, fast_target: HTTPServer, tmp_path: Path
+) -> None:
+    """With the chart's defaults the master writes record.json and report.html to its results volume
+    under the run id, serves both at /results/ on its metrics port during the linger, and prints the
+    record in its log; `locust-scenarios fetch` gets the same record from that log once the pod has
+    finished (kubectl replayed: no API server runs here). Workers write no results."""
+    result = simulate_run(
+        k8s_tools,
+        chart,
+        locust_only_venv,
+        fast_target,
+        workdir=tmp_path,
+        scenario={"name": "smoke", "users": 2, "duration": "6s", "rampUp": "1s", "thresholds": "p99<10s"},
+    )
+    context = "\n".join(f"--- {name}\n{log[-4000:]}" for name, log in result.logs.items())
+    assert result.master_code == 0, context
+    written = json.loads((result.results / "sim" / "record.json").read_text())
+    jsonschema.Draft202012Validator(schema()).validate(written)
+    assert written["run_id"] == "sim"
+    assert written["generator"]["mode"] == "master"
+    assert written["generator"]["workers"] == 2
+    assert written["total"]["requests"] > 0
+    assert written["verdict"]["exit_code"] == 0
+    assert json.loads(result.served["record.json"]) == written
+    assert result.served["report.html"] == (result.results / "sim" / "report.html").read_text()
+    assert "<svg" in result.served["report.html"]
+    for name in ("worker-0", "worker-1"):
+        assert not (tmp_path / name / "volumes" / "results").exists()
+
+    master = next(
+        o
+        for o in yaml.safe_load_all(
+            helm(k8s_tools.helm, "template", RELEASE, str(chart), "--set", "host=http://h").stdout
+        )
+        if o and o["kind"] == "Job" and "-master-" in o["metadata"]["name"]
+    )
+    env = {e["name"]: e["value"] for e in master["spec"]["template"]["spec"]["containers"][0]["env"] if "value" in e}
+    kubectl = replaying_kubectl(
+        tmp_path / "kubectl",
+        pods=[pod("shop-master-sim-abcde", run_id="sim", created="2026-01-01T00:00:00Z", running=False, env=env)],
+        logs={"shop-master-sim-abcde": result.logs["master"]},
+    )
+    fetched = fetch("shop", tmp_path / "fetched", namespace="load", kubectl=[str(kubectl)])
+    assert fetched.source == "log"
+    assert json.loads(fetched.record.read_text()) == written
