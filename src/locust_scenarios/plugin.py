@@ -21,6 +21,7 @@ Importing this module registers the listeners; they do nothing until Locust fire
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import math
@@ -37,13 +38,14 @@ from typing import Any, NoReturn
 
 import gevent
 import gevent.event
-from locust import events
+from locust import events, runners
 from locust.env import Environment
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from ._context import setting_source
 from .exitcodes import ExitCode, most_severe
 from .exporter import LocustCollector, MetricsServer, mount, new_run_id, parse_buckets, push
+from .record import Recording
 from .redaction import install_redaction
 from .settings import (
     MAX_LOCAL_USERS,
@@ -54,6 +56,7 @@ from .settings import (
     format_duration,
     load_settings,
     option_dest,
+    parse_duration,
     unknown_variable_warnings,
 )
 from .shapes import ScenarioProfile
@@ -66,6 +69,7 @@ from .thresholds import (
     evaluate,
     run_totals,
     stop_condition,
+    with_baseline,
 )
 from .thresholds import parse as parse_thresholds
 from .users import validate_user_settings
@@ -99,6 +103,37 @@ def _fail(message: str, environment: Environment | None = None) -> None:
     if environment is not None and environment.runner is not None:
         environment.runner.quit()
     raise SystemExit(ExitCode.INVALID_CONFIG)
+
+
+MASTER_WAIT_VARIABLE = "LOCUST_SCENARIO_MASTER_WAIT"
+MASTER_RETRY_VARIABLE = "LOCUST_SCENARIO_MASTER_RETRY_INTERVAL"
+_LOCUST_CONNECT_TIMEOUT = runners.CONNECT_TIMEOUT
+
+
+class _MasterPatience(argparse.Action):
+    """``--scenario-master-wait`` / ``--scenario-master-retry-interval``, applied while parsing.
+
+    A worker connects to its master, and gives up after Locust's ``CONNECT_RETRY_COUNT`` attempts
+    ``CONNECT_TIMEOUT`` seconds apart (about 305 s), while its runner is created: before ``init``
+    fires. So the value is applied to those two module constants as soon as it is parsed (from the
+    command line, the environment or a config file). Only a worker ever reads them.
+    """
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        try:
+            seconds = parse_duration(values)
+            if self.dest.endswith("interval") and seconds <= 0:
+                raise ValueError("must be above zero")
+        except ValueError as error:
+            sys.stderr.write(f"locust-scenarios: invalid setting {option_string}={values!r}: {error}\n")
+            raise SystemExit(ExitCode.INVALID_CONFIG) from None
+        setattr(namespace, self.dest, seconds)
+        interval = getattr(namespace, "scenario_master_retry_interval", None) or _LOCUST_CONNECT_TIMEOUT
+        runners.CONNECT_TIMEOUT = interval
+        wait = getattr(namespace, "scenario_master_wait", None)
+        if wait is not None:
+            # Locust gives up once the attempt number exceeds the count: count + 1 attempts in all.
+            runners.CONNECT_RETRY_COUNT = max(0, math.ceil(wait / interval) - 1)
 
 
 def _check_process_limits(
@@ -164,10 +199,27 @@ def _keep_secrets_home(environment: Environment) -> None:
 
 def _register_options(parser: Any) -> None:
     add_options(parser)
+    parser.add_argument(
+        "--scenario-master-wait",
+        env_var=MASTER_WAIT_VARIABLE,
+        action=_MasterPatience,
+        default=None,
+        include_in_web_ui=False,
+        help="worker: how long to wait for the master before giving up (Locust's own limit is about 305 s)",
+    )
+    parser.add_argument(
+        "--scenario-master-retry-interval",
+        env_var=MASTER_RETRY_VARIABLE,
+        action=_MasterPatience,
+        default=None,
+        include_in_web_ui=False,
+        help="worker: time between attempts to reach the master (Locust's default 5 s)",
+    )
 
 
 def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> None:
-    for warning in unknown_variable_warnings():
+    ours = {MASTER_WAIT_VARIABLE, MASTER_RETRY_VARIABLE}  # options of this module, not of the settings
+    for warning in unknown_variable_warnings({k: v for k, v in os.environ.items() if k not in ours}):
         logger.warning(warning)
     options = environment.parsed_options
     on_worker = isinstance(environment.runner, WorkerRunner)
@@ -187,6 +239,8 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
         environment.scenario_settings = scenario  # type: ignore[attr-defined]
         validate_user_settings(environment)
         _check_process_limits(environment, scenario, exporter, profile)
+        recording = Recording() if on_worker else Recording.configure(scenario)
+        judged = judged if on_worker else with_baseline(judged, recording.baseline_lookup(), scenario.baseline_record)
     except SettingsError as error:
         _fail(str(error), environment)
         return
@@ -200,6 +254,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
         exporter=exporter,
         thresholds=judged,
         stop=stop,
+        recording=recording,
         collector=LocustCollector(
             environment,
             buckets=buckets,
@@ -217,6 +272,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
             _fail(f"cannot serve metrics on {exporter.host}:{exporter.port} (--prometheus-port): {error}", environment)
     if web_ui is not None:
         mount(web_ui, observed.collector)
+    recording.serve(observed.server)
     environment.locust_scenarios_observability = observed  # type: ignore[attr-defined]
     for signum in _SIGNALS:
         gevent.signal_handler(signum, _on_signal, environment, signal.Signals(signum).name)
@@ -331,6 +387,7 @@ class _Observability:
     exporter: ExporterSettings
     thresholds: tuple[Threshold, ...]
     collector: LocustCollector
+    recording: Recording
     stop: StopCondition | None = None
     server: MetricsServer | None = None
     started_at: float | None = None
@@ -370,6 +427,7 @@ def _start_watching(environment: Environment) -> None:
     observed.verdict = None
     observed.workers_at_start = frozenset(_live_workers(environment))
     observed.workers_lost = ()
+    observed.recording.start(environment)
     if observed.scenario.abort_on_fail and observed.thresholds and observed.watcher is None:
         observed.watcher = gevent.spawn(_watch_thresholds, observed)
 
@@ -461,7 +519,7 @@ def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
     outcome = _judge(environment, observed)
     if outcome.exit_code is not None:
         environment.process_exit_code = outcome.exit_code
-    for step in (_report, _write_summary_file, _push):
+    for step in (_report, _write_summary_file, _write_record, _push):
         try:
             step(observed, outcome)
         except Exception:  # one failing step must not lose the others or the exit code
@@ -540,6 +598,10 @@ def _report(observed: _Observability, outcome: _Outcome) -> None:
             breach.get("rps") or 0.0,
         )
     stats_logger.info(json.dumps({"event": "locust_scenarios.summary", **outcome.summary}, default=str))
+
+
+def _write_record(observed: _Observability, outcome: _Outcome) -> None:
+    observed.recording.finish(observed.environment, outcome.summary)
 
 
 def _push(observed: _Observability, _outcome: _Outcome) -> None:

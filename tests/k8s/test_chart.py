@@ -154,14 +154,16 @@ def test_configmap_keys_and_sizes(k8s_tools: K8sTools, chart: Path, values: str)
         assert sum(len(k.encode()) + len(v.encode()) for k, v in data.items()) <= MAX_CONFIGMAP_BYTES
     for workload in by_kind(objects, "Job") + by_kind(objects, "Deployment"):
         for volume in workload["spec"]["template"]["spec"]["volumes"]:
-            if "configMap" in volume:
+            if "configMap" in volume and volume["configMap"]["name"] in configmaps:
                 data = configmaps[volume["configMap"]["name"]]["data"]
-                assert {item["key"] for item in volume["configMap"]["items"]} == set(data)
+                items = volume["configMap"].get("items", [{"key": key} for key in data])
+                assert {item["key"] for item in items} == set(data)
 
 
 def test_package_configmap_holds_the_installed_package_without_assets(k8s_tools: K8sTools, chart: Path) -> None:
     """The package ConfigMap has the package's Python files with their nested paths (items[].path),
-    a dist-info for importlib.metadata, and none of the chart, helmfile or dashboards."""
+    a dist-info for importlib.metadata, the run-record schema, and none of the chart, helmfile or
+    dashboards."""
     objects = render(k8s_tools.helm, chart, [chart / "ci" / "host-values.yaml"])
     data = named(objects, "ConfigMap", "-package")["data"]
     master = named(objects, "Job", "-master-r1")
@@ -170,7 +172,9 @@ def test_package_configmap_holds_the_installed_package_without_assets(k8s_tools:
     assert "locust_scenarios/__init__.py" in paths
     assert "locust_scenarios/bundle.py" in paths
     assert any(p.endswith(".dist-info/METADATA") for p in paths)
-    assert not any("_assets" in p or p.endswith((".yaml", ".json", ".tpl", ".gotmpl")) for p in paths)
+    assert "locust_scenarios/schemas/run-record.schema.json" in paths  # package data, not an asset
+    assets = [p for p in paths if "_assets" in p or p.endswith((".yaml", ".json", ".tpl", ".gotmpl"))]
+    assert assets == ["locust_scenarios/schemas/run-record.schema.json"]
     source = chart / "files" / "package" / "locust_scenarios" / "shapes.py"
     assert data["locust_scenarios.shapes.py"] == source.read_text()
 
@@ -257,13 +261,13 @@ def test_pods_are_locked_down(k8s_tools: K8sTools, chart: Path) -> None:
 
 
 def test_dependencies_init_container(k8s_tools: K8sTools, chart: Path, bundle: tuple[Path, BundleReport]) -> None:
-    """The init container pip-installs exactly the bundle's pinned list with --no-deps into the shared
-    volume; the image tag is the Locust version the bundle was made with."""
+    """The init container's installer pip-installs exactly the bundle's pinned list with --no-deps into
+    the shared volume; the image tag is the Locust version the bundle was made with."""
     objects = render(k8s_tools.helm, chart, [chart / "ci" / "private-index-values.yaml"])
     pod = named(objects, "Job", "-master-r1")["spec"]["template"]["spec"]
     init = pod["initContainers"][0]
-    command = init["command"]
-    assert command[1:4] == ["-m", "pip", "install"]
+    assert init["command"][1] == "/opt/locust-scenarios/installer/install_dependencies.py"
+    command = init["args"]
     assert "--no-deps" in command
     assert command[command.index("--target") + 1] == "/opt/locust-scenarios/site-packages"
     assert command[command.index("--index-url") + 1] == "https://pypi.example.com/simple"
@@ -281,7 +285,7 @@ def test_custom_image_needs_no_init_container(k8s_tools: K8sTools, chart: Path) 
     assert "initContainers" not in pod
     env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
     assert "PYTHONPATH" not in env, "the image's own PYTHONPATH must survive"
-    assert {v["name"] for v in pod["volumes"]} == {"locustfiles", "tmp"}
+    assert {v["name"] for v in pod["volumes"]} == {"locustfiles", "tmp", "results"}  # results: the master's own
 
 
 def test_secrets_only_through_secret_refs(k8s_tools: K8sTools, chart: Path) -> None:
@@ -310,11 +314,18 @@ SCENARIO_EXAMPLES: dict[str, Any] = {
     "endpoints": "endpoints.json",
     "authHeader": "X-Token",
     "authScheme": "Token",
+    "authOrigins": "https://auth.example.com",
+    "requestTimeout": "30s",
     "thresholds": "p95<1s",
     "stopOn": "fail_ratio<5%",
     "abortOnFail": True,
     "abortGrace": "30s",
     "summary": "/tmp/summary.json",
+    "record": "/tmp/record.json",
+    "report": "/tmp/report.html",
+    "recordLog": True,
+    "tags": "environment=ci,team=shop",
+    "baselineRecord": "baseline.json",
 }
 
 
