@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,45 +27,11 @@ from locust_scenarios.bundle import BundleReport
 from locust_scenarios.fetch import fetch
 from locust_scenarios.record import schema
 
-from .conftest import NAMESPACE, RELEASE, REPO, K8sTools, by_kind, helm
+from .conftest import RELEASE, K8sTools, by_kind, helm, http_get, python_of, render_run
 from .kubectl_replay import pod, replaying_kubectl
-from .podsim import PodSimulation, free_port
+from .podsim import PodSimulation
 
 pytestmark = pytest.mark.e2e
-
-LOCUST_VERSION = __import__("importlib.metadata").metadata.version("locust")
-SIM_VENV = REPO / ".venv-podsim"
-
-
-def _python(venv: Path) -> Path:
-    return venv / "bin" / "python"
-
-
-def _has_only_locust(venv: Path) -> bool:
-    probe = "import locust, sys; sys.exit(0 if locust.__version__ == sys.argv[1] else 1)"
-    python = _python(venv)
-    return python.is_file() and subprocess.run([python, "-c", probe, LOCUST_VERSION], check=False).returncode == 0
-
-
-@pytest.fixture(scope="session")
-def locust_only_venv() -> Path:
-    """A venv with nothing but locust==<the installed version>: the local stand-in for the stock image."""
-    if not _has_only_locust(SIM_VENV):
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(SIM_VENV)], check=True, timeout=300)
-        subprocess.run(
-            [
-                _python(SIM_VENV),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                f"locust=={LOCUST_VERSION}",
-            ],
-            check=True,
-            timeout=600,
-        )
-    return SIM_VENV
 
 
 @dataclass
@@ -101,22 +64,6 @@ def slow_target(httpserver: HTTPServer) -> Iterator[HTTPServer]:
     httpserver.clear()
 
 
-@pytest.fixture
-def fast_target(httpserver: HTTPServer) -> Iterator[HTTPServer]:
-    """A local target answering 200 on / at once."""
-    httpserver.expect_request("/").respond_with_data("ok")
-    yield httpserver
-    httpserver.clear()
-
-
-def _get(url: str) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # 127.0.0.1 only
-            return str(response.read().decode())
-    except (urllib.error.URLError, OSError):
-        return None
-
-
 def simulate_run(
     k8s_tools: K8sTools,
     chart: Path,
@@ -138,36 +85,10 @@ def simulate_run(
         "run": {"workerWaitSeconds": worker_wait, "autoquitSeconds": 1},
         "metrics": {"linger": "3s"},
     }
-    values_file = workdir / "values.yaml"
-    values_file.write_text(yaml.safe_dump(values))
-    manifest = helm(
-        k8s_tools.helm, "template", RELEASE, str(chart), "--namespace", NAMESPACE, "-f", str(values_file)
-    ).stdout
-    objects = [o for o in yaml.safe_load_all(manifest) if o]
-    configmaps = {o["metadata"]["name"]: o for o in by_kind(objects, "ConfigMap")}
-    jobs = {o["metadata"]["name"].rsplit("-", 2)[-2]: o for o in by_kind(objects, "Job")}
-    service = next(
-        o["metadata"]["name"] for o in by_kind(objects, "Service") if o["metadata"]["name"].endswith("-master")
-    )
-    ports = {5557: free_port(), 8089: free_port(), 9646: free_port()}
-    common = {
-        "configmaps": configmaps,
-        "secrets": {},
-        "base_env": {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8"},
-        "binaries": {
-            "locust": str(venv / "bin" / "locust"),
-            "python": str(_python(venv)),
-            "/usr/local/bin/python3": str(_python(venv)),
-        },
-        "hosts": {service: "127.0.0.1"},
-        "ports": ports,
-    }
-    master_job, worker_job = jobs["master"], jobs["worker"]
-    pods = [PodSimulation("master", master_job["spec"]["template"]["spec"], workdir / "master", **common)]
-    pods += [
-        PodSimulation(f"worker-{i}", worker_job["spec"]["template"]["spec"], workdir / f"worker-{i}", **common)
-        for i in range(worker_job["spec"]["parallelism"])
-    ]
+    run = render_run(k8s_tools, chart, venv, values, workdir)
+    ports = run.ports
+    pods = [run.pod("master", workdir / "master")]
+    pods += [run.pod(f"worker-{i}", workdir / f"worker-{i}") for i in range(run.parallelism)]
     with ThreadPoolExecutor(len(pods)) as pool:
         list(pool.map(lambda pod: pod.run_init_containers(timeout=300), pods))
 
@@ -181,17 +102,17 @@ def simulate_run(
             processes[pod.name] = pod.start(pod.spec["containers"][0], handles[pod.name])
         deadline = time.monotonic() + 180
         while processes["master"].poll() is None and time.monotonic() < deadline:
-            stats = _get(f"http://127.0.0.1:{ports[8089]}/stats/requests")
+            stats = http_get(f"http://127.0.0.1:{ports[8089]}/stats/requests")
             if stats:
                 max_users = max(max_users, int(json.loads(stats).get("user_count", 0)))
             if kill_master and max_users > 0:
                 processes["master"].kill()  # as an OOM kill or a lost node would: no goodbye to workers
                 break
-            scraped = _get(f"http://127.0.0.1:{ports[9646]}/metrics")
+            scraped = http_get(f"http://127.0.0.1:{ports[9646]}/metrics")
             if scraped and "locust" in scraped:
                 metrics = scraped
             for name in ("record.json", "report.html"):
-                answer = _get(f"http://127.0.0.1:{ports[9646]}/results/{name}")
+                answer = http_get(f"http://127.0.0.1:{ports[9646]}/results/{name}")
                 if answer:
                     served[name] = answer
             time.sleep(0.5)
@@ -220,7 +141,9 @@ def simulate_run(
 def test_stand_in_image_lacks_the_dependencies(locust_only_venv: Path) -> None:
     """Before the init step, the environment has Locust but not pydantic or prometheus_client."""
     for module in ("pydantic", "prometheus_client", "locust_scenarios"):
-        probe = subprocess.run([_python(locust_only_venv), "-c", f"import {module}"], capture_output=True, check=False)
+        probe = subprocess.run(
+            [python_of(locust_only_venv), "-c", f"import {module}"], capture_output=True, check=False
+        )
         assert probe.returncode != 0, f"{module} is importable in the stand-in image"
 
 
@@ -240,7 +163,7 @@ def test_init_container_installs_the_pinned_list(
         configmaps=configmaps,
         secrets={},
         base_env={"PATH": f"{locust_only_venv / 'bin'}:/usr/bin:/bin"},
-        binaries={"/usr/local/bin/python3": str(_python(locust_only_venv))},
+        binaries={"/usr/local/bin/python3": str(python_of(locust_only_venv))},
     )
     pod.run_init_containers(timeout=300)
     installed = {
