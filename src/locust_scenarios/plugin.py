@@ -31,12 +31,14 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import psutil  # type: ignore[import-untyped]
 from locust import events
 from locust.env import Environment
-from locust.runners import STATE_RUNNING, STATE_SPAWNING, WorkerRunner
+from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from .exitcodes import ExitCode, most_severe
 from .exporter import LocustCollector, MetricsServer, mount, new_run_id, parse_buckets, push
+from .pacing import PacingStats, pacing_stats
 from .settings import (
     ExporterSettings,
     ScenarioSettings,
@@ -58,6 +60,9 @@ from .thresholds import (
     stop_condition,
 )
 from .thresholds import parse as parse_thresholds
+from .trust import Monitor, Observation, ProcessObservation, judge
+from .trust import Verdict as GeneratorVerdict
+from .trust import summary as generator_summary
 from .users import validate_user_settings
 
 __all__ = ["running_profile"]
@@ -112,6 +117,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
         _fail(str(error), environment)
         return
     if on_worker:
+        _report_pacing(environment)
         return  # workers export nothing: their statistics reach the master in their reports
     gevent.signal_handler(signal.SIGTERM, _interrupt, environment)
     observed = _Observability(
@@ -129,6 +135,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
     )
     if judged:
         observed.collector.thresholds = observed.current_results
+    observed.collector.health = observed.current_generator
     if exporter.port is not None:
         observed.server = MetricsServer(observed.collector, exporter.host, exporter.port)
         try:
@@ -138,6 +145,36 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
     if web_ui is not None:
         mount(web_ui, observed.collector)
     environment.locust_scenarios_observability = observed  # type: ignore[attr-defined]
+    if isinstance(environment.runner, MasterRunner):
+        _collect_worker_figures(environment, observed)
+
+
+_PACING_KEY = "locust_scenarios_pacing"
+
+
+def _report_pacing(environment: Environment) -> None:
+    """A worker adds its open-model pacing counters to each report it sends the master."""
+
+    def add(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
+        paced = pacing_stats(environment)
+        data[_PACING_KEY] = [paced.iterations, paced.late, paced.dropped]
+
+    environment.events.report_to_master.add_listener(add)
+
+
+def _collect_worker_figures(environment: Environment, observed: _Observability) -> None:
+    """The master keeps each worker's latest pacing counters and the time of its last heartbeat."""
+
+    def report(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
+        reported = data.get(_PACING_KEY)
+        if isinstance(reported, list | tuple) and len(reported) == 3:
+            observed.pacing[client_id] = PacingStats(*(int(value) for value in reported))
+
+    def heartbeat(client_id: str, **_kwargs: Any) -> None:
+        observed.heartbeats[client_id] = time.monotonic()
+
+    environment.events.worker_report.add_listener(report)
+    environment.events.heartbeat_sent.add_listener(heartbeat)
 
 
 def _interrupt(environment: Environment) -> None:
@@ -180,12 +217,37 @@ class _Observability:
     aborted: str | None = None
     verdict: Verdict | None = None
     watcher: gevent.Greenlet | None = field(default=None, repr=False)
+    monitor: Monitor | None = None
+    generator: GeneratorVerdict | None = None
+    sampler: gevent.Greenlet | None = field(default=None, repr=False)
+    pacing: dict[str, PacingStats] = field(default_factory=dict)
+    """The latest open-model pacing counters each worker reported (kept after a worker is lost)."""
+    heartbeats: dict[str, float] = field(default_factory=dict)
+    """When the master last heard each worker's heartbeat (``time.monotonic()``)."""
+    process: psutil.Process = field(default_factory=psutil.Process, repr=False)
 
     def current_results(self) -> Sequence[Result]:
         """The final verdict's results once judged, else the run so far (read by the exporter)."""
         if self.verdict is not None:
             return self.verdict.results
         return evaluate(self.thresholds, self.environment.stats)
+
+    def current_generator(self) -> GeneratorVerdict | None:
+        """The generator's verdict once judged, else its figures and reasons so far (for the exporter)."""
+        if self.generator is not None:
+            return self.generator
+        if self.monitor is None:
+            return None
+        return GeneratorVerdict(self.monitor.health, judge(self.monitor.health, self.scenario))
+
+    def pacing_totals(self) -> PacingStats:
+        """Open-model pacing counters of the whole test: the workers' reports summed, or this process's."""
+        if not isinstance(self.environment.runner, MasterRunner):
+            return pacing_stats(self.environment)
+        reports = list(self.pacing.values())
+        return PacingStats(
+            sum(r.iterations for r in reports), sum(r.late for r in reports), sum(r.dropped for r in reports)
+        )
 
 
 def _observability(environment: Environment) -> _Observability | None:
@@ -201,8 +263,79 @@ def _start_watching(environment: Environment) -> None:
     observed.started_at = time.monotonic()
     observed.aborted = None
     observed.verdict = None
+    observed.generator = None
+    observed.pacing.clear()
+    observed.monitor = Monitor(_settings(environment, observed))
+    if observed.sampler is None:
+        observed.sampler = gevent.spawn(_sample_generator, observed)
     if observed.scenario.abort_on_fail and observed.thresholds and observed.watcher is None:
         observed.watcher = gevent.spawn(_watch_thresholds, observed)
+
+
+def _settings(environment: Environment, observed: _Observability) -> ScenarioSettings:
+    """The run's settings: the profile's (re-read at run start) or those validated at init."""
+    profile = running_profile(environment)
+    return profile.settings if profile is not None and profile.settings is not None else observed.scenario
+
+
+def _sample_generator(observed: _Observability) -> None:
+    """Once a second while a run spawns or runs: one observation of the generator for the monitor."""
+    observed.process.cpu_percent(None)  # the first call only starts psutil's measurement
+    while True:
+        gevent.sleep(1.0)
+        runner = observed.environment.runner
+        if runner is None or observed.monitor is None or runner.state not in (STATE_SPAWNING, STATE_RUNNING):
+            continue
+        try:
+            observed.monitor.observe(_observe(observed))
+        except Exception:  # observing must never break the run
+            logger.debug("could not observe the generator", exc_info=True)
+
+
+def _observe(observed: _Observability) -> Observation:
+    """The generator as the master (or the local runner) sees it now, as plain values."""
+    environment = observed.environment
+    runner = environment.runner
+    assert runner is not None
+    own_cpu = observed.process.cpu_percent(None) / 100
+    profile = running_profile(environment)
+    elapsed = profile.elapsed() if profile is not None else time.monotonic() - (observed.started_at or 0.0)
+    open_model = profile is not None and profile.open_model
+    if profile is not None and not open_model:
+        users_planned = profile.planned_level(elapsed)
+    else:
+        users_planned = float(runner.target_user_count or 0)
+    now = time.monotonic()
+    if isinstance(runner, MasterRunner):
+        workers = list(runner.clients.values())
+        processes = [ProcessObservation("master", own_cpu, 0, runner.state)]
+        processes += [
+            ProcessObservation(
+                worker.id,
+                worker.cpu_usage / 100,
+                worker.user_count,
+                worker.state,
+                now - observed.heartbeats.get(worker.id, observed.started_at or now),
+            )
+            for worker in workers
+        ]
+        active = sum(1 for worker in workers if worker.state != STATE_MISSING)
+    else:
+        processes = [ProcessObservation("local", own_cpu, runner.user_count, runner.state)]
+        active = 0
+    paced = observed.pacing_totals()
+    return Observation(
+        elapsed=elapsed,
+        processes=processes,
+        users_planned=users_planned,
+        users_actual=float(runner.user_count),
+        iterations_rate_planned=profile.planned_level(elapsed) if profile is not None and open_model else None,
+        iterations=paced.iterations,
+        late=paced.late,
+        dropped=paced.dropped,
+        workers_active=active,
+        requests=environment.stats.total.num_requests,
+    )
 
 
 def _watch_thresholds(observed: _Observability) -> None:
@@ -268,7 +401,12 @@ def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
     if observed.thresholds:
         observed.verdict = Verdict(evaluate(observed.thresholds, environment.stats), aborted=observed.aborted)
         stats_logger.info("\n%s\n", observed.verdict.table())
+    _judge_generator(environment, observed)
+    if observed.generator is not None:
+        stats_logger.info("\n%s\n", observed.generator.table())
     exit_code = _exit_code(environment, observed, interrupted)
+    if observed.generator is not None and observed.generator.reasons:
+        exit_code = most_severe(exit_code, ExitCode.INCONCLUSIVE)
     if exit_code is not None:
         # Never mask a more severe code another listener set (locust-plugins' checks set 3 on failure).
         exit_code = most_severe(exit_code, environment.process_exit_code)
@@ -295,6 +433,17 @@ def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
             logger.error("could not push the metrics to %s: %s", observed.exporter.pushgateway, error)
     if observed.server is not None:
         _linger(observed)
+
+
+def _judge_generator(environment: Environment, observed: _Observability) -> None:
+    """Stop observing the generator and judge whether the run's load can be trusted."""
+    if observed.sampler is not None:
+        observed.sampler.kill(block=False)
+        observed.sampler = None
+    if observed.monitor is not None:
+        observed.monitor.record_requests(environment.stats.total.num_requests)
+        health = observed.monitor.health
+        observed.generator = GeneratorVerdict(health, judge(health, _settings(environment, observed)))
 
 
 def _exit_code(environment: Environment, observed: _Observability, interrupted: bool) -> int | None:
@@ -335,6 +484,7 @@ def _summary(
         "interrupted": interrupted,
         "aborted": observed.aborted,
         "thresholds": [r.to_dict() for r in observed.verdict.results] if observed.verdict else [],
+        **generator_summary(observed.generator),
         "breach": breach,
         "totals": run_totals(stats),
         "started": _iso(started),
