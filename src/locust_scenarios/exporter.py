@@ -269,7 +269,7 @@ _HELP: Final[Mapping[str, tuple[str, str]]] = {
     ),
     "locust_threshold_limit": ("gauge", "The limit a threshold compares against, in the same unit as its value."),
     "locust_request_duration_quantile_seconds": (
-        "gauge",
+        "summary",
         "Response-time quantiles exactly as Locust computes them, over the run or its current window.",
     ),
     "locust_generator_cpu_usage_ratio": (
@@ -698,14 +698,13 @@ class LocustCollector:
                 values, list(zip(self._le, [float(c) for c in s.buckets], strict=True)), sum_value=s.seconds
             )
         yield from (requests, failures, durations, sizes)
-        quantiles = GaugeMetricFamily(
-            "locust_request_duration_quantile_seconds",
-            _HELP["locust_request_duration_quantile_seconds"][1],
-            labels=["method", "name", "quantile", "window"],
-        )
+        # A summary without _sum and _count: the quantiles alone (promtool refuses a quantile label elsewhere).
+        name = "locust_request_duration_quantile_seconds"
+        quantiles = Metric(name, _HELP[name][1], "summary")
         for s, window, measured in self._quantile_series(series):
             for q, value in measured:
-                quantiles.add_metric([s.labels["method"], s.labels["name"], _float(q), window], value)
+                labels = {**s.labels, "quantile": _float(q), "window": window}
+                quantiles.add_sample(name, labels, value)
         yield quantiles
         for family in self._small_families():
             kind, text = _HELP[family.name]
