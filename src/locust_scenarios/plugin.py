@@ -53,8 +53,10 @@ from .thresholds import (
     Result,
     StopCondition,
     Threshold,
+    Timeline,
     Verdict,
     abort_reason,
+    check_stages,
     evaluate,
     run_totals,
     stop_condition,
@@ -107,6 +109,8 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
             profile.configure(options=options)  # the profile's class attributes join the settings
             scenario = profile.settings or scenario
         judged = parse_thresholds(scenario.thresholds)
+        stage_names = [row["name"] for row in profile.plan.table()] if profile is not None else None
+        check_stages(judged, stage_names, scenario.thresholds)
         stop_criteria = parse_thresholds(scenario.stop_on, setting="stop_on")
         stop = stop_condition(stop_criteria, environment) if stop_criteria and not on_worker else None
         if profile is not None and stop is not None:
@@ -218,6 +222,7 @@ class _Observability:
     verdict: Verdict | None = None
     watcher: gevent.Greenlet | None = field(default=None, repr=False)
     monitor: Monitor | None = None
+    timeline: Timeline | None = None
     generator: GeneratorVerdict | None = None
     sampler: gevent.Greenlet | None = field(default=None, repr=False)
     pacing: dict[str, PacingStats] = field(default_factory=dict)
@@ -230,6 +235,8 @@ class _Observability:
         """The final verdict's results once judged, else the run so far (read by the exporter)."""
         if self.verdict is not None:
             return self.verdict.results
+        if self.timeline is not None:
+            return self.timeline.results(self.environment.stats, _elapsed(self))
         return evaluate(self.thresholds, self.environment.stats)
 
     def current_generator(self) -> GeneratorVerdict | None:
@@ -266,8 +273,9 @@ def _start_watching(environment: Environment) -> None:
     observed.generator = None
     observed.pacing.clear()
     observed.monitor = Monitor(_settings(environment, observed))
+    observed.timeline = Timeline(observed.thresholds) if observed.thresholds else None
     if observed.sampler is None:
-        observed.sampler = gevent.spawn(_sample_generator, observed)
+        observed.sampler = gevent.spawn(_sample_each_second, observed)
     if observed.scenario.abort_on_fail and observed.thresholds and observed.watcher is None:
         observed.watcher = gevent.spawn(_watch_thresholds, observed)
 
@@ -278,8 +286,19 @@ def _settings(environment: Environment, observed: _Observability) -> ScenarioSet
     return profile.settings if profile is not None and profile.settings is not None else observed.scenario
 
 
-def _sample_generator(observed: _Observability) -> None:
-    """Once a second while a run spawns or runs: one observation of the generator for the monitor."""
+def _elapsed(observed: _Observability) -> float:
+    """Seconds since the run started, by the profile's clock when one runs."""
+    profile = running_profile(observed.environment)
+    return profile.elapsed() if profile is not None else time.monotonic() - (observed.started_at or 0.0)
+
+
+def _stage(observed: _Observability, elapsed: float) -> str:
+    profile = running_profile(observed.environment)
+    return profile.stage_name(elapsed) if profile is not None else ""
+
+
+def _sample_each_second(observed: _Observability) -> None:
+    """Once a second while a run spawns or runs: observe the generator and record the thresholds' timeline."""
     observed.process.cpu_percent(None)  # the first call only starts psutil's measurement
     while True:
         gevent.sleep(1.0)
@@ -288,6 +307,9 @@ def _sample_generator(observed: _Observability) -> None:
             continue
         try:
             observed.monitor.observe(_observe(observed))
+            if observed.timeline is not None:
+                elapsed = _elapsed(observed)
+                observed.timeline.tick(elapsed, _stage(observed, elapsed), observed.environment.stats)
         except Exception:  # observing must never break the run
             logger.debug("could not observe the generator", exc_info=True)
 
@@ -299,7 +321,7 @@ def _observe(observed: _Observability) -> Observation:
     assert runner is not None
     own_cpu = observed.process.cpu_percent(None) / 100
     profile = running_profile(environment)
-    elapsed = profile.elapsed() if profile is not None else time.monotonic() - (observed.started_at or 0.0)
+    elapsed = _elapsed(observed)
     open_model = profile is not None and profile.open_model
     if profile is not None and not open_model:
         users_planned = profile.planned_level(elapsed)
@@ -350,7 +372,7 @@ def _watch_thresholds(observed: _Observability) -> None:
                 continue
             if time.monotonic() - observed.started_at < grace:
                 continue
-            reason = abort_reason(evaluate(observed.thresholds, environment.stats))
+            reason = abort_reason(observed.current_results())
             if reason is None:
                 continue
             observed.aborted = reason
@@ -399,7 +421,8 @@ def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
         logger.warning("the %s profile was interrupted before it completed: exit code %d", name, ExitCode.INTERRUPTED)
     stats_logger = logging.getLogger("locust.stats_logger")
     if observed.thresholds:
-        observed.verdict = Verdict(evaluate(observed.thresholds, environment.stats), aborted=observed.aborted)
+        _judge_thresholds(environment, observed)
+        assert observed.verdict is not None
         stats_logger.info("\n%s\n", observed.verdict.table())
     _judge_generator(environment, observed)
     if observed.generator is not None:
@@ -433,6 +456,16 @@ def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
             logger.error("could not push the metrics to %s: %s", observed.exporter.pushgateway, error)
     if observed.server is not None:
         _linger(observed)
+
+
+def _judge_thresholds(environment: Environment, observed: _Observability) -> None:
+    """The thresholds' verdict: by stage and window from the timeline, the rest on the whole run."""
+    if observed.timeline is not None:
+        observed.timeline.finish(_elapsed(observed), environment.stats)
+        results = observed.timeline.results(environment.stats)
+    else:
+        results = evaluate(observed.thresholds, environment.stats)
+    observed.verdict = Verdict(results, aborted=observed.aborted)
 
 
 def _judge_generator(environment: Environment, observed: _Observability) -> None:
