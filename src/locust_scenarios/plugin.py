@@ -474,7 +474,10 @@ def _judge_generator(environment: Environment, observed: _Observability) -> None
         observed.sampler.kill(block=False)
         observed.sampler = None
     if observed.monitor is not None:
-        observed.monitor.record_requests(environment.stats.total.num_requests)
+        paced = observed.pacing_totals()
+        observed.monitor.record_totals(
+            environment.stats.total.num_requests, paced.iterations, paced.late, paced.dropped
+        )
         health = observed.monitor.health
         observed.generator = GeneratorVerdict(health, judge(health, _settings(environment, observed)))
 
@@ -553,7 +556,21 @@ def _linger(observed: _Observability) -> None:
     server.stop()
 
 
+def _on_test_stop(environment: Environment, **_kwargs: Any) -> None:
+    """A worker logs its own open-model pacing counters (the master sums them in its summary)."""
+    if isinstance(environment.runner, WorkerRunner):
+        paced = pacing_stats(environment)
+        if paced.iterations or paced.dropped:
+            logger.info(
+                "open-model pacing on this worker: %d iterations started, %d late, %d dropped",
+                paced.iterations,
+                paced.late,
+                paced.dropped,
+            )
+
+
 events.init_command_line_parser.add_listener(_register_options)
 events.init.add_listener(_on_init)
 events.test_start.add_listener(_on_test_start)
+events.test_stop.add_listener(_on_test_stop)
 events.quitting.add_listener(_on_quitting)

@@ -227,9 +227,11 @@ class Monitor:
         else:
             self._unreplaced_since = None
 
-    def record_requests(self, requests: int) -> None:
-        """The final request count (the workers' last reports arrive after the last observation)."""
-        self.health.requests = max(self.health.requests, requests)
+    def record_totals(self, requests: int, iterations: int, late: int, dropped: int) -> None:
+        """The final counts: the workers' last reports arrive after the last observation."""
+        health = self.health
+        health.requests = max(health.requests, requests)
+        health.iterations, health.late, health.dropped = iterations, late, dropped
 
 
 @dataclass(frozen=True)

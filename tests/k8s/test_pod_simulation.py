@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 import yaml
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from locust_scenarios.bundle import BundleReport
+from tests.conftest import answer_after
 
 from .conftest import NAMESPACE, RELEASE, REPO, K8sTools, by_kind, helm
 from .podsim import PodSimulation, free_port
@@ -83,12 +83,7 @@ class RunResult:
 @pytest.fixture
 def slow_target(httpserver: HTTPServer) -> Iterator[HTTPServer]:
     """A local target whose / answers after 30 ms."""
-
-    def slow(_request: Request) -> Response:
-        time.sleep(0.03)
-        return Response("slow")
-
-    httpserver.expect_request("/").respond_with_handler(slow)
+    httpserver.expect_request("/").respond_with_handler(answer_after(0.03))
     yield httpserver
     httpserver.clear()
 
