@@ -196,7 +196,9 @@ class ScenarioSettings(_OptionModel):
     abort_on_fail: bool = Field(False, description="stop the run as soon as a threshold fails")
     abort_grace: Duration = Field(30.0, description="no abort during this first part of the run")
     summary: str | None = Field(None, description="write the verdict and summary as JSON to this path")
-    trust: bool = Field(True, description="judge the load generator: 'off' never calls a run inconclusive (exit 5)")
+    trust: bool = Field(
+        True, description="judge the load generator (exit 5 when it missed the plan); 'off' keeps only 'no request'"
+    )
     trust_cpu: Ratio = Field(0.9, description="CPU usage of a generator process counted as saturated")
     trust_cpu_share: Ratio = Field(
         0.1, description="share of the run a generator process may spend above --scenario-trust-cpu"

@@ -30,7 +30,6 @@ __all__ = [
     "Reason",
     "Verdict",
     "judge",
-    "summary",
 ]
 
 
@@ -240,12 +239,13 @@ class Reason:
 
     reason: str
     """One of ``REASONS``: ``cpu``, ``tracking``, ``late``, ``workers`` or ``no_requests``."""
-    description: str
+    detail: str
+    """The reason for people, with its measured figures and limits."""
     figures: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"reason": "cpu", "description": ..., <figures>}`` for the summary line."""
-        return {"reason": self.reason, "description": self.description, **self.figures}
+        """``{"reason": "cpu", "detail": ..., <figures>}`` for the summary line."""
+        return {"reason": self.reason, "detail": self.detail, **self.figures}
 
 
 def _percent(value: float) -> str:
@@ -253,9 +253,14 @@ def _percent(value: float) -> str:
 
 
 def judge(health: GeneratorHealth, settings: ScenarioSettings) -> tuple[Reason, ...]:
-    """The reasons the run is inconclusive (none when the load can be trusted or trust is off)."""
+    """The reasons the run is inconclusive (none when the load can be trusted).
+
+    With ``--scenario-trust off`` only one reason remains: a run in which no request completed is
+    never a pass.
+    """
+    no_requests = Reason("no_requests", "no request completed during the run", {"requests": 0})
     if not settings.trust:
-        return ()
+        return (no_requests,) if health.requests == 0 else ()
     reasons: list[Reason] = []
     for process in health.processes.values():
         if process.seconds and process.share_over > settings.trust_cpu_share:
@@ -312,7 +317,7 @@ def judge(health: GeneratorHealth, settings: ScenarioSettings) -> tuple[Reason, 
             )
         )
     if health.requests == 0:
-        reasons.append(Reason("no_requests", "no request completed", {"requests": 0}))
+        reasons.append(no_requests)
     return tuple(reasons)
 
 
@@ -349,16 +354,9 @@ class Verdict:
         if health.workers_peak:
             lines.append(f"  workers: {health.workers_active} active, {health.workers_lost} lost")
         for reason in self.reasons:
-            lines.append(f"  INCONCLUSIVE ({reason.reason}): {reason.description}")
+            lines.append(f"  INCONCLUSIVE ({reason.reason}): {reason.detail}")
         if self.reasons:
             lines.append(f"Load generator: INCONCLUSIVE, exit code {ExitCode.INCONCLUSIVE:d}")
         else:
             lines.append("Load generator: OK")
         return "\n".join(lines)
-
-
-def summary(verdict: Verdict | None) -> dict[str, Any]:
-    """The summary line's ``generator`` and ``inconclusive`` entries."""
-    if verdict is None:
-        return {"generator": None, "inconclusive": []}
-    return {"generator": verdict.health.to_dict(), "inconclusive": [r.to_dict() for r in verdict.reasons]}
