@@ -129,7 +129,7 @@ def test_promtool_checks_the_rule_file() -> None:
         [tool("promtool"), "check", "rules", str(ALERTS)], capture_output=True, text=True, timeout=60, check=False
     )
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "SUCCESS: 5 rules found" in check.stdout
+    assert "SUCCESS: 6 rules found" in check.stdout
 
 
 def test_promtool_unit_tests_of_the_alerts_pass() -> None:
@@ -156,6 +156,7 @@ def test_every_alert_has_a_final_comparison_to_strip() -> None:
         "LocustWorkersMissing",
         "LocustWorkersBelowExpected",
         "LocustExporterDown",
+        "LocustRunInconclusive",
     }
     for rule in alerts:
         assert _FINAL_COMPARISON.search(rule["expr"].strip()), rule["alert"]

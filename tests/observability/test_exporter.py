@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 import time
@@ -411,3 +412,21 @@ def test_generator_figures_are_exported_when_the_plugin_supplies_them(environmen
     registry = CollectorRegistry()
     registry.register(collector)
     assert registry.get_sample_value("locust_iterations_late_total") == 2
+
+
+def test_quantiles_match_locust_on_varied_distributions(environment: Environment) -> None:
+    """On many random distributions (wide spreads, ties, a single value), every exported run quantile
+    equals Locust's own percentile of the same request."""
+    rng = random.Random(10)
+    stats = environment.stats
+    names = [f"/n{index}" for index in range(30)]
+    for index, name in enumerate(names):
+        spread = rng.choice([1, 5, 80, 900, 20_000])
+        fill(stats, name, [float(rng.randint(1, spread)) for _ in range(1 + index * 7)])
+    found = samples(LocustCollector(environment).render())
+    for name in names:
+        entry = stats.get(name, "GET")
+        for quantile in ("0.5", "0.9", "0.95", "0.99"):
+            exported = value(found, "locust_request_duration_quantile_seconds", method="GET", name=name,
+                             quantile=quantile, window="run")  # fmt: skip
+            assert exported == entry.get_response_time_percentile(float(quantile)) / 1000, (name, quantile)
