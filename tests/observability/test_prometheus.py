@@ -55,6 +55,13 @@ def assert_prometheus_agrees_with_locust(prometheus: Prometheus, json_file: Path
     assert exact == p95
 
 
+def scraped_local_run(target: HTTPServer, metrics_port: int, *extra: str) -> list[str]:
+    """A 6 s local run of the plain locustfile with 5 users, its exporter on ``metrics_port``."""
+    return ["-f", OBSERVED, "--headless", "-u", "5", "-r", "20", "-t", "6s", "-H", base_url(target),
+            "--prometheus-port", str(metrics_port), "--prometheus-host", "127.0.0.1",
+            "--prometheus-linger", "4s", *extra]  # fmt: skip
+
+
 def test_local_run_prometheus_counts_and_quantile_match_locust(
     observed_target: HTTPServer, start_locust: StartLocust, prometheus: StartPrometheus, tmp_path: Path
 ) -> None:
@@ -62,29 +69,7 @@ def test_local_run_prometheus_counts_and_quantile_match_locust(
     within one bucket of Locust's, the exported quantile equals it."""
     metrics_port = free_port()
     server = prometheus([f"127.0.0.1:{metrics_port}"])
-    run = start_locust(
-        [
-            "-f",
-            OBSERVED,
-            "--headless",
-            "-u",
-            "5",
-            "-r",
-            "20",
-            "-t",
-            "6s",
-            "-H",
-            base_url(observed_target),
-            "--json-file",
-            str(tmp_path / "stats"),
-            "--prometheus-port",
-            str(metrics_port),
-            "--prometheus-host",
-            "127.0.0.1",
-            "--prometheus-linger",
-            "4s",
-        ],
-    )
+    run = start_locust(scraped_local_run(observed_target, metrics_port, "--json-file", str(tmp_path / "stats")))
     assert run.finish(60) == 0, run.output()[-3000:]
     assert_prometheus_agrees_with_locust(server, tmp_path / "stats.json")
 
@@ -149,29 +134,7 @@ def test_exported_p95_of_a_50ms_endpoint_equals_the_csv_p95_exactly(
     httpserver.expect_request("/").respond_with_data("ok")
     metrics_port = free_port()
     server = prometheus([f"127.0.0.1:{metrics_port}"])
-    run = start_locust(
-        [
-            "-f",
-            OBSERVED,
-            "--headless",
-            "-u",
-            "3",
-            "-r",
-            "10",
-            "-t",
-            "6s",
-            "-H",
-            base_url(httpserver),
-            "--csv",
-            str(tmp_path / "run"),
-            "--prometheus-port",
-            str(metrics_port),
-            "--prometheus-host",
-            "127.0.0.1",
-            "--prometheus-linger",
-            "4s",
-        ],
-    )
+    run = start_locust(scraped_local_run(httpserver, metrics_port, "--csv", str(tmp_path / "run")))
     assert run.finish(60) == 0, run.output()[-3000:]
     with (tmp_path / "run_stats.csv").open() as rows:
         slow = next(row for row in csv.DictReader(rows) if row["Name"] == "/slow")
