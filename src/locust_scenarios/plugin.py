@@ -585,7 +585,10 @@ def _watch_thresholds(observed: _Observability) -> None:
                 continue
             if time.monotonic() - observed.started_at < grace:
                 continue
-            reason = abort_reason(observed.current_results())
+            results = observed.current_results()
+            if observed.timeline is not None:
+                results = [r for r in results if observed.timeline.settled(r.threshold)]
+            reason = abort_reason(results)
             if reason is None:
                 continue
             observed.aborted = reason

@@ -736,7 +736,15 @@ class Timeline:
         self._stage_start = 0.0
         self._stage_base: dict[str | None, Sample] = {}
         self._stages: dict[tuple[str, str | None], tuple[Sample, float]] = {}
+        self._closed: set[str] = set()
         self._open: dict[float, _Window] = {}
+
+    def settled(self, threshold: Threshold) -> bool:
+        """Whether the criterion's result so far is final enough to abort on: a failed window stays
+        failed, but a stage's result can change until the stage is over."""
+        if threshold.window is not None or threshold.stage is None:
+            return True
+        return threshold.stage in self._closed and threshold.stage != self._stage
 
     def _snapshot(self, stats: RequestStats) -> dict[str | None, Sample]:
         found = {}
@@ -782,6 +790,7 @@ class Timeline:
         now = self._snapshot(stats)
         for key, part in self._stage_parts(now, elapsed).items():
             self._stages[key] = part
+        self._closed.add(self._stage)
         for length, window in self._open.items():
             if elapsed - window.start >= length / 2:
                 self._judge_window(length, window, elapsed, now)

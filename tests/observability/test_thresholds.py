@@ -453,3 +453,18 @@ def test_a_window_criterion_without_traffic_fails_for_lack_of_samples() -> None:
     timeline.finish(12, stats)
     (result,) = timeline.results(stats)
     assert (result.passed, result.samples, result.note) == (False, 0, "no every 5s window with samples")
+
+
+def test_only_settled_results_may_abort_the_run() -> None:
+    """A stage's result is final only once the stage is over; whole-run and window criteria always are."""
+    staged, windowed, whole = parse("[stage=steady]p95<1s, p95<1s over 10s, p95<1s")
+    timeline = Timeline((staged, windowed, whole))
+    stats = RequestStats()
+    timeline.tick(0, "ramp-up", stats)
+    assert not timeline.settled(staged)
+    timeline.tick(5, "steady", stats)
+    assert not timeline.settled(staged)
+    timeline.tick(15, "ramp-down", stats)
+    assert timeline.settled(staged)
+    assert timeline.settled(windowed)
+    assert timeline.settled(whole)
