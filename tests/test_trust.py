@@ -49,7 +49,9 @@ def test_cpu_above_the_limit_for_more_than_the_share_is_inconclusive() -> None:
     assert figures["share"] == 0.15
     assert figures["cpu_max"] == 0.97
     assert verdict.exit_code == ExitCode.INCONCLUSIVE
-    assert "INCONCLUSIVE (cpu): local: CPU above 90% for 15% of the run" in verdict.table()
+    assert "INCONCLUSIVE (cpu): local: saturated (CPU above 90% or event loop more than 500ms late) for 15%" in (
+        verdict.table()
+    )
     assert watch([local(t, cpu=0.97 if t < 3 else 0.2) for t in range(20)], trust_cpu_share="20%").reasons == ()
 
 
@@ -117,3 +119,26 @@ def test_trust_off_restores_the_old_verdict() -> None:
 def test_every_reason_is_listed() -> None:
     """The exporter's reason labels are the reasons judge() can give."""
     assert REASONS == ("cpu", "tracking", "late", "workers", "no_requests")
+
+
+def test_a_late_event_loop_counts_as_saturated_whatever_the_cpu_figure() -> None:
+    """A local runner starved of CPU by a busy machine shows low CPU but wakes late: 'cpu' reason,
+    with the gap it was blocked weighted by its length."""
+    seen = [local(0, cpu=0.3)]
+    seen += [
+        Observation(
+            t,
+            [ProcessObservation("local", 0.3, 4, "running", lag=2.0)],
+            4,
+            4,
+            requests=100,
+        )
+        for t in range(3, 30, 3)
+    ]
+    verdict = watch(seen)
+    assert [r.reason for r in verdict.reasons] == ["cpu"]
+    figures = verdict.reasons[0].figures
+    assert figures["loop_lag_max"] == 2.0
+    assert figures["cpu_max"] == 0.3
+    assert figures["share"] > 0.9
+    assert verdict.health.processes["local"].seconds == 28

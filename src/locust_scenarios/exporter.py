@@ -292,6 +292,10 @@ _HELP: Final[Mapping[str, tuple[str, str]]] = {
     "locust_generator_users": ("gauge", "Users running in each load generator process."),
     "locust_generator_state": ("gauge", "1 for each load generator process's current state."),
     "locust_generator_heartbeat_age_seconds": ("gauge", "Seconds since the master last heard each worker."),
+    "locust_generator_loop_lag_seconds": (
+        "gauge",
+        "How late the event loop of the master or local runner woke its once-a-second observer.",
+    ),
     "locust_iterations": ("counter", "Open-model iterations started, summed over every worker."),
     "locust_iterations_late": ("counter", "Open-model iterations started late, summed over every worker."),
     "locust_iterations_dropped": (
@@ -565,6 +569,7 @@ class LocustCollector:
         health = verdict.health
         cpu, users = _Family("locust_generator_cpu_usage_ratio"), _Family("locust_generator_users")
         state, heartbeat = _Family("locust_generator_state"), _Family("locust_generator_heartbeat_age_seconds")
+        lag = _Family("locust_generator_loop_lag_seconds")
         for process in list(health.processes.values()):
             labels = {"process": process.name}
             cpu.add(labels, process.cpu)
@@ -572,9 +577,10 @@ class LocustCollector:
             state.add({"process": process.name, "state": process.state}, 1)
             if process.heartbeat_age is not None:
                 heartbeat.add(labels, process.heartbeat_age)
+            if process.lag is not None:
+                lag.add(labels, process.lag)
         yield from (cpu, users, state)
-        if heartbeat.samples:
-            yield heartbeat
+        yield from (family for family in (heartbeat, lag) if family.samples)
         for name, value in (
             ("locust_iterations", health.iterations),
             ("locust_iterations_late", health.late),

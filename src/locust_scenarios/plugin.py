@@ -514,12 +514,14 @@ def _sample_each_second(observed: _Observability) -> None:
     """Once a second while a run spawns or runs: observe the generator and record the thresholds' timeline."""
     observed.process.cpu_percent(None)  # the first call only starts psutil's measurement
     while True:
+        asleep = time.monotonic()
         gevent.sleep(1.0)
+        lag = max(time.monotonic() - asleep - 1.0, 0.0)
         runner = observed.environment.runner
         if runner is None or observed.monitor is None or runner.state not in (STATE_SPAWNING, STATE_RUNNING):
             continue
         try:
-            observed.monitor.observe(_observe(observed))
+            observed.monitor.observe(_observe(observed, lag))
             if observed.timeline is not None:
                 elapsed = _elapsed(observed)
                 observed.timeline.tick(elapsed, _stage(observed, elapsed), observed.environment.stats)
@@ -527,7 +529,7 @@ def _sample_each_second(observed: _Observability) -> None:
             logger.debug("could not observe the generator", exc_info=True)
 
 
-def _observe(observed: _Observability) -> Observation:
+def _observe(observed: _Observability, lag: float) -> Observation:
     """The generator as the master (or the local runner) sees it now, as plain values."""
     environment = observed.environment
     runner = environment.runner
@@ -543,7 +545,7 @@ def _observe(observed: _Observability) -> Observation:
     now = time.monotonic()
     if isinstance(runner, MasterRunner):
         workers = list(runner.clients.values())
-        processes = [ProcessObservation("master", own_cpu, 0, runner.state)]
+        processes = [ProcessObservation("master", own_cpu, 0, runner.state, lag=lag)]
         processes += [
             ProcessObservation(
                 worker.id,
@@ -556,7 +558,7 @@ def _observe(observed: _Observability) -> Observation:
         ]
         active = sum(1 for worker in workers if worker.state != STATE_MISSING)
     else:
-        processes = [ProcessObservation("local", own_cpu, runner.user_count, runner.state)]
+        processes = [ProcessObservation("local", own_cpu, runner.user_count, runner.state, lag=lag)]
         active = 0
     paced = observed.pacing_totals()
     return Observation(

@@ -249,8 +249,11 @@ class ScenarioSettings(_OptionModel):
         True, description="judge the load generator (exit 5 when it missed the plan); 'off' keeps only 'no request'"
     )
     trust_cpu: Ratio = Field(0.9, description="CPU usage of a generator process counted as saturated")
+    trust_lag: Duration = Field(
+        0.5, description="event-loop delay of the master or local runner that counts as saturated"
+    )
     trust_cpu_share: Ratio = Field(
-        0.1, description="share of the run a generator process may spend above --scenario-trust-cpu"
+        0.1, description="share of the run a generator process may spend saturated (CPU or event loop)"
     )
     trust_tracking: Ratio = Field(
         0.2, description="largest shortfall of users or iterations/s against the plan, over the run"

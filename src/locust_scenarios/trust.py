@@ -48,6 +48,9 @@ class ProcessObservation:
     state: str
     heartbeat_age: float | None = None
     """Seconds since the master last heard from the worker (``None`` for the local runner)."""
+    lag: float | None = None
+    """How late the process's event loop woke the observer (the master or local runner only): a
+    loop busy with its own work, or starved of CPU by the machine, cannot keep its users' timing."""
 
 
 @dataclass(frozen=True)
@@ -79,20 +82,24 @@ class ProcessHealth:
     cpu: float = 0.0
     cpu_max: float = 0.0
     cpu_sum: float = 0.0
-    seconds: int = 0
-    seconds_over: int = 0
+    samples: int = 0
+    seconds: float = 0.0
+    seconds_over: float = 0.0
+    """Seconds saturated: CPU above the limit, or the event loop later than the lag limit."""
+    lag: float | None = None
+    lag_max: float | None = None
     users: int = 0
     state: str = ""
     heartbeat_age: float | None = None
 
     @property
     def cpu_mean(self) -> float:
-        """Mean CPU usage over the seconds observed."""
-        return self.cpu_sum / self.seconds if self.seconds else 0.0
+        """Mean CPU usage over the observations."""
+        return self.cpu_sum / self.samples if self.samples else 0.0
 
     @property
     def share_over(self) -> float:
-        """Share of the observed seconds spent above the CPU limit."""
+        """Share of the observed time spent saturated."""
         return self.seconds_over / self.seconds if self.seconds else 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,7 +109,8 @@ class ProcessHealth:
             "cpu": self.cpu,
             "cpu_mean": self.cpu_mean,
             "cpu_max": self.cpu_max,
-            "cpu_over_limit_share": self.share_over,
+            "saturated_share": self.share_over,
+            "loop_lag_max_seconds": self.lag_max,
             "users": self.users,
             "state": self.state,
             "heartbeat_age_seconds": self.heartbeat_age,
@@ -113,7 +121,7 @@ class ProcessHealth:
 class GeneratorHealth:
     """The generator's figures over a run: one serialisable structure for the summary and the record."""
 
-    seconds: int = 0
+    seconds: float = 0.0
     processes: dict[str, ProcessHealth] = field(default_factory=dict)
     users_planned: float = 0.0
     users_actual: float = 0.0
@@ -192,10 +200,10 @@ class Monitor:
     def observe(self, seen: Observation) -> None:
         """Add one second's observation (call about once a second while the run is running)."""
         health = self.health
-        step = 1.0 if self._last_elapsed is None else min(max(seen.elapsed - self._last_elapsed, 0.0), 5.0)
+        # A blocked event loop observes late: the whole gap counts (up to a minute, past that a pause).
+        step = 1.0 if self._last_elapsed is None else min(max(seen.elapsed - self._last_elapsed, 0.0), 60.0)
         self._last_elapsed = seen.elapsed
-        health.seconds += 1
-        limit = self.settings.trust_cpu
+        health.seconds += step
         for process in seen.processes:
             figures = health.processes.get(process.name)
             if figures is None:
@@ -203,8 +211,14 @@ class Monitor:
             figures.cpu = process.cpu
             figures.cpu_max = max(figures.cpu_max, process.cpu)
             figures.cpu_sum += process.cpu
-            figures.seconds += 1
-            figures.seconds_over += process.cpu > limit
+            figures.samples += 1
+            figures.seconds += step
+            late = process.lag is not None and process.lag > self.settings.trust_lag
+            if process.lag is not None:
+                figures.lag = process.lag
+                figures.lag_max = max(figures.lag_max or 0.0, process.lag)
+            if process.cpu > self.settings.trust_cpu or late:
+                figures.seconds_over += step
             figures.users, figures.state, figures.heartbeat_age = process.users, process.state, process.heartbeat_age
         health.users_planned, health.users_actual = seen.users_planned, seen.users_actual
         short = max(seen.users_planned - seen.users_actual, 0.0)
@@ -264,17 +278,21 @@ def judge(health: GeneratorHealth, settings: ScenarioSettings) -> tuple[Reason, 
     reasons: list[Reason] = []
     for process in health.processes.values():
         if process.seconds and process.share_over > settings.trust_cpu_share:
+            lag = f", event loop up to {process.lag_max:.2g}s late" if process.lag_max is not None else ""
             reasons.append(
                 Reason(
                     "cpu",
-                    f"{process.name}: CPU above {_percent(settings.trust_cpu)} for {_percent(process.share_over)} "
-                    f"of the run (limit {_percent(settings.trust_cpu_share)}; max {_percent(process.cpu_max)})",
+                    f"{process.name}: saturated (CPU above {_percent(settings.trust_cpu)} or event loop more than "
+                    f"{format_duration(settings.trust_lag)} late) for {_percent(process.share_over)} of the run "
+                    f"(limit {_percent(settings.trust_cpu_share)}; CPU max {_percent(process.cpu_max)}{lag})",
                     {
                         "process": process.name,
                         "share": process.share_over,
                         "cpu_max": process.cpu_max,
                         "cpu_mean": process.cpu_mean,
+                        "loop_lag_max": process.lag_max,
                         "cpu_limit": settings.trust_cpu,
+                        "lag_limit": settings.trust_lag,
                         "share_limit": settings.trust_cpu_share,
                     },
                 )
@@ -336,11 +354,12 @@ class Verdict:
     def table(self) -> str:
         """The generator's lines under the thresholds table."""
         health = self.health
-        lines = [f"Load generator ({health.seconds}s observed):"]
+        lines = [f"Load generator ({health.seconds:.0f}s observed):"]
         for process in health.processes.values():
+            lag = f", event loop up to {process.lag_max:.2g}s late" if process.lag_max is not None else ""
             lines.append(
-                f"  {process.name}: CPU mean {_percent(process.cpu_mean)}, max {_percent(process.cpu_max)}, "
-                f"{_percent(process.share_over)} of the run above the limit"
+                f"  {process.name}: CPU mean {_percent(process.cpu_mean)}, max {_percent(process.cpu_max)}{lag}, "
+                f"saturated {_percent(process.share_over)} of the run"
             )
         lines.append(
             f"  users: {_percent(health.users_tracking_error)} of the planned user-seconds missing"

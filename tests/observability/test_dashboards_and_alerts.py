@@ -179,7 +179,7 @@ def test_exact_numbers_come_from_locusts_quantiles_and_aggregates_from_the_histo
     for title, metric in (
         ("Generator CPU by process", "locust_generator_cpu_usage_ratio"),
         ("Users by process", "locust_generator_users"),
-        ("Worker heartbeat age", "locust_generator_heartbeat_age_seconds"),
+        ("Heartbeat age and loop lag", "locust_generator_loop_lag_seconds"),
         ("Iterations per second: planned vs achieved", "locust_iterations_total"),
         ("Late and dropped iterations", "locust_iterations_dropped_total"),
         ("Tracking error", "locust_users_tracking_error_ratio"),
