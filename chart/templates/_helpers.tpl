@@ -299,6 +299,15 @@ spec:
           value: {{ include "locust-scenarios.runId" $root | quote }}
         {{- end }}
         {{- end }}
+        {{- if and $isMaster $v.results.enabled }}
+        {{- $results := printf "/results/%s" (include "locust-scenarios.runId" $root) }}
+        - name: LOCUST_SCENARIO_RECORD
+          value: {{ printf "%s/record.json" $results | quote }}
+        - name: LOCUST_SCENARIO_REPORT
+          value: {{ printf "%s/report.html" $results | quote }}
+        - name: LOCUST_SCENARIO_RECORD_LOG
+          value: "true"
+        {{- end }}
         {{- if $v.authTokenSecret.name }}
         - name: LOCUST_SCENARIO_AUTH_TOKEN
           valueFrom:
@@ -367,6 +376,10 @@ spec:
         {{- end }}
         - name: tmp
           mountPath: /tmp
+        {{- if and $isMaster $v.results.enabled }}
+        - name: results
+          mountPath: /results
+        {{- end }}
   volumes:
     {{- if $v.package.enabled }}
     - name: package
@@ -389,6 +402,16 @@ spec:
     - name: tmp
       emptyDir:
         sizeLimit: {{ $v.tmpSizeLimit }}
+    {{- if and $isMaster $v.results.enabled }}
+    - name: results
+      {{- if $v.results.existingClaim }}
+      persistentVolumeClaim:
+        claimName: {{ $v.results.existingClaim }}
+      {{- else }}
+      emptyDir:
+        sizeLimit: {{ $v.results.sizeLimit }}
+      {{- end }}
+    {{- end }}
   {{- with $v.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}

@@ -47,6 +47,7 @@ from ._context import setting_source
 from .exitcodes import ExitCode, most_severe
 from .exporter import LocustCollector, MetricsServer, mount, new_run_id, parse_buckets, push
 from .pacing import PacingStats, pacing_stats
+from .record import Recording
 from .redaction import install_redaction
 from .settings import (
     MAX_LOCAL_USERS,
@@ -72,6 +73,7 @@ from .thresholds import (
     evaluate,
     run_totals,
     stop_condition,
+    with_baseline,
 )
 from .thresholds import parse as parse_thresholds
 from .trust import Monitor, Observation, ProcessObservation, judge
@@ -245,6 +247,8 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
         environment.scenario_settings = scenario  # type: ignore[attr-defined]
         validate_user_settings(environment)
         _check_process_limits(environment, scenario, exporter, profile)
+        recording = Recording() if on_worker else Recording.configure(scenario)
+        judged = judged if on_worker else with_baseline(judged, recording.baseline_lookup(), scenario.baseline_record)
     except SettingsError as error:
         _fail(str(error), environment)
         return
@@ -259,6 +263,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
         exporter=exporter,
         thresholds=judged,
         stop=stop,
+        recording=recording,
         collector=LocustCollector(
             environment,
             buckets=buckets,
@@ -277,6 +282,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
             _fail(f"cannot serve metrics on {exporter.host}:{exporter.port} (--prometheus-port): {error}", environment)
     if web_ui is not None:
         mount(web_ui, observed.collector)
+    recording.serve(observed.server)
     environment.locust_scenarios_observability = observed  # type: ignore[attr-defined]
     for signum in _SIGNALS:
         gevent.signal_handler(signum, _on_signal, environment, signal.Signals(signum).name)
@@ -421,6 +427,7 @@ class _Observability:
     exporter: ExporterSettings
     thresholds: tuple[Threshold, ...]
     collector: LocustCollector
+    recording: Recording
     stop: StopCondition | None = None
     server: MetricsServer | None = None
     started_at: float | None = None
@@ -443,6 +450,9 @@ class _Observability:
     quitting: bool = False
     """The work of quitting has begun; it is done once even when Locust fires ``quitting`` again."""
     linger_cut: gevent.event.Event = field(default_factory=gevent.event.Event, repr=False)
+    workers_at_start: frozenset[str] = frozenset()
+    workers_lost: tuple[str, ...] = ()
+    """Workers present when the run started and gone (missing or removed) when it stopped."""
 
     def current_results(self) -> Sequence[Result]:
         """The final verdict's results once judged, else the run so far (read by the exporter)."""
@@ -489,6 +499,9 @@ def _start_watching(environment: Environment) -> None:
     observed.timeline = Timeline(observed.thresholds) if observed.thresholds else None
     if observed.sampler is None:
         observed.sampler = gevent.spawn(_sample_each_second, observed)
+    observed.workers_at_start = frozenset(_live_workers(environment))
+    observed.workers_lost = ()
+    observed.recording.start(environment)
     if observed.scenario.abort_on_fail and observed.thresholds and observed.watcher is None:
         observed.watcher = gevent.spawn(_watch_thresholds, observed)
 
@@ -575,6 +588,31 @@ def _observe(observed: _Observability, lag: float) -> Observation:
     )
 
 
+def _live_workers(environment: Environment) -> set[str]:
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        return set()
+    return {worker.id for worker in runner.clients.all if worker.state != STATE_MISSING}
+
+
+def _on_test_stop(environment: Environment, **_kwargs: Any) -> None:
+    """Master: note the workers the run lost (before quitting, when workers leave on purpose).
+    A worker: log its own open-model pacing counters (the master sums them in its summary)."""
+    if isinstance(environment.runner, WorkerRunner):
+        paced = pacing_stats(environment)
+        if paced.iterations or paced.dropped:
+            logger.info(
+                "open-model pacing on this worker: %d iterations started, %d late, %d dropped",
+                paced.iterations,
+                paced.late,
+                paced.dropped,
+            )
+        return
+    observed = _observability(environment)
+    if observed is not None and observed.workers_at_start:
+        observed.workers_lost = tuple(sorted(observed.workers_at_start - _live_workers(environment)))
+
+
 def _watch_thresholds(observed: _Observability) -> None:
     """Once a second after the grace period: stop the run when a threshold fails for good."""
     environment = observed.environment
@@ -651,7 +689,7 @@ def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
     outcome = _judge(environment, observed)
     if outcome.exit_code is not None:
         environment.process_exit_code = outcome.exit_code
-    for step in (_report, _write_summary_file, _push):
+    for step in (_report, _write_summary_file, _write_record, _push):
         try:
             step(observed, outcome)
         except Exception:  # one failing step must not lose the others or the exit code
@@ -674,7 +712,7 @@ def _judge(environment: Environment, observed: _Observability) -> _Outcome:
     if observed.thresholds:
         _judge_thresholds(environment, observed)
     _judge_generator(environment, observed)
-    inconclusive = _inconclusive(observed)
+    inconclusive = _inconclusive(environment, observed)
     exit_code = _exit_code(observed, interrupted, inconclusive)
     if exit_code is not None:
         # Never mask a more severe code another listener set (locust-plugins' checks set 3 on failure).
@@ -683,11 +721,26 @@ def _judge(environment: Environment, observed: _Observability) -> _Outcome:
     return _Outcome(exit_code, summary)
 
 
-def _inconclusive(observed: _Observability) -> list[dict[str, Any]]:
-    """Why the run's measurements cannot be trusted, one entry per reason (empty: none, or no run)."""
-    if observed.generator is None:
-        return []
-    return [reason.to_dict() for reason in observed.generator.reasons]
+def _inconclusive(environment: Environment, observed: _Observability) -> list[dict[str, Any]]:
+    """Why the run's measurements cannot be trusted, one entry per reason (empty: none, or no run).
+
+    The generator's verdict (``trust.judge``: CPU, tracking, late iterations, workers not replaced in
+    time, no request), then a worker lost without ``--enable-rebalancing``: its users are never
+    started elsewhere, so the plan cannot be met.
+    """
+    reasons = [reason.to_dict() for reason in observed.generator.reasons] if observed.generator else []
+    options = environment.parsed_options
+    lost_named = any(reason["reason"] == "workers" for reason in reasons)
+    if observed.workers_lost and not getattr(options, "enable_rebalancing", False) and not lost_named:
+        reasons.append(
+            {
+                "reason": "workers_lost",
+                "detail": f"{len(observed.workers_lost)} worker(s) lost during the run; without "
+                "--enable-rebalancing their users were not started elsewhere",
+                "workers": list(observed.workers_lost),
+            }
+        )
+    return reasons
 
 
 def _exit_code(observed: _Observability, interrupted: bool, inconclusive: Sequence[Mapping[str, Any]]) -> int | None:
@@ -748,6 +801,10 @@ def _judge_generator(environment: Environment, observed: _Observability) -> None
         observed.generator = GeneratorVerdict(health, judge(health, _settings(environment, observed)))
 
 
+def _write_record(observed: _Observability, outcome: _Outcome) -> None:
+    observed.recording.finish(observed.environment, outcome.summary)
+
+
 def _push(observed: _Observability, _outcome: _Outcome) -> None:
     url = observed.exporter.pushgateway
     if not url:
@@ -790,6 +847,7 @@ def _summary(
         "interrupted": interrupted,
         "aborted": observed.aborted,
         "inconclusive": list(inconclusive),
+        "workers_lost": list(observed.workers_lost),
         "thresholds": [r.to_dict() for r in observed.verdict.results] if observed.verdict else [],
         "generator": observed.generator.health.to_dict() if observed.generator is not None else None,
         "breach": breach,
@@ -841,19 +899,6 @@ def _linger(observed: _Observability, outcome: _Outcome) -> None:
         if observed.linger_cut.is_set() or observed.signals >= 2:
             logger.info("linger cut short")
     server.stop()
-
-
-def _on_test_stop(environment: Environment, **_kwargs: Any) -> None:
-    """A worker logs its own open-model pacing counters (the master sums them in its summary)."""
-    if isinstance(environment.runner, WorkerRunner):
-        paced = pacing_stats(environment)
-        if paced.iterations or paced.dropped:
-            logger.info(
-                "open-model pacing on this worker: %d iterations started, %d late, %d dropped",
-                paced.iterations,
-                paced.late,
-                paced.dropped,
-            )
 
 
 events.init_command_line_parser.add_listener(_register_options)

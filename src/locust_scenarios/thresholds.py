@@ -9,6 +9,12 @@ the text, or whose method and name, separated by one space, are the text. Commas
 belong to the name. Values carry their unit: durations for latency (``500ms``, ``1.5s``), ratios for
 ``fail_ratio`` (``1%``, ``0.01``), plain numbers for ``rps``, ``requests`` and ``failures``.
 
+A limit may be relative to a baseline run record (``--scenario-baseline-record FILE``): ``p95<baseline+10%``
+fails when this run's p95 is above the baseline's by more than 10% *and* the rise is significant,
+judged from the two full response-time distributions (see ``_distributions``), so noise alone never
+fails it. For ``fail_ratio`` the percentage is in points (``fail_ratio<baseline+1%``); other
+aggregates (``rps>baseline-20%``) compare values only.
+
 ``[stage=NAME]`` (before or instead of the request selector) judges a criterion on the requests made
 during the profile's stages of that name only (the names ``preview`` shows), and ``over DURATION``
 after the value makes it hold in every window of that length (``p95<300ms over 1m``). Both are
@@ -29,11 +35,12 @@ import operator
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from locust.stats import calculate_response_time_percentile
 
+from . import _distributions as dist
 from .exitcodes import ExitCode
 from .settings import (
     ScenarioSettings,
@@ -66,6 +73,7 @@ __all__ = [
     "run_totals",
     "sample",
     "stop_condition",
+    "with_baseline",
 ]
 
 Kind = Literal["latency", "ratio", "rate", "count"]
@@ -111,6 +119,11 @@ class Threshold:
     selector: str | None = None
     quantile: float | None = None
     """For percentiles, the fraction (0.95 for p95)."""
+    relative: float | None = None
+    """For ``baseline+N%`` limits, ``N/100`` (negative for ``baseline-N%``); ``limit`` is set from the
+    baseline by ``with_baseline``."""
+    baseline: Sample | None = field(default=None, compare=False, repr=False)
+    """The baseline's requests behind a relative limit."""
     stage: str | None = None
     """``[stage=NAME]``: judged on the requests made during the stages of that name only."""
     window: float | None = None
@@ -170,6 +183,9 @@ def format_value(kind: Kind, value: float | None) -> str:
 # Parsing
 
 
+_RELATIVE = re.compile(r"^baseline\s*(?:(?P<sign>[+-])\s*(?P<percent>\d+(?:\.\d+)?)\s*%)?$")
+
+
 def parse(text: str | None, *, setting: str = "thresholds") -> tuple[Threshold, ...]:
     """The criteria of an expression; ``SettingsError`` naming the bad criterion if one is invalid.
 
@@ -181,7 +197,7 @@ def parse(text: str | None, *, setting: str = "thresholds") -> tuple[Threshold, 
     thresholds = []
     for number, part in enumerate(parts, start=1):
         try:
-            threshold = _parse_one(part)
+            threshold = _parse_one(part, relative_allowed=setting == "thresholds")
             if threshold.timed and setting == "stop_on":
                 raise ValueError("stages and 'over' windows apply to thresholds, not to stop criteria")
             thresholds.append(threshold)
@@ -226,9 +242,9 @@ _STAGE_PREFIX = "stage="
 _OVER = re.compile(r"^(?P<criterion>.*?)\s+over\s+(?P<window>\S+)$")
 
 
-def _parse_one(part: str) -> Threshold:
+def _brackets(part: str) -> tuple[str | None, str | None, str]:
+    """The request selector and the stage of ``[...]`` prefixes, and the rest of the criterion."""
     selector = stage = None
-    window: float | None = None
     rest = part
     while rest.startswith("["):
         end = rest.find("]")
@@ -246,15 +262,26 @@ def _parse_one(part: str) -> Threshold:
         selector = inside
         if not selector:
             raise ValueError("'[]' selects no request; write a name such as [GET /api/items] or [/api/items]")
+    return selector, stage, rest
+
+
+def _over(rest: str) -> tuple[str, float | None]:
+    """The criterion without its ``over DURATION`` suffix, and the window in seconds (``None``: none)."""
     over = _OVER.match(rest)
-    if over:
-        rest = over.group("criterion").strip()
-        try:
-            window = parse_duration(over.group("window"))
-        except ValueError as error:
-            raise ValueError(f"window {over.group('window')!r} {error}") from None
-        if window < 1:
-            raise ValueError(f"window {over.group('window')!r} must be at least 1s (judged from per-second data)")
+    if not over:
+        return rest, None
+    try:
+        window = parse_duration(over.group("window"))
+    except ValueError as error:
+        raise ValueError(f"window {over.group('window')!r} {error}") from None
+    if window < 1:
+        raise ValueError(f"window {over.group('window')!r} must be at least 1s (judged from per-second data)")
+    return over.group("criterion").strip(), window
+
+
+def _parse_one(part: str, *, relative_allowed: bool = True) -> Threshold:
+    selector, stage, rest = _brackets(part)
+    rest, window = _over(rest)
     match = _CRITERION.match(rest)
     if not match:
         raise ValueError("no comparison; write AGGREGATE<VALUE or AGGREGATE>VALUE, e.g. p95<500ms or rps>50")
@@ -265,6 +292,15 @@ def _parse_one(part: str) -> Threshold:
     kind: Kind = "latency" if quantile is not None else AGGREGATES[aggregate]
     if not value_text:
         raise ValueError(f"{aggregate_text}{op} has no value")
+    relative = _RELATIVE.match(value_text.lower())
+    if relative:
+        if not relative_allowed:
+            raise ValueError("a limit relative to the baseline is allowed in thresholds only")
+        percent = float(relative.group("percent") or 0) / 100
+        change = -percent if relative.group("sign") == "-" else percent
+        if stage is not None or window is not None:
+            raise ValueError("a limit relative to the baseline is judged on the whole run: no stage, no window")
+        return Threshold(part, aggregate, op, math.nan, selector=selector, quantile=quantile, relative=change)
     limit = _limit(kind, value_text)
     return Threshold(
         text=part,
@@ -290,6 +326,34 @@ def check_stages(thresholds: Iterable[Threshold], stages: Sequence[str] | None, 
         raise _error(
             "thresholds", text or "", f"{threshold.text!r}: no stage named {threshold.stage!r} ({known}){hint}"
         )
+
+
+def with_baseline(
+    thresholds: Sequence[Threshold], lookup: Callable[[str | None], Sample | None] | None, source: str | None = None
+) -> tuple[Threshold, ...]:
+    """Relative limits (``p95<baseline+10%``) made absolute from the baseline's requests.
+
+    ``lookup`` gives the baseline's ``Sample`` for a selector; ``SettingsError`` when a relative limit
+    has no baseline, or the baseline has no samples for its requests.
+    """
+    resolved = []
+    for threshold in thresholds:
+        if threshold.relative is None:
+            resolved.append(threshold)
+            continue
+        setting = "baseline_record"
+        if lookup is None:
+            message = f"{threshold.text!r} compares with a baseline: give a run record with --scenario-baseline-record"
+            raise _error("thresholds", threshold.text, message)
+        base = lookup(threshold.selector)
+        value, _ = base.measure(threshold) if base is not None else (None, 0)
+        if base is None or value is None:
+            what = f"requests named {threshold.selector!r}" if threshold.selector else "requests"
+            raise _error(setting, source or "", f"the baseline has no {what} for {threshold.text!r}")
+        # the fail ratio's percentage is in points; every other aggregate's is relative
+        limit = value + threshold.relative if threshold.kind == "ratio" else value * (1 + threshold.relative)
+        resolved.append(replace(threshold, limit=limit, baseline=base))
+    return tuple(resolved)
 
 
 def _aggregate(text: str) -> tuple[str, float | None]:
@@ -551,9 +615,31 @@ def evaluate(thresholds: Iterable[Threshold], stats: RequestStats, *, window: bo
         value, samples = measured.measure(threshold)
         if value is None:
             results.append(Result(threshold, None, 0, passed=False, note=_no_samples(threshold, stats)))
+        elif threshold.holds(value) or not _significant(threshold, measured):
+            note = "" if threshold.holds(value) else "beyond the limit, but not significantly: within noise"
+            results.append(Result(threshold, value, samples, passed=True, note=note))
         else:
-            results.append(Result(threshold, value, samples, passed=threshold.holds(value)))
+            results.append(Result(threshold, value, samples, passed=False))
     return tuple(results)
+
+
+def _significant(threshold: Threshold, measured: Sample) -> bool:
+    """Whether a value beyond a baseline-relative limit is more than noise (always, for absolute limits).
+
+    Upper limits on percentiles and on the fail ratio are judged from the two distributions; other
+    relative limits compare values only.
+    """
+    base = threshold.baseline
+    if base is None or threshold.relative is None or threshold.operator not in ("<", "<="):
+        return True
+    if threshold.quantile is not None:
+        return dist.quantile_regressed(
+            base.response_times, measured.response_times, threshold.quantile, tolerance=threshold.relative
+        )
+    if threshold.kind == "ratio":
+        before, after = (base.failures, base.requests), (measured.failures, measured.requests)
+        return dist.proportion_regressed(before, after, tolerance=threshold.relative)
+    return True
 
 
 def _no_samples(threshold: Threshold, stats: RequestStats) -> str:

@@ -178,7 +178,7 @@ class GeneratorHealth:
                 "late_or_dropped_share": self.late_share,
                 "tracking_error": self.iterations_tracking_error,
             },
-            "workers": {
+            "worker_loss": {
                 "peak": self.workers_peak,
                 "active": self.workers_active,
                 "lost": self.workers_lost,

@@ -192,7 +192,7 @@ def test_a_killed_worker_not_replaced_is_inconclusive(fifty_ms: HTTPServer, star
     lost = next(entry for entry in record["inconclusive"] if entry["reason"] == "workers")
     assert lost["lost"] == 1
     assert lost["unreplaced_seconds"] > 5
-    assert record["generator"]["workers"] == {
+    assert record["generator"]["worker_loss"] == {
         "peak": 2,
         "active": 1,
         "lost": 1,
