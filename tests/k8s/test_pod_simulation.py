@@ -15,7 +15,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from werkzeug import Request, Response
 from locust_scenarios.bundle import BundleReport
 
 from .conftest import NAMESPACE, RELEASE, REPO, K8sTools, by_kind, helm
-from .podsim import PodSimulation, free_port
+from .podsim import PodSimulation, free_port, master_and_workers, running
 
 pytestmark = pytest.mark.e2e
 
@@ -155,21 +154,11 @@ def simulate_run(
         "ports": ports,
     }
     master_job, worker_job = jobs["master"], jobs["worker"]
-    pods = [PodSimulation("master", master_job["spec"]["template"]["spec"], workdir / "master", **common)]
-    pods += [
-        PodSimulation(f"worker-{i}", worker_job["spec"]["template"]["spec"], workdir / f"worker-{i}", **common)
-        for i in range(worker_job["spec"]["parallelism"])
-    ]
-    with ThreadPoolExecutor(len(pods)) as pool:
-        list(pool.map(lambda pod: pod.run_init_containers(timeout=300), pods))
+    pods = master_and_workers(master_job, worker_job, worker_job["spec"]["parallelism"], workdir, **common)
 
     logs: dict[str, Path] = {pod.name: pod.root / "container.log" for pod in pods}
-    processes: dict[str, subprocess.Popen[bytes]] = {}
-    handles = {name: path.open("wb") for name, path in logs.items()}
     max_users, metrics = 0, ""
-    try:
-        for pod in pods:
-            processes[pod.name] = pod.start(pod.spec["containers"][0], handles[pod.name])
+    with running(pods) as processes:
         deadline = time.monotonic() + 180
         while processes["master"].poll() is None and time.monotonic() < deadline:
             stats = _get(f"http://127.0.0.1:{ports[8089]}/stats/requests")
@@ -184,13 +173,6 @@ def simulate_run(
             time.sleep(0.5)
         master_code = processes["master"].wait(timeout=30)
         worker_codes = [processes[p.name].wait(timeout=worker_timeout) for p in pods[1:]]
-    finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        for handle in handles.values():
-            handle.close()
     return RunResult(
         master_code=master_code,
         worker_codes=worker_codes,
