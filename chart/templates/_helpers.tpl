@@ -46,6 +46,9 @@ helm.sh/chart: {{ include "locust-scenarios.chart" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: locust-scenarios
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -216,6 +219,9 @@ Call with (dict "root" $ "component" "master"). Renders a YAML list.
 {{- else }}
 {{- $args = append $args "--enable-rebalancing" }}
 {{- end }}
+{{- if $v.webUi.login }}
+{{- $args = append $args "--web-login" }}
+{{- end }}
 {{- $args = concat $args $v.master.extraArgs }}
 {{- else }}
 {{- $args = concat $args (list "--worker" "--master-host" (include "locust-scenarios.masterService" .root) "--master-port" "5557") }}
@@ -253,7 +259,8 @@ metadata:
     {{- end }}
 spec:
   restartPolicy: {{ ternary "Never" "Always" (eq $v.mode "run") }}
-  automountServiceAccountToken: false
+  automountServiceAccountToken: {{ $v.serviceAccount.automountToken }}
+  {{- include "locust-scenarios.podExtras" $root | nindent 2 }}
   # Service links would add variables such as <NAME>_MASTER_PORT, which Locust may read as options.
   enableServiceLinks: false
   {{- with $v.imagePullSecrets }}
@@ -311,6 +318,12 @@ spec:
         - name: tmp
           mountPath: /tmp
   {{- end }}
+  {{- with $v.extraInitContainers }}
+  {{- if not $install }}
+  initContainers:
+  {{- end }}
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   containers:
     - name: {{ .component }}
       image: {{ include "locust-scenarios.image" $root }}
@@ -322,6 +335,9 @@ spec:
       envFrom:
         - configMapRef:
             name: {{ $fullname }}-settings
+        {{- with $v.extraEnvFrom }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
       env:
         {{- with list (ternary "/opt/locust-scenarios/package" "" $v.package.enabled) (ternary "/opt/locust-scenarios/site-packages" "" (eq $install "true")) | compact }}
         # Empty otherwise: a custom image keeps its own PYTHONPATH (examples/Dockerfile).
@@ -370,13 +386,25 @@ spec:
         - name: metrics
           containerPort: {{ $v.metrics.port }}
         {{- end }}
-      {{- if eq $v.mode "service" }}
+      {{- if $v.master.readinessProbe }}
+      readinessProbe:
+        {{- toYaml $v.master.readinessProbe | nindent 8 }}
+      {{- else if eq $v.mode "service" }}
       readinessProbe:
         httpGet:
           path: /
           port: web
         periodSeconds: 10
       {{- end }}
+      {{- range $probe := list "livenessProbe" "startupProbe" }}
+      {{- with get $v.master $probe }}
+      {{ $probe }}:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- end }}
+      {{- else if $v.workers.livenessProbe }}
+      livenessProbe:
+        {{- toYaml $v.workers.livenessProbe | nindent 8 }}
       {{- else if eq $v.mode "run" }}
       # A worker whose master is gone without telling it (e.g. the master exited on invalid settings)
       # would wait forever and keep its Job open. This probe ends it once the master's port has been
@@ -415,6 +443,7 @@ spec:
         {{- end }}
         - name: tmp
           mountPath: /tmp
+        {{- include "locust-scenarios.extraVolumeMounts" $root | nindent 8 }}
   volumes:
     {{- if $v.package.enabled }}
     - name: package
@@ -423,11 +452,7 @@ spec:
         items:
           {{- include "locust-scenarios.configMapItems" (dict "root" $root "folder" "package") | nindent 10 }}
     {{- end }}
-    - name: locustfiles
-      configMap:
-        name: {{ $fullname }}-locustfiles
-        items:
-          {{- include "locust-scenarios.configMapItems" (dict "root" $root "folder" "locustfiles") | nindent 10 }}
+    {{- include "locust-scenarios.locustfilesVolume" $root | nindent 4 }}
     {{- if $install }}
     - name: site-packages
       emptyDir:
@@ -436,18 +461,8 @@ spec:
     - name: tmp
       emptyDir:
         sizeLimit: {{ $v.tmpSizeLimit }}
-  {{- with $v.nodeSelector }}
-  nodeSelector:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- with $v.tolerations }}
-  tolerations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- with $v.affinity }}
-  affinity:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
+    {{- include "locust-scenarios.extraVolumes" $root | nindent 4 }}
+  {{- include "locust-scenarios.scheduling" . | nindent 2 }}
 {{- end }}
 
 {{/*
@@ -465,7 +480,7 @@ the schema cannot express.
 {{- if not (include "locust-scenarios.locustfiles" .) }}
 {{- $errors = append $errors "no locustfile: make this chart with `locust-scenarios bundle DIR --locustfile FILE`" }}
 {{- end }}
-{{- range $v.locust.locustfiles }}
+{{- range (ternary list $v.locust.locustfiles (not (empty $v.locust.existingConfigMap))) }}
 {{- if not ($.Files.Get (printf "files/locustfiles/%s" .)) }}
 {{- $errors = append $errors (printf "locust.locustfiles: %s is not in the bundle (bundle it with --locustfile)" .) }}
 {{- end }}
