@@ -20,14 +20,14 @@ from locust.env import Environment
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from locust_scenarios.endpoints import DEFAULT_ENDPOINTS
+from locust_scenarios.pacing import _SlotSchedule
 from locust_scenarios.settings import ScenarioSettings, SettingsError, add_options
 from locust_scenarios.shapes import Stage, StagesProfile
 from locust_scenarios.users import (
-    DEFAULT_ENDPOINTS,
     EndpointsUser,
     PacingStats,
     RestUser,
-    _SlotSchedule,
     load_endpoints,
     open_model_pacing,
     pacing,

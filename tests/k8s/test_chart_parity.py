@@ -68,7 +68,7 @@ def test_extra_volumes_and_configmaps(k8s_tools: K8sTools, chart: Path) -> None:
 
 
 def test_env_from_whole_secrets_and_configmaps(k8s_tools: K8sTools, chart: Path) -> None:
-    """extraEnvFrom follows the settings ConfigMap in every Locust container's envFrom."""
+    """envFrom follows the settings ConfigMap in every Locust container's envFrom."""
     objects = _objects(k8s_tools, chart, "env-from-values.yaml")
     for component in ("master", "worker"):
         env_from = _pod(objects, component)["containers"][0]["envFrom"]

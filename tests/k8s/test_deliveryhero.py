@@ -147,7 +147,8 @@ def test_state_pins_deliveryhero_after_the_config_release(engine: Engine) -> Non
     assert not any("set" in r for r in releases.values()), "values are given as values:, never set:"
     config = releases[CONFIG_RELEASE]
     assert config["chart"] == "../chart"
-    assert config["hooks"][0]["args"] == ["bundle", "..", "--refresh", "--zip"]
+    assert config["hooks"][0]["events"] == ["presync"]
+    assert config["hooks"][0]["args"][-3:] == ["refresh-bundle", "auto", "--zip"]
     assert {"workload": {"enabled": False}}.items() <= config["values"][-1].items()
     assert config["values"][-1]["configOnly"]["enabled"] is True
     dag = engine.helmfile("-e", "stress", "--state-values-set", OFFLINE, "show-dag")
@@ -187,7 +188,9 @@ def test_every_environment_renders_and_validates(engine: Engine, environment: st
     our_settings = named(our_objects, "ConfigMap", "-settings")["data"]
     our_workers = next(o for o in by_kind(our_objects, "Job") if "-worker-" in o["metadata"]["name"])
     our_init = next(o for o in by_kind(our_objects, "Job") if "-master-" in o["metadata"]["name"])
-    our_command = our_init["spec"]["template"]["spec"]["initContainers"][0]["command"]
+    our_installer = next(
+        c for c in our_init["spec"]["template"]["spec"]["initContainers"] if c["name"] == "install-dependencies"
+    )
 
     master, worker = named(objects, "Deployment", "-master"), named(objects, "Deployment", "-worker")
     assert worker["spec"]["replicas"] == our_workers["spec"]["parallelism"]
@@ -203,7 +206,11 @@ def test_every_environment_renders_and_validates(engine: Engine, environment: st
         assert env["PYTHONPATH"] == "/mnt/locust/lib/pythonpath.zip:/opt/locust-scenarios/site-packages"
         assert container["image"] == _container(our_workers)["image"]
         pod = workload["spec"]["template"]["spec"]
-        assert pod["initContainers"][0]["command"] == our_command
+        installer = pod["initContainers"][0]
+        assert installer["command"] == our_installer["command"]
+        assert installer["args"][-2:] == ["-r", "/mnt/locust/lib/requirements.txt"]
+        pinned = our_installer["args"][len(installer["args"]) - 2 :]
+        assert installer["args"][:-2] + pinned == our_installer["args"], "the same pip arguments, then the list"
         configmaps = {v["configMap"]["name"] for v in pod["volumes"] if "configMap" in v}
         assert {f"{CONFIG_RELEASE}-locustfiles", f"{CONFIG_RELEASE}-lib"} <= configmaps
         assert "packages" not in {v["name"] for v in pod["volumes"]}, "no requirements file: that pip never runs"
@@ -211,9 +218,11 @@ def test_every_environment_renders_and_validates(engine: Engine, environment: st
     assert [line for line in entrypoint if line.strip().startswith("pip install") and " -r " not in line] == []
     lib = named(config, "ConfigMap", "-lib")
     assert set(lib["binaryData"]) == {"pythonpath.zip"}
+    assert lib["data"]["requirements.txt"].split() == pinned
     assert {o["metadata"]["name"] for o in by_kind(config, "ConfigMap")} == {
         f"{CONFIG_RELEASE}-locustfiles",
         f"{CONFIG_RELEASE}-lib",
+        f"{CONFIG_RELEASE}-installer",
     }
     metrics = named(config, "Service", "-metrics")
     assert metrics["spec"]["selector"].items() <= master["spec"]["template"]["metadata"]["labels"].items()
@@ -256,15 +265,48 @@ def test_host_is_always_the_one_given(engine: Engine, tmp_path: Path) -> None:
         assert _env(_container(named(objects, "Deployment", suffix)))["LOCUST_HOST"] == HOST
 
 
-def test_refresh_hook_adds_the_zip(engine: Engine, tmp_path: Path) -> None:
-    """A bundle made without --zip gets the zip from the engine's prepare hook, and later refreshes keep it."""
+@pytest.mark.parametrize(
+    ("setting", "named_in_message"),
+    [
+        ("chart.dependencies.wheelhouse.image=registry.internal/wheels:1", "chart.dependencies.wheelhouse"),
+        ("chart.dependencies.caBundle.configMap=corporate-ca", "chart.dependencies.caBundle"),
+        ("chart.authTokenSecret.name=api-credentials", "chart.authTokenSecret"),
+    ],
+)
+def test_what_deliveryhero_cannot_carry_is_refused(
+    engine: Engine, tmp_path: Path, setting: str, named_in_message: str
+) -> None:
+    """Values the deliveryhero engine cannot pass on stop `write-values` with one line naming them,
+    instead of deploying pods that silently lack them."""
+    result = engine.helmfile(
+        *("-e", "smoke", "--state-values-set", f"{OFFLINE},{setting}", "--selector", "part=test", "write-values"),
+        *("--skip-deps", "--output-file-template", str(tmp_path / "{{ .Release.Name }}.yaml")),
+    )
+    assert result.returncode != 0
+    line = next((x for x in result.stderr.splitlines() if "not carried to engine deliveryhero" in x), "")
+    assert named_in_message in line, result.stderr
+
+
+def test_sync_refresh_adds_the_zip(engine: Engine, tmp_path: Path) -> None:
+    """A bundle made without --zip gets the zip from the engine's refresh on `sync` (no cluster here, so
+    the install itself fails after it), and later refreshes keep it; reading commands refresh nothing."""
     directory = tmp_path / "deploy"
     make_bundle(directory)
-    assert not (directory / "chart" / "files" / "pythonpath.zip").exists()
-    objects = replace(engine, deploy=directory).config("smoke", "engine=deliveryhero")
-    assert (directory / "chart" / "files" / "pythonpath.zip").is_file()
-    assert named(objects, "ConfigMap", "-lib")["binaryData"]["pythonpath.zip"]
+    zipped = directory / "chart" / "files" / "pythonpath.zip"
+    other = replace(engine, deploy=directory)
+    args = ("-e", "smoke", "--state-values-set", "engine=deliveryhero", "--selector", "part=config")
+    template = other.helmfile(*args, "template", "--skip-deps")
+    assert template.returncode != 0
+    assert (
+        "files/pythonpath.zip is missing: make the bundle with `locust-scenarios bundle DIR --zip`" in template.stderr
+    )
+    assert not zipped.exists()
+    synced = other.helmfile(*args, "sync", "--skip-deps")
+    assert "bundle refreshed: it ships the code installed now" in synced.stdout + synced.stderr
+    assert zipped.is_file()
     assert json.loads((directory / "chart" / "files" / "bundle.json").read_text())["pythonpathZip"] is True
+    objects = other.config("smoke", "engine=deliveryhero")
+    assert named(objects, "ConfigMap", "-lib")["binaryData"]["pythonpath.zip"]
 
 
 def test_deliveryhero_pods_import_the_package_and_reach_the_verdict(
