@@ -312,6 +312,15 @@ spec:
           value: {{ include "locust-scenarios.runId" $root | quote }}
         {{- end }}
         {{- end }}
+        {{- if and $isMaster $v.results.enabled }}
+        {{- $results := printf "/results/%s" (include "locust-scenarios.runId" $root) }}
+        - name: LOCUST_SCENARIO_RECORD
+          value: {{ printf "%s/record.json" $results | quote }}
+        - name: LOCUST_SCENARIO_REPORT
+          value: {{ printf "%s/report.html" $results | quote }}
+        - name: LOCUST_SCENARIO_RECORD_LOG
+          value: "true"
+        {{- end }}
         {{- if $v.authTokenSecret.name }}
         - name: LOCUST_SCENARIO_AUTH_TOKEN
           valueFrom:
@@ -392,6 +401,10 @@ spec:
         {{- end }}
         - name: tmp
           mountPath: /tmp
+        {{- if and $isMaster $v.results.enabled }}
+        - name: results
+          mountPath: /results
+        {{- end }}
         {{- include "locust-scenarios.extraVolumeMounts" $root | nindent 8 }}
   volumes:
     {{- if $v.package.enabled }}
@@ -411,6 +424,16 @@ spec:
     - name: tmp
       emptyDir:
         sizeLimit: {{ $v.tmpSizeLimit }}
+    {{- if and $isMaster $v.results.enabled }}
+    - name: results
+      {{- if $v.results.existingClaim }}
+      persistentVolumeClaim:
+        claimName: {{ $v.results.existingClaim }}
+      {{- else }}
+      emptyDir:
+        sizeLimit: {{ $v.results.sizeLimit }}
+      {{- end }}
+    {{- end }}
     {{- include "locust-scenarios.extraVolumes" $root | nindent 4 }}
   {{- include "locust-scenarios.scheduling" . | nindent 2 }}
 {{- end }}

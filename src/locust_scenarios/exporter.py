@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from flask import Response
@@ -65,6 +66,7 @@ __all__ = [
     "OTHER",
     "LocustCollector",
     "MetricsServer",
+    "content_type",
     "error_label",
     "mount",
     "new_run_id",
@@ -615,6 +617,8 @@ class MetricsServer:
         self.host = host
         self.requested_port = port
         self._server: WSGIServer | None = None
+        self.files: Mapping[str, Path] = {}
+        """Files served at ``/results/<name>`` (the run record and report once written)."""
 
     def app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         """The WSGI application: the exposition at ``/metrics``, a pointer to it elsewhere."""
@@ -631,6 +635,17 @@ class MetricsServer:
         if path == "/":
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"locust-scenarios exporter: see /metrics\n"]
+        if path.startswith("/results/") and path.removeprefix("/results/") in self.files:
+            found = self.files[path.removeprefix("/results/")]
+            try:
+                body = found.read_bytes()
+            except OSError:
+                logger.exception("reading %s failed", found)
+                start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+                return [b"reading the file failed, see the Locust log\n"]
+            headers = [("Content-Type", content_type(found.name)), ("Content-Length", str(len(body)))]
+            start_response("200 OK", headers)
+            return [body]
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found; metrics are at /metrics\n"]
 
@@ -653,6 +668,17 @@ class MetricsServer:
         if self._server is not None:
             self._server.stop(timeout=1)
             self._server = None
+
+
+def content_type(name: str) -> str:
+    """The media type of a served result file, by its suffix."""
+    if name.endswith(".html"):
+        return "text/html; charset=utf-8"
+    if name.endswith(".json"):
+        return "application/json"
+    if name.endswith(".xml"):
+        return "application/xml"
+    return "text/plain; charset=utf-8"
 
 
 def mount(web_ui: Any, collector: LocustCollector) -> None:

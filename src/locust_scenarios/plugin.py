@@ -40,11 +40,12 @@ import gevent
 import gevent.event
 from locust import events, runners
 from locust.env import Environment
-from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
+from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from ._context import setting_source
 from .exitcodes import ExitCode, most_severe
 from .exporter import LocustCollector, MetricsServer, mount, new_run_id, parse_buckets, push
+from .record import Recording
 from .redaction import install_redaction
 from .settings import (
     MAX_LOCAL_USERS,
@@ -68,6 +69,7 @@ from .thresholds import (
     evaluate,
     run_totals,
     stop_condition,
+    with_baseline,
 )
 from .thresholds import parse as parse_thresholds
 from .users import validate_user_settings
@@ -237,6 +239,8 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
         environment.scenario_settings = scenario  # type: ignore[attr-defined]
         validate_user_settings(environment)
         _check_process_limits(environment, scenario, exporter, profile)
+        recording = Recording() if on_worker else Recording.configure(scenario)
+        judged = judged if on_worker else with_baseline(judged, recording.baseline_lookup(), scenario.baseline_record)
     except SettingsError as error:
         _fail(str(error), environment)
         return
@@ -250,6 +254,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
         exporter=exporter,
         thresholds=judged,
         stop=stop,
+        recording=recording,
         collector=LocustCollector(
             environment,
             buckets=buckets,
@@ -267,6 +272,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
             _fail(f"cannot serve metrics on {exporter.host}:{exporter.port} (--prometheus-port): {error}", environment)
     if web_ui is not None:
         mount(web_ui, observed.collector)
+    recording.serve(observed.server)
     environment.locust_scenarios_observability = observed  # type: ignore[attr-defined]
     for signum in _SIGNALS:
         gevent.signal_handler(signum, _on_signal, environment, signal.Signals(signum).name)
@@ -381,6 +387,7 @@ class _Observability:
     exporter: ExporterSettings
     thresholds: tuple[Threshold, ...]
     collector: LocustCollector
+    recording: Recording
     stop: StopCondition | None = None
     server: MetricsServer | None = None
     started_at: float | None = None
@@ -394,6 +401,9 @@ class _Observability:
     quitting: bool = False
     """The work of quitting has begun; it is done once even when Locust fires ``quitting`` again."""
     linger_cut: gevent.event.Event = field(default_factory=gevent.event.Event, repr=False)
+    workers_at_start: frozenset[str] = frozenset()
+    workers_lost: tuple[str, ...] = ()
+    """Workers present when the run started and gone (missing or removed) when it stopped."""
 
     def current_results(self) -> Sequence[Result]:
         """The final verdict's results once judged, else the run so far (read by the exporter)."""
@@ -415,8 +425,25 @@ def _start_watching(environment: Environment) -> None:
     observed.started_at = time.monotonic()
     observed.aborted = None
     observed.verdict = None
+    observed.workers_at_start = frozenset(_live_workers(environment))
+    observed.workers_lost = ()
+    observed.recording.start(environment)
     if observed.scenario.abort_on_fail and observed.thresholds and observed.watcher is None:
         observed.watcher = gevent.spawn(_watch_thresholds, observed)
+
+
+def _live_workers(environment: Environment) -> set[str]:
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        return set()
+    return {worker.id for worker in runner.clients.all if worker.state != STATE_MISSING}
+
+
+def _on_test_stop(environment: Environment, **_kwargs: Any) -> None:
+    """Master: note the workers the run lost (before quitting, when workers leave on purpose)."""
+    observed = _observability(environment)
+    if observed is not None and observed.workers_at_start:
+        observed.workers_lost = tuple(sorted(observed.workers_at_start - _live_workers(environment)))
 
 
 def _watch_thresholds(observed: _Observability) -> None:
@@ -492,7 +519,7 @@ def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
     outcome = _judge(environment, observed)
     if outcome.exit_code is not None:
         environment.process_exit_code = outcome.exit_code
-    for step in (_report, _write_summary_file, _push):
+    for step in (_report, _write_summary_file, _write_record, _push):
         try:
             step(observed, outcome)
         except Exception:  # one failing step must not lose the others or the exit code
@@ -528,6 +555,16 @@ def _inconclusive(environment: Environment, observed: _Observability) -> list[di
     reasons: list[dict[str, Any]] = []
     if observed.started_at is not None and environment.stats.total.num_requests == 0:
         reasons.append({"reason": "no_requests", "detail": "no request completed during the run"})
+    options = environment.parsed_options
+    if observed.workers_lost and not getattr(options, "enable_rebalancing", False):
+        reasons.append(
+            {
+                "reason": "workers_lost",
+                "detail": f"{len(observed.workers_lost)} worker(s) lost during the run; without "
+                "--enable-rebalancing their users were not started elsewhere",
+                "workers": list(observed.workers_lost),
+            }
+        )
     return reasons
 
 
@@ -561,6 +598,10 @@ def _report(observed: _Observability, outcome: _Outcome) -> None:
             breach.get("rps") or 0.0,
         )
     stats_logger.info(json.dumps({"event": "locust_scenarios.summary", **outcome.summary}, default=str))
+
+
+def _write_record(observed: _Observability, outcome: _Outcome) -> None:
+    observed.recording.finish(observed.environment, outcome.summary)
 
 
 def _push(observed: _Observability, _outcome: _Outcome) -> None:
@@ -605,6 +646,7 @@ def _summary(
         "interrupted": interrupted,
         "aborted": observed.aborted,
         "inconclusive": list(inconclusive),
+        "workers_lost": list(observed.workers_lost),
         "thresholds": [r.to_dict() for r in observed.verdict.results] if observed.verdict else [],
         "breach": breach,
         "totals": run_totals(stats),
@@ -660,4 +702,5 @@ def _linger(observed: _Observability, outcome: _Outcome) -> None:
 events.init_command_line_parser.add_listener(_register_options)
 events.init.add_listener(_on_init)
 events.test_start.add_listener(_on_test_start)
+events.test_stop.add_listener(_on_test_stop)
 events.quitting.add_listener(_on_quitting)

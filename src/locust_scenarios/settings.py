@@ -245,6 +245,17 @@ class ScenarioSettings(_OptionModel):
     abort_on_fail: bool = Field(False, description="stop the run as soon as a threshold fails")
     abort_grace: Duration = Field(30.0, description="no abort during this first part of the run")
     summary: str | None = Field(None, description="write the verdict and summary as JSON to this path")
+    record: str | None = Field(None, description="write the run record (versioned JSON, see reports) to this path")
+    report: str | None = Field(None, description="write the self-contained HTML report of the run to this path")
+    record_log: bool = Field(
+        False, description="also print the run record, compressed, as one log line (for `locust-scenarios fetch`)"
+    )
+    tags: str | None = Field(
+        None, description="tags of the run record, 'key=value' separated by commas, e.g. 'environment=staging'"
+    )
+    baseline_record: str | None = Field(
+        None, description="run record that thresholds such as 'p95<baseline+10%' compare against"
+    )
 
     secret_fields: ClassVar[frozenset[str]] = frozenset({"auth_token"})
 

@@ -9,6 +9,12 @@ the text, or whose method and name, separated by one space, are the text. Commas
 belong to the name. Values carry their unit: durations for latency (``500ms``, ``1.5s``), ratios for
 ``fail_ratio`` (``1%``, ``0.01``), plain numbers for ``rps``, ``requests`` and ``failures``.
 
+A limit may be relative to a baseline run record (``--scenario-baseline-record FILE``): ``p95<baseline+10%``
+fails when this run's p95 is above the baseline's by more than 10% *and* the rise is significant,
+judged from the two full response-time distributions (see ``_distributions``), so noise alone never
+fails it. For ``fail_ratio`` the percentage is in points (``fail_ratio<baseline+1%``); other
+aggregates (``rps>baseline-20%``) compare values only.
+
 Criteria are judged on the whole run at the end (the verdict), on the run so far during it (the
 exporter and ``--scenario-abort-on-fail``), or on the last ten seconds or so (the breakpoint profile's
 stop condition, built by ``stop_condition``). A criterion with no samples fails the verdict.
@@ -24,11 +30,12 @@ import operator
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from locust.stats import calculate_response_time_percentile
 
+from . import _distributions as dist
 from .exitcodes import ExitCode
 from .settings import ScenarioSettings, SettingsError, env_name, option_name, parse_duration, parse_ratio, shown
 
@@ -50,6 +57,7 @@ __all__ = [
     "run_totals",
     "sample",
     "stop_condition",
+    "with_baseline",
 ]
 
 Kind = Literal["latency", "ratio", "rate", "count"]
@@ -95,6 +103,11 @@ class Threshold:
     selector: str | None = None
     quantile: float | None = None
     """For percentiles, the fraction (0.95 for p95)."""
+    relative: float | None = None
+    """For ``baseline+N%`` limits, ``N/100`` (negative for ``baseline-N%``); ``limit`` is set from the
+    baseline by ``with_baseline``."""
+    baseline: Sample | None = field(default=None, compare=False, repr=False)
+    """The baseline's requests behind a relative limit."""
 
     @property
     def kind(self) -> Kind:
@@ -135,6 +148,9 @@ def format_value(kind: Kind, value: float | None) -> str:
 # Parsing
 
 
+_RELATIVE = re.compile(r"^baseline\s*(?:(?P<sign>[+-])\s*(?P<percent>\d+(?:\.\d+)?)\s*%)?$")
+
+
 def parse(text: str | None, *, setting: str = "thresholds") -> tuple[Threshold, ...]:
     """The criteria of an expression; ``SettingsError`` naming the bad criterion if one is invalid.
 
@@ -146,7 +162,7 @@ def parse(text: str | None, *, setting: str = "thresholds") -> tuple[Threshold, 
     thresholds = []
     for number, part in enumerate(parts, start=1):
         try:
-            thresholds.append(_parse_one(part))
+            thresholds.append(_parse_one(part, relative_allowed=setting == "thresholds"))
         except ValueError as error:
             where = f"criterion {number} {shown(part)}" if len(parts) > 1 else shown(part)
             raise _error(setting, text, f"{where}: {error}") from None
@@ -184,7 +200,7 @@ def _split(text: str, setting: str) -> list[str]:
     return parts
 
 
-def _parse_one(part: str) -> Threshold:
+def _parse_one(part: str, *, relative_allowed: bool = True) -> Threshold:
     selector = None
     rest = part
     if rest.startswith("["):
@@ -205,8 +221,43 @@ def _parse_one(part: str) -> Threshold:
     kind: Kind = "latency" if quantile is not None else AGGREGATES[aggregate]
     if not value_text:
         raise ValueError(f"{aggregate_text}{op} has no value")
+    relative = _RELATIVE.match(value_text.lower())
+    if relative:
+        if not relative_allowed:
+            raise ValueError("a limit relative to the baseline is allowed in thresholds only")
+        percent = float(relative.group("percent") or 0) / 100
+        change = -percent if relative.group("sign") == "-" else percent
+        return Threshold(part, aggregate, op, math.nan, selector=selector, quantile=quantile, relative=change)
     limit = _limit(kind, value_text)
     return Threshold(text=part, aggregate=aggregate, operator=op, limit=limit, selector=selector, quantile=quantile)
+
+
+def with_baseline(
+    thresholds: Sequence[Threshold], lookup: Callable[[str | None], Sample | None] | None, source: str | None = None
+) -> tuple[Threshold, ...]:
+    """Relative limits (``p95<baseline+10%``) made absolute from the baseline's requests.
+
+    ``lookup`` gives the baseline's ``Sample`` for a selector; ``SettingsError`` when a relative limit
+    has no baseline, or the baseline has no samples for its requests.
+    """
+    resolved = []
+    for threshold in thresholds:
+        if threshold.relative is None:
+            resolved.append(threshold)
+            continue
+        setting = "baseline_record"
+        if lookup is None:
+            message = f"{threshold.text!r} compares with a baseline: give a run record with --scenario-baseline-record"
+            raise _error("thresholds", threshold.text, message)
+        base = lookup(threshold.selector)
+        value, _ = base.measure(threshold) if base is not None else (None, 0)
+        if base is None or value is None:
+            what = f"requests named {threshold.selector!r}" if threshold.selector else "requests"
+            raise _error(setting, source or "", f"the baseline has no {what} for {threshold.text!r}")
+        # the fail ratio's percentage is in points; every other aggregate's is relative
+        limit = value + threshold.relative if threshold.kind == "ratio" else value * (1 + threshold.relative)
+        resolved.append(replace(threshold, limit=limit, baseline=base))
+    return tuple(resolved)
 
 
 def _aggregate(text: str) -> tuple[str, float | None]:
@@ -459,9 +510,31 @@ def evaluate(thresholds: Iterable[Threshold], stats: RequestStats, *, window: bo
         value, samples = measured.measure(threshold)
         if value is None:
             results.append(Result(threshold, None, 0, passed=False, note=_no_samples(threshold, stats)))
+        elif threshold.holds(value) or not _significant(threshold, measured):
+            note = "" if threshold.holds(value) else "beyond the limit, but not significantly: within noise"
+            results.append(Result(threshold, value, samples, passed=True, note=note))
         else:
-            results.append(Result(threshold, value, samples, passed=threshold.holds(value)))
+            results.append(Result(threshold, value, samples, passed=False))
     return tuple(results)
+
+
+def _significant(threshold: Threshold, measured: Sample) -> bool:
+    """Whether a value beyond a baseline-relative limit is more than noise (always, for absolute limits).
+
+    Upper limits on percentiles and on the fail ratio are judged from the two distributions; other
+    relative limits compare values only.
+    """
+    base = threshold.baseline
+    if base is None or threshold.relative is None or threshold.operator not in ("<", "<="):
+        return True
+    if threshold.quantile is not None:
+        return dist.quantile_regressed(
+            base.response_times, measured.response_times, threshold.quantile, tolerance=threshold.relative
+        )
+    if threshold.kind == "ratio":
+        before, after = (base.failures, base.requests), (measured.failures, measured.requests)
+        return dist.proportion_regressed(before, after, tolerance=threshold.relative)
+    return True
 
 
 def _no_samples(threshold: Threshold, stats: RequestStats) -> str:

@@ -102,6 +102,7 @@ class PodSimulation:
     hosts: Mapping[str, str] = field(default_factory=dict)
     ports: Mapping[int, int] = field(default_factory=dict)
     service_env: Mapping[str, str] = field(default_factory=dict)
+    claims: Mapping[str, Path] = field(default_factory=dict)
     volumes: dict[str, Path] = field(default_factory=dict)
     stopped_by_probe: bool = False
 
@@ -115,6 +116,12 @@ class PodSimulation:
                 materialise_configmap(
                     local, configmap.get("data", {}), source.get("items"), configmap.get("binaryData")
                 )
+            elif "secret" in volume:
+                source = volume["secret"]
+                materialise_configmap(local, self.secrets[source["secretName"]], source.get("items"))
+            elif "persistentVolumeClaim" in volume:
+                local.rmdir()
+                local = self.claims[volume["persistentVolumeClaim"]["claimName"]]  # the bound volume's files
             else:
                 assert "emptyDir" in volume, f"unsupported volume {volume}"
             self.volumes[volume["name"]] = local
@@ -154,13 +161,21 @@ class PodSimulation:
         if self.spec.get("enableServiceLinks", True):
             env.update(self.service_env)
         for source in container.get("envFrom", []):
-            env.update(self.configmaps[source["configMapRef"]["name"]]["data"])
+            if "configMapRef" in source:
+                env.update(self.configmaps[source["configMapRef"]["name"]]["data"])
+            else:
+                env.update(self.secrets[source["secretRef"]["name"]])
         for entry in container.get("env", []):
             if "value" in entry:
                 env[entry["name"]] = self._translate(str(entry["value"]), mounts)
             else:
                 ref = entry["valueFrom"]["secretKeyRef"]
                 env[entry["name"]] = self.secrets[ref["name"]][ref["key"]]
+        return self._local_network(env, container)
+
+    def _local_network(self, env: dict[str, str], container: Mapping[str, Any]) -> dict[str, str]:
+        """Ports and Service names in Locust's variables mapped to their local stand-ins; a declared
+        port that Locust listens on by default gets its variable."""
         for port in container.get("ports", []):
             variable = LISTEN_DEFAULTS.get(int(port["containerPort"]))
             if variable is not None and variable not in env:
@@ -178,6 +193,10 @@ class PodSimulation:
         mounts = self._mounts(container)
         argv = [*container["command"], *container.get("args", [])]
         return [self.binaries.get(argv[0], argv[0]), *self._arguments(argv[1:], mounts)]
+
+    def grace_period(self) -> float:
+        """terminationGracePeriodSeconds: how long the kubelet waits after SIGTERM before SIGKILL."""
+        return float(self.spec.get("terminationGracePeriodSeconds", 30))
 
     def start(self, container: Mapping[str, Any], log: IO[bytes]) -> subprocess.Popen[bytes]:
         """Start one container's process (stdout and stderr to ``log``), with its liveness probe."""
@@ -218,8 +237,10 @@ class PodSimulation:
                 return
             time.sleep(period)
 
-    def run_init_containers(self, timeout: float) -> None:
-        """Run every init container to completion, in order; each must exit 0."""
+    def run_init_containers(self, timeout: float, *, check: bool = True) -> int:
+        """Run every init container to completion, in order, as the kubelet does: the first that fails
+        stops the pod. With ``check`` each must exit 0; returns the last exit code."""
+        code = 0
         for container in self.spec.get("initContainers", []):
             log_path = self.root / f"{container['name']}.log"
             with log_path.open("wb") as log:
@@ -230,7 +251,11 @@ class PodSimulation:
                     if process.poll() is None:
                         process.kill()
                         process.wait()
-            assert code == 0, f"{self.name}/{container['name']} exited {code}:\n{log_path.read_text()[-3000:]}"
+            if check:
+                assert code == 0, f"{self.name}/{container['name']} exited {code}:\n{log_path.read_text()[-3000:]}"
+            if code != 0:
+                break
+        return code
 
 
 def master_and_workers(

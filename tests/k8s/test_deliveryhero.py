@@ -22,11 +22,10 @@ import pytest
 import yaml
 from pytest_httpserver import HTTPServer
 
-from .conftest import NAMESPACE, REPO, K8sTools, by_kind, helm, make_bundle, named
+from .conftest import NAMESPACE, REPO, K8sTools, by_kind, helm, http_get, make_bundle, named, python_of
 from .podsim import free_port, master_and_workers, running, service_links
 from .test_chart import _crd_validator
 from .test_helmfile import ENVIRONMENTS, HOST, helmfile
-from .test_pod_simulation import _get, _python, fast_target, locust_only_venv  # noqa: F401  # fixtures
 
 pytestmark = pytest.mark.e2e
 
@@ -311,8 +310,8 @@ def test_sync_refresh_adds_the_zip(engine: Engine, tmp_path: Path) -> None:
 
 def test_deliveryhero_pods_import_the_package_and_reach_the_verdict(
     engine: Engine,
-    locust_only_venv: Path,  # noqa: F811  # the fixture imported above
-    fast_target: HTTPServer,  # noqa: F811
+    locust_only_venv: Path,
+    fast_target: HTTPServer,
     tmp_path: Path,
 ) -> None:
     """The deliveryhero layout, run as local processes in a venv with only Locust: the rendered master
@@ -336,7 +335,7 @@ def test_deliveryhero_pods_import_the_package_and_reach_the_verdict(
         "configmaps": configmaps,
         "secrets": {},
         "base_env": {"PATH": f"{locust_only_venv / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8"},
-        "binaries": {"/usr/local/bin/python3": str(_python(locust_only_venv))},
+        "binaries": {"/usr/local/bin/python3": str(python_of(locust_only_venv))},
         "hosts": {RELEASE: "127.0.0.1"},
         "ports": ports,
         # deliveryhero keeps service links on: every Service of the namespace becomes variables.
@@ -350,12 +349,12 @@ def test_deliveryhero_pods_import_the_package_and_reach_the_verdict(
     with running(pods) as processes:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and processes["master"].poll() is None:
-            stats = _get(f"http://127.0.0.1:{ports[8089]}/stats/requests")
+            stats = http_get(f"http://127.0.0.1:{ports[8089]}/stats/requests")
             if stats:
                 data = json.loads(stats)
                 users, state = max(users, int(data.get("user_count", 0))), str(data.get("state"))
                 if users > 0 and state == "stopped":
-                    metrics = _get(f"http://127.0.0.1:{ports[9646]}/metrics") or ""
+                    metrics = http_get(f"http://127.0.0.1:{ports[9646]}/metrics") or ""
                     break
             time.sleep(0.5)
         context = "\n".join(f"--- {name}\n{path.read_text(errors='replace')[-3000:]}" for name, path in logs.items())
