@@ -15,6 +15,9 @@ venv="${VENV:-.venv}"
 # nginx-light (the benchmarks' target).
 sh tools/install-observability-tools.sh
 
+# Headless Chromium (Debian's `chromium`): tests render the HTML report in it and save screenshots.
+sh tools/install-browser.sh
+
 # The package itself, installed as users install it (not editable), with the test extra.
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip

@@ -179,11 +179,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(SCENARIO, "spawn_rate", "users per second for steps that have no ramp of their own"),
     Option(SCENARIO, "steps", "number of steps (stress and breakpoint staircases)"),
     Option(SCENARIO, "baseline", "baseline level as a share of users (spike)"),
-    Option(
-        SCENARIO,
-        "stages",
-        "declarative stages, 'DURATION:TARGET' separated by commas, e.g. '30s:10,1m:10,30s:0'",
-    ),
+    Option(SCENARIO, "stages", "declarative stages, 'DURATION:TARGET' separated by commas, e.g. '30s:10,1m:10,30s:0'"),
     Option(SCENARIO, "think_time", "wait between iterations of the user templates: '1s' or a range '1s-3s'"),
     Option(SCENARIO, "pacing", "each iteration of the user templates starts at least this long after the last"),
     Option(SCENARIO, "endpoints", "endpoints of the config-driven user: a TOML, JSON or YAML file, or inline JSON"),
@@ -200,16 +196,32 @@ OPTIONS: tuple[Option, ...] = (
         "auth_origins",
         "other origins that may receive the token too, e.g. 'https://auth.example.com' ('*': any)",
     ),
-    Option(
-        SCENARIO,
-        "request_timeout",
-        "the user templates' connect and response timeout per request (default 60s)",
-    ),
+    Option(SCENARIO, "request_timeout", "the user templates' connect and response timeout per request (default 60s)"),
     Option(SCENARIO, "thresholds", "pass/fail criteria, e.g. 'p95<500ms,fail_ratio<1%,rps>50'"),
     Option(SCENARIO, "stop_on", "breakpoint: criteria that must hold; the run stops at the first breach"),
     Option(SCENARIO, "abort_on_fail", "stop the run as soon as a threshold fails"),
     Option(SCENARIO, "abort_grace", "no abort during this first part of the run"),
     Option(SCENARIO, "summary", "write the verdict and summary as JSON to this path"),
+    Option(
+        SCENARIO, "trust", "judge the load generator (exit 5 when it missed the plan); 'off' keeps only 'no request'"
+    ),
+    Option(SCENARIO, "trust_cpu", "CPU usage of a generator process counted as saturated"),
+    Option(SCENARIO, "trust_lag", "event-loop delay of the master or local runner that counts as saturated"),
+    Option(SCENARIO, "trust_cpu_share", "share of the run a generator process may spend saturated (CPU or event loop)"),
+    Option(SCENARIO, "trust_tracking", "largest shortfall of users or iterations/s against the plan, over the run"),
+    Option(SCENARIO, "trust_late", "largest share of open-model iterations started late or dropped"),
+    Option(
+        SCENARIO,
+        "trust_worker_grace",
+        "time a lost worker's users may stay below the plan before the run is inconclusive",
+    ),
+    Option(SCENARIO, "record", "write the run record (versioned JSON, see reports) to this path"),
+    Option(SCENARIO, "report", "write the self-contained HTML report of the run to this path"),
+    Option(
+        SCENARIO, "record_log", "also print the run record, compressed, as one log line (for `locust-scenarios fetch`)"
+    ),
+    Option(SCENARIO, "tags", "tags of the run record, 'key=value' separated by commas, e.g. 'environment=staging'"),
+    Option(SCENARIO, "baseline_record", "run record that thresholds such as 'p95<baseline+10%' compare against"),
     Option(EXPORTER, "port", "serve /metrics on this port (0 = any free port)"),
     Option(EXPORTER, "host", "address the metrics port binds to"),
     Option(EXPORTER, "linger", "keep serving after the run so the final state is scraped"),
@@ -306,16 +318,27 @@ def environment_options(args: Sequence[str] = ()) -> Any:
     return namespace
 
 
+_SERVICE_LINK = re.compile(
+    r"[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)"
+)
+"""The variables Kubernetes gives a pod for every Service of its namespace (service links): a Service
+named ``locust-scenarios`` yields ``LOCUST_SCENARIOS_SERVICE_HOST``, ``LOCUST_SCENARIOS_PORT_5557_TCP``..."""
+
+
 def unknown_variable_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
     """Warnings for ``LOCUST_SCENARIO_*`` / ``LOCUST_PROMETHEUS_*`` variables no option knows.
 
-    Typos are the commonest bad input; each warning names the closest known variable.
+    Typos are the commonest bad input; each warning names the closest known variable. Service-link
+    variables are not typos: charts that keep service links on (deliveryhero/locust) get them for
+    Services named ``locust-scenarios...``.
     """
     environ = os.environ if environ is None else environ
     known = [env_name(option.group, option.field) for option in OPTIONS]
     warnings = []
     for name in sorted(environ):
         if not name.startswith(("LOCUST_SCENARIO", "LOCUST_PROMETHEUS_")) or name in known:
+            continue
+        if _SERVICE_LINK.fullmatch(name):
             continue
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
         suggestion = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(known)}"

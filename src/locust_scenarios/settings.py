@@ -182,6 +182,18 @@ class ScenarioSettings(_OptionModel):
     abort_on_fail: bool = Field(False, description=_scenario("abort_on_fail"))
     abort_grace: Duration = Field(30.0, description=_scenario("abort_grace"))
     summary: str | None = Field(None, description=_scenario("summary"))
+    trust: bool = Field(True, description=_scenario("trust"))
+    trust_cpu: Ratio = Field(0.9, description=_scenario("trust_cpu"))
+    trust_lag: Duration = Field(0.5, description=_scenario("trust_lag"))
+    trust_cpu_share: Ratio = Field(0.1, description=_scenario("trust_cpu_share"))
+    trust_tracking: Ratio = Field(0.2, description=_scenario("trust_tracking"))
+    trust_late: Ratio = Field(0.1, description=_scenario("trust_late"))
+    trust_worker_grace: Duration = Field(30.0, description=_scenario("trust_worker_grace"))
+    record: str | None = Field(None, description=_scenario("record"))
+    report: str | None = Field(None, description=_scenario("report"))
+    record_log: bool = Field(False, description=_scenario("record_log"))
+    tags: str | None = Field(None, description=_scenario("tags"))
+    baseline_record: str | None = Field(None, description=_scenario("baseline_record"))
 
     secret_fields: ClassVar[frozenset[str]] = SECRET_FIELDS
 
