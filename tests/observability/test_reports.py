@@ -23,7 +23,7 @@ from locust_scenarios.record import schema
 from tests.browser import dump_dom, screenshot
 from tests.conftest import base_url
 
-from .conftest import OBSERVED, LocustRun
+from .conftest import OBSERVED, OBSERVED_PROFILE, LocustRun
 
 pytestmark = pytest.mark.e2e
 
@@ -187,9 +187,13 @@ def tunable_target() -> Iterator[tuple[HTTPServer, list[float]]]:
 
 
 def _record(start_locust: StartLocust, url: str, path: Path, *extra: str, code: int = 0) -> dict[str, Any]:
-    run = start_locust(headless(url, "--scenario-record", str(path), *extra, run_time="6s", users=3))
+    """A 7 s run of 3 users under the stages profile (its clock, unlike -t, starts with the users)."""
+    args = ["-f", OBSERVED_PROFILE, "--headless", "-H", url, "--scenario-record", str(path), *extra]
+    run = start_locust(args, {"LOCUST_SCENARIO": "stages", "LOCUST_SCENARIO_STAGES": "1s:3,6s:3"})
     assert run.finish(90) == code, run.output()[-3000:]
     loaded: dict[str, Any] = json.loads(path.read_text())
+    slow = next(e for e in loaded["requests"] if e["name"] == "/slow")
+    assert slow["requests"] >= 40, "too short a run to compare"
     return loaded
 
 
@@ -197,8 +201,9 @@ def test_compare_finds_the_endpoint_made_slower(
     tunable_target: tuple[HTTPServer, list[float]], start_locust: StartLocust, tmp_path: Path
 ) -> None:
     """`compare` of a record with itself exits 0; against a run whose /slow answers 30% later it exits 3
-    and names GET /slow (and not GET /), also in the HTML diff. A baseline-relative threshold on the
-    slower run fails the run itself with exit 3."""
+    and names GET /slow with its p50, also in the HTML diff. A baseline-relative threshold on the
+    slower run fails the run itself with exit 3. (GET / is not asserted either way: on a shared machine
+    its latency drifts between runs, which a comparison rightly reports.)"""
     server, delay = tunable_target
     url = base_url(server)
     baseline = tmp_path / "baseline.json"
@@ -214,8 +219,7 @@ def test_compare_finds_the_endpoint_made_slower(
     slower = cli("compare", str(baseline), str(current))
     assert slower.returncode == 3, slower.stdout + slower.stderr
     summary = slower.stderr.strip().splitlines()[-1]
-    assert "GET /slow" in summary
-    assert "GET / " not in summary, summary
+    assert "GET /slow (p50" in summary, summary
     row = next(line for line in slower.stdout.splitlines() if line.startswith("| GET /slow |"))
     assert "REGRESSED" in row
     assert "significant" in row
