@@ -23,7 +23,7 @@ from locust_scenarios.record import schema
 from tests.browser import dump_dom, screenshot
 from tests.conftest import base_url
 
-from .conftest import OBSERVED, OBSERVED_PROFILE, LocustRun
+from .conftest import OBSERVED_PROFILE, LocustRun
 
 pytestmark = pytest.mark.e2e
 
@@ -70,10 +70,16 @@ def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     )
 
 
-def headless(target: HTTPServer | str, *extra: str, run_time: str = "4s", users: int = 4) -> list[str]:
-    """Arguments of a short local headless run of the plain locustfile."""
+def headless(target: HTTPServer | str, *extra: str, users: int = 4, seconds: int = 4) -> list[str]:
+    """Arguments of a short local headless run under the stages profile (``seconds`` at ``users``).
+
+    A profile's clock starts with the users; ``-t`` counts from before the locustfile is imported,
+    so on a loaded machine a short ``-t`` can end the run at once.
+    """
     url = target if isinstance(target, str) else base_url(target)
-    return ["-f", OBSERVED, "--headless", "-u", str(users), "-r", "20", "-t", run_time, "-H", url, *extra]
+    stages = f"1s:{users},{seconds}s:{users}"
+    profile = ["--scenario", "stages", "--scenario-stages", stages]
+    return ["-f", OBSERVED_PROFILE, "--headless", "-H", url, *profile, *extra]
 
 
 def test_record_validates_and_its_report_renders_offline(
@@ -187,9 +193,8 @@ def tunable_target() -> Iterator[tuple[HTTPServer, list[float]]]:
 
 
 def _record(start_locust: StartLocust, url: str, path: Path, *extra: str, code: int = 0) -> dict[str, Any]:
-    """A 7 s run of 3 users under the stages profile (its clock, unlike -t, starts with the users)."""
-    args = ["-f", OBSERVED_PROFILE, "--headless", "-H", url, "--scenario-record", str(path), *extra]
-    run = start_locust(args, {"LOCUST_SCENARIO": "stages", "LOCUST_SCENARIO_STAGES": "1s:3,6s:3"})
+    """A 7 s run of 3 users (see ``headless``)."""
+    run = start_locust(headless(url, "--scenario-record", str(path), *extra, users=3, seconds=6))
     assert run.finish(90) == code, run.output()[-3000:]
     loaded: dict[str, Any] = json.loads(path.read_text())
     slow = next(e for e in loaded["requests"] if e["name"] == "/slow")
