@@ -175,7 +175,7 @@ def test_junit_has_one_failing_case_per_failed_threshold(
 @pytest.fixture
 def tunable_target() -> Iterator[tuple[HTTPServer, list[float]]]:
     """A threaded local target: / at once, /slow after the delay in the returned list (changeable)."""
-    delay = [0.040]
+    delay = [0.080]
     server = HTTPServer(host="127.0.0.1", threaded=True)
 
     def slow(_request: Request) -> Response:
@@ -193,8 +193,8 @@ def tunable_target() -> Iterator[tuple[HTTPServer, list[float]]]:
 
 
 def _record(start_locust: StartLocust, url: str, path: Path, *extra: str, code: int = 0) -> dict[str, Any]:
-    """A 7 s run of 3 users (see ``headless``)."""
-    run = start_locust(headless(url, "--scenario-record", str(path), *extra, users=3, seconds=6))
+    """A 9 s run of 4 users (see ``headless``)."""
+    run = start_locust(headless(url, "--scenario-record", str(path), *extra, users=4, seconds=8))
     assert run.finish(90) == code, run.output()[-3000:]
     loaded: dict[str, Any] = json.loads(path.read_text())
     slow = next(e for e in loaded["requests"] if e["name"] == "/slow")
@@ -213,7 +213,7 @@ def test_compare_finds_the_endpoint_made_slower(
     url = base_url(server)
     baseline = tmp_path / "baseline.json"
     _record(start_locust, url, baseline)
-    delay[0] = 0.052
+    delay[0] = 0.104
     current = tmp_path / "current.json"
     _record(start_locust, url, current)
 
