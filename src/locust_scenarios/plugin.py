@@ -761,7 +761,7 @@ def _report(observed: _Observability, outcome: _Outcome) -> None:
     """The verdict table, the breakpoint's breach and the one JSON summary line, in the log."""
     stats_logger = logging.getLogger("locust.stats_logger")
     if observed.verdict is not None:
-        stats_logger.info("\n%s\n", observed.verdict.table())
+        stats_logger.info("\n%s\n", observed.verdict.table(outcome.exit_code))
     if observed.generator is not None:
         stats_logger.info("\n%s\n", observed.generator.table())
     for reason in outcome.summary["inconclusive"]:
