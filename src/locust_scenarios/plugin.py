@@ -35,6 +35,7 @@ from locust import events
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, WorkerRunner
 
+from . import webui
 from .exitcodes import ExitCode, most_severe
 from .exporter import LocustCollector, MetricsServer, mount, new_run_id, parse_buckets, push
 from .settings import (
@@ -46,7 +47,7 @@ from .settings import (
     load_settings,
     unknown_variable_warnings,
 )
-from .shapes import ScenarioProfile
+from .shapes import ScenarioProfile, profile_names
 from .thresholds import (
     Result,
     StopCondition,
@@ -58,7 +59,7 @@ from .thresholds import (
     stop_condition,
 )
 from .thresholds import parse as parse_thresholds
-from .users import validate_user_settings
+from .users import check_host, check_user_classes, validate_user_settings
 
 __all__ = ["running_profile"]
 
@@ -85,7 +86,57 @@ def _fail(message: str, environment: Environment | None = None) -> None:
 
 
 def _register_options(parser: Any) -> None:
-    add_options(parser)
+    add_options(parser, scenario_choices=profile_names())
+
+
+def _run_settings(
+    environment: Environment, options: Any, profile: ScenarioProfile | None
+) -> tuple[ScenarioSettings, tuple[Threshold, ...], tuple[Threshold, ...]]:
+    """The settings a run with ``options`` reads, with its thresholds and stop criteria, all checked.
+
+    ``profile`` (when given) is configured with them. Raises ``SettingsError``.
+    """
+    scenario = load_settings(ScenarioSettings, options)
+    if profile is not None:
+        profile.configure(options=options)  # the profile's class attributes join the settings
+        scenario = profile.settings or scenario
+    judged = parse_thresholds(scenario.thresholds)
+    stop_criteria = parse_thresholds(scenario.stop_on, setting="stop_on")
+    check_user_classes(environment.user_classes, scenario)
+    return scenario, judged, stop_criteria
+
+
+def _check_form(environment: Environment, options: Mapping[str, Any]) -> None:
+    """What the web UI's form asks for, checked as a run would check it, on copies (nothing changes)."""
+    profile = running_profile(environment)
+    copy = type(profile)() if profile is not None else None
+    common = profile.common_options() if profile is not None else {}
+    scenario, _, _ = _run_settings(environment, {**options, **common}, copy)
+    validate_user_settings(environment, scenario)
+    check_host(environment, options.get("host") or environment.host)
+
+
+def _apply_form(environment: Environment) -> None:
+    """After Locust wrote the form into its options and started the profile: judge what it asked for."""
+    observed = _observability(environment)
+    profile = running_profile(environment)
+    try:
+        scenario = profile.settings if profile is not None and profile.settings else None
+        scenario = scenario or load_settings(ScenarioSettings, environment.parsed_options)
+        judged = parse_thresholds(scenario.thresholds)
+        criteria = parse_thresholds(scenario.stop_on, setting="stop_on")
+    except SettingsError as error:  # checked before the run started; kept as it was otherwise
+        logger.error("keeping the previous settings: %s", error)
+        return
+    environment.scenario_settings = scenario  # type: ignore[attr-defined]
+    if observed is None:
+        return
+    observed.scenario = scenario
+    observed.thresholds = judged
+    observed.stop = stop_condition(criteria, environment) if criteria else None
+    observed.collector.thresholds = observed.current_results if judged else None
+    if profile is not None:
+        profile.inject_stop_condition(observed.stop)
 
 
 def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> None:
@@ -94,23 +145,29 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
     options = environment.parsed_options
     on_worker = isinstance(environment.runner, WorkerRunner)
     profile = running_profile(environment)
+    problems: list[str] = []
     try:
-        scenario = load_settings(ScenarioSettings, options)
-        exporter = load_settings(ExporterSettings, options)
-        buckets = parse_buckets(exporter.buckets)
-        if profile is not None:
-            profile.configure(options=options)  # the profile's class attributes join the settings
-            scenario = profile.settings or scenario
-        judged = parse_thresholds(scenario.thresholds)
-        stop_criteria = parse_thresholds(scenario.stop_on, setting="stop_on")
-        stop = stop_condition(stop_criteria, environment) if stop_criteria and not on_worker else None
-        if profile is not None and stop is not None:
-            profile.configure(options=options, stop_condition=stop)
+        scenario, judged, stop_criteria = _run_settings(environment, options, profile)
         environment.scenario_settings = scenario  # type: ignore[attr-defined]
         validate_user_settings(environment)
     except SettingsError as error:
-        _fail(str(error), environment)
+        problems.append(str(error))
+    try:
+        exporter = load_settings(ExporterSettings, options)
+        buckets = parse_buckets(exporter.buckets)
+    except SettingsError as error:
+        problems.append(str(error))
+    if not on_worker and _unattended(environment):
+        try:
+            check_host(environment, environment.host)
+        except SettingsError as error:
+            problems.append(str(error))
+    if problems:  # every invalid setting at once, still on one line
+        _fail("; ".join(problems), environment)
         return
+    stop = stop_condition(stop_criteria, environment) if stop_criteria and not on_worker else None
+    if profile is not None and stop is not None:
+        profile.inject_stop_condition(stop)
     if on_worker:
         return  # workers export nothing: their statistics reach the master in their reports
     gevent.signal_handler(signal.SIGTERM, _interrupt, environment)
@@ -137,6 +194,13 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
             _fail(f"cannot serve metrics on {exporter.host}:{exporter.port} (--prometheus-port): {error}", environment)
     if web_ui is not None:
         mount(web_ui, observed.collector)
+        webui.attach(
+            web_ui,
+            environment,
+            interactive=not _unattended(environment),
+            check=lambda form: _check_form(environment, form),
+            apply=lambda: _apply_form(environment),
+        )
     environment.locust_scenarios_observability = observed  # type: ignore[attr-defined]
 
 
@@ -229,6 +293,12 @@ def _watch_thresholds(observed: _Observability) -> None:
             return
     finally:
         observed.watcher = None
+
+
+def _unattended(environment: Environment) -> bool:
+    """No one at a web UI starts the run: headless, or ``--autostart``."""
+    options = environment.parsed_options
+    return bool(getattr(options, "headless", False) or getattr(options, "autostart", False))
 
 
 def _end_run(environment: Environment) -> None:
