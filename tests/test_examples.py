@@ -90,8 +90,9 @@ def test_scenarios_example_runs_every_test_type(demo_target: str, scenario: str)
     ids=["toml", "json", "inline"],
 )
 def test_config_driven_example_runs_from_each_source(demo_target: str, endpoints: str | None) -> None:
-    """examples/config_driven.py runs from its TOML file, the JSON file, or inline JSON, and exits 0."""
-    env = {**SHORT["smoke"], "LOCUST_SCENARIO": "smoke"}
+    """examples/config_driven.py runs from its TOML file, the JSON file, or inline JSON, and exits 0
+    (a short think time, so that a few seconds reach every weighted endpoint)."""
+    env = {**SHORT["smoke"], "LOCUST_SCENARIO": "smoke", "LOCUST_SCENARIO_THINK_TIME": "50ms"}
     if endpoints:
         env["LOCUST_SCENARIO_ENDPOINTS"] = endpoints
     result, requests = run_example("config_driven.py", demo_target, env)

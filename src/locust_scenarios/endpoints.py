@@ -24,6 +24,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from ._context import setting_source
 from .settings import (
     SettingsError,
+    install_hint,
     parse_duration,
 )
 
@@ -33,7 +34,7 @@ EndpointSource = str | Path | Sequence[Mapping[str, Any]]
 """Where endpoints come from: a file path, inline JSON text, or already parsed definitions."""
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
-_YAML_HINT = "reading YAML needs PyYAML: pip install 'locust-scenarios[yaml]'"
+_YAML_HINT = f"reading YAML needs PyYAML: {install_hint('yaml')}"
 
 
 class Endpoint(BaseModel):

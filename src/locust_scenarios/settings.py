@@ -39,6 +39,7 @@ __all__ = [
     "env_name",
     "environment_options",
     "format_duration",
+    "install_hint",
     "load_settings",
     "option_dest",
     "option_name",
@@ -407,6 +408,14 @@ def _looks_like_ours(name: str) -> bool:
     if len(parts) < 2 or parts[0] != "LOCUST":
         return False
     return bool(difflib.get_close_matches(parts[1], ["SCENARIO", "PROMETHEUS"], n=1, cutoff=0.75))
+
+
+def install_hint(extra: str) -> str:
+    """How to add an optional extra, from PyPI or from a checkout or a built wheel of this project."""
+    return (
+        f"pip install 'locust-scenarios[{extra}]' (from a checkout: pip install '.[{extra}]'; "
+        f"from a built wheel: pip install 'dist/locust_scenarios-VERSION-py3-none-any.whl[{extra}]')"
+    )
 
 
 def suggest(value: str, names: Sequence[str]) -> str:

@@ -91,12 +91,20 @@ def _endpoint_table(environment: Environment, user_class: type[EndpointsUser]) -
     if table is None:
         if configured:
             endpoints = load_endpoints(configured)
+        elif user_class.endpoints is None and user_class.require_endpoints:
+            raise SettingsError(_NO_ENDPOINTS)
         else:
             declared = user_class.endpoints
             shown = declared if isinstance(declared, str | Path) else "[...]"
             endpoints = load_endpoints(declared, origin=f"{user_class.__name__}.endpoints={str(shown)!r}")
         table = tables[(user_class, configured)] = EndpointTable.of(endpoints)
     return table
+
+
+_NO_ENDPOINTS = (
+    "invalid setting LOCUST_SCENARIO_ENDPOINTS (--scenario-endpoints): not given; name the requests to "
+    'send, e.g. LOCUST_SCENARIO_ENDPOINTS=endpoints.toml or \'[{"path": "/"}]\' (see docs/users.md)'
+)
 
 
 def _validate_class(environment: Environment, user_class: type[User]) -> None:
@@ -120,6 +128,8 @@ def validate_user_settings(environment: Environment, settings: ScenarioSettings 
                 settings_think_time(settings)
             if issubclass(user_class, EndpointsUser) and settings.endpoints:
                 load_endpoints(settings.endpoints)
+            elif issubclass(user_class, EndpointsUser) and user_class.require_endpoints and not user_class.endpoints:
+                raise SettingsError(_NO_ENDPOINTS)
         return
     for user_class in environment.user_classes:
         _validate_class(environment, user_class)
@@ -465,11 +475,13 @@ class EndpointsUser(RestUser):
 
     The setting is a TOML, JSON or YAML file (``[[endpoints]]`` tables or a list), or inline JSON.
     Below the setting ranks the class attribute ``endpoints`` (a path or a list of dicts); with
-    neither, the user requests ``GET /``.
+    neither, the user requests ``GET /``, unless ``require_endpoints`` is set (as in the built-in
+    locustfile of ``locust-scenarios run``): then the run is refused as invalid configuration.
     """
 
     abstract = True
     endpoints: ClassVar[EndpointSource | None] = None
+    require_endpoints: ClassVar[bool] = False
 
     @task
     def call_endpoint(self) -> None:
