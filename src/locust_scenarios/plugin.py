@@ -5,14 +5,16 @@
   read (settings, thresholds, the breakpoint's stop criteria, histogram buckets, the user templates'
   endpoints) and configures the running profile. Invalid configuration exits with code 2 and one
   line, before any user spawns. On the master or local runner (never a worker) it also serves the
-  exporter on ``--prometheus-port`` and at ``/metrics`` on the web UI, and handles SIGTERM: Locust
-  installs its own handler only after a headless shape has finished, so without ours a
-  ``kubectl delete`` or a CI timeout would kill the process with no summary and no exit code.
+  exporter on ``--prometheus-port`` and at ``/metrics`` on the web UI, and handles SIGTERM and SIGINT
+  in every state: Locust installs its own SIGTERM handler only after a headless shape has finished,
+  and its wait for workers never checks ``runner.quit()``, so without ours a ``kubectl delete`` or a
+  CI timeout would leave the process waiting, or kill it with no summary and no exit code.
 - ``test_start``: a worker rebuilds the profile from the options the master sent (so open-model
   pacing follows the same plan from the same clock origin); the master starts the abort watcher.
 - ``quitting``: the verdict table, one JSON summary line, ``--scenario-summary``, the exit code (3 for
-  a failed threshold, 4 for a profile interrupted before it completed), the Pushgateway push and the
-  linger that lets Prometheus scrape the final state.
+  a failed threshold, 4 for a run interrupted before it completed, 5 for an inconclusive run such as
+  one in which no request completed), the Pushgateway push and the linger that lets Prometheus scrape
+  the final state. Done once, however often Locust fires the event.
 
 Importing this module registers the listeners; they do nothing until Locust fires its events.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -28,9 +31,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import gevent
+import gevent.event
 from locust import events
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, WorkerRunner
@@ -170,7 +174,6 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
         profile.inject_stop_condition(stop)
     if on_worker:
         return  # workers export nothing: their statistics reach the master in their reports
-    gevent.signal_handler(signal.SIGTERM, _interrupt, environment)
     observed = _Observability(
         environment=environment,
         scenario=scenario,
@@ -202,13 +205,90 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
             apply=lambda: _apply_form(environment),
         )
     environment.locust_scenarios_observability = observed  # type: ignore[attr-defined]
+    for signum in _SIGNALS:
+        gevent.signal_handler(signum, _on_signal, environment, signal.Signals(signum).name)
 
 
-def _interrupt(environment: Environment) -> None:
-    """SIGTERM: stop the users and let Locust shut down normally (summary, quitting, exit code)."""
-    logger.warning("received SIGTERM: stopping the run")
-    if environment.runner is not None:
-        environment.runner.quit()
+# -- signals ----------------------------------------------------------------------------------------
+
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+_QUIT_GRACE = 4.0
+"""Seconds Locust's own shutdown gets after a signal before the process quits by itself."""
+
+_FORCED_EXIT_AFTER = 3.0
+"""Seconds the work at quitting gets after a second signal before the process ends regardless."""
+
+
+def _on_signal(environment: Environment, name: str) -> None:
+    """SIGTERM or SIGINT, in any state: end the process, with one summary and the right exit code.
+
+    Before any run (a master waiting for its workers) the process quits at once with code 4. During
+    a run the users stop and Locust shuts down as usual (summary, code 4); after a run, the process
+    quits with that run's verdict. Once quitting has begun, the first signal lets a linger run its
+    capped course and the second ends it at once.
+    """
+    observed = _observability(environment)
+    if observed is None:
+        return
+    observed.signals += 1
+    if observed.quitting:
+        if observed.signals >= 2:
+            logger.warning("received %s again: ending now", name)
+            observed.linger_cut.set()
+            gevent.spawn_later(_FORCED_EXIT_AFTER, _exit_regardless, environment)
+        else:
+            logger.info("received %s while quitting: a second signal ends the linger", name)
+        return
+    runner = environment.runner
+    if observed.started_at is None:
+        logger.warning("received %s before any run: exit code %d", name, ExitCode.INTERRUPTED)
+        observed.interrupted = True
+        _quit_now(environment)
+        return
+    if _run_in_progress(environment):
+        observed.interrupted = True
+        logger.warning("received %s: stopping the run (exit code %d)", name, ExitCode.INTERRUPTED)
+        environment.stop_timeout = min(environment.stop_timeout or 0.0, _QUIT_GRACE / 2)
+    else:
+        logger.info("received %s after the run: exiting with its verdict", name)
+    if runner is not None:
+        runner.quit()
+    if environment.web_ui is not None:
+        environment.web_ui.stop()
+    gevent.spawn_later(_QUIT_GRACE, _quit_if_still_running, environment)
+
+
+def _run_in_progress(environment: Environment) -> bool:
+    runner = environment.runner
+    return runner is not None and runner.state in (STATE_SPAWNING, STATE_RUNNING)
+
+
+def _quit_now(environment: Environment) -> NoReturn:
+    """Do the work of quitting here and end the process (Locust's own shutdown is not coming)."""
+    environment.events.quitting.fire(environment=environment, reverse=True)
+    code = environment.process_exit_code
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Raised in a greenlet, SystemExit reaches the main greenlet through gevent's hub and ends Python.
+    raise SystemExit(ExitCode.INTERRUPTED if code is None else code)
+
+
+def _quit_if_still_running(environment: Environment) -> None:
+    observed = _observability(environment)
+    if observed is not None and not observed.quitting:
+        logger.warning("Locust did not shut down within %gs of the signal: quitting now", _QUIT_GRACE)
+        _quit_now(environment)
+
+
+def _exit_regardless(environment: Environment) -> None:
+    """The last resort after a second signal: the work of quitting is stuck, end the process."""
+    code = environment.process_exit_code
+    logger.error("still quitting %gs after a second signal: exiting", _FORCED_EXIT_AFTER)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(ExitCode.INTERRUPTED if code is None else code)
 
 
 def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
@@ -244,6 +324,13 @@ class _Observability:
     aborted: str | None = None
     verdict: Verdict | None = None
     watcher: gevent.Greenlet | None = field(default=None, repr=False)
+    signals: int = 0
+    """SIGTERM and SIGINT received so far."""
+    interrupted: bool = False
+    """A signal ended the process before the run completed (or before any run)."""
+    quitting: bool = False
+    """The work of quitting has begun; it is done once even when Locust fires ``quitting`` again."""
+    linger_cut: gevent.event.Event = field(default_factory=gevent.event.Event, repr=False)
 
     def current_results(self) -> Sequence[Result]:
         """The final verdict's results once judged, else the run so far (read by the exporter)."""
@@ -317,34 +404,98 @@ def _end_run(environment: Environment) -> None:
         web_ui.stop()
 
 
-def _interrupted(environment: Environment) -> bool:
+def _interrupted(environment: Environment, observed: _Observability) -> bool:
+    """Whether the run ended before its plan did: by a signal, or with the profile still going."""
+    if observed.interrupted or observed.started_at is None or _run_in_progress(environment):
+        return True
     profile = running_profile(environment)
     return profile is not None and profile.started and not profile.completed
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """What quitting reports: the exit code (``None``: Locust's own rule) and the summary."""
+
+    exit_code: int | None
+    summary: dict[str, Any]
+
+
 def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
-    """The verdict, its exit code, the summary, the push and the linger (master or local runner)."""
+    """The verdict, its exit code, the summary, the push and the linger (master or local runner).
+
+    Each step runs once per process, even when Locust fires ``quitting`` twice (its SIGTERM handler
+    shuts down again while the first shutdown lingers); a failing step never stops the next.
+    """
     observed = _observability(environment)
-    if observed is None:
+    if observed is None or observed.quitting:
         return
+    observed.quitting = True
     if observed.watcher is not None:
         observed.watcher.kill(block=False)
-    interrupted = _interrupted(environment)
+    outcome = _judge(environment, observed)
+    if outcome.exit_code is not None:
+        environment.process_exit_code = outcome.exit_code
+    for step in (_report, _write_summary_file, _push):
+        try:
+            step(observed, outcome)
+        except Exception:  # one failing step must not lose the others or the exit code
+            logger.exception("quitting: %s failed", step.__name__.strip("_").replace("_", " "))
+    if observed.server is not None:
+        _linger(observed, outcome)
+
+
+def _judge(environment: Environment, observed: _Observability) -> _Outcome:
+    """The run's verdict and exit code, combined with any code another listener already set."""
+    interrupted = _interrupted(environment, observed)
     if interrupted:
         profile = running_profile(environment)
         name = profile.settings.scenario if profile is not None and profile.settings else "?"
-        logger.warning("the %s profile was interrupted before it completed: exit code %d", name, ExitCode.INTERRUPTED)
-    stats_logger = logging.getLogger("locust.stats_logger")
+        what = f"the {name} profile" if profile is not None else "the run"
+        if observed.started_at is None:
+            logger.warning("interrupted before any run started: exit code %d", ExitCode.INTERRUPTED)
+        else:
+            logger.warning("%s was interrupted before it completed: exit code %d", what, ExitCode.INTERRUPTED)
     if observed.thresholds:
         observed.verdict = Verdict(evaluate(observed.thresholds, environment.stats), aborted=observed.aborted)
-        stats_logger.info("\n%s\n", observed.verdict.table())
-    exit_code = _exit_code(environment, observed, interrupted)
+    inconclusive = _inconclusive(environment, observed)
+    exit_code = _exit_code(observed, interrupted, inconclusive)
     if exit_code is not None:
         # Never mask a more severe code another listener set (locust-plugins' checks set 3 on failure).
         exit_code = most_severe(exit_code, environment.process_exit_code)
-        environment.process_exit_code = exit_code
-    summary = _summary(environment, observed, interrupted, exit_code)
-    breach = summary.get("breach")
+    summary = _summary(environment, observed, interrupted, exit_code, inconclusive)
+    return _Outcome(exit_code, summary)
+
+
+def _inconclusive(environment: Environment, observed: _Observability) -> list[dict[str, Any]]:
+    """Why the run's measurements cannot be trusted, one entry per reason (empty: none)."""
+    reasons: list[dict[str, Any]] = []
+    if observed.started_at is not None and environment.stats.total.num_requests == 0:
+        reasons.append({"reason": "no_requests", "detail": "no request completed during the run"})
+    return reasons
+
+
+def _exit_code(observed: _Observability, interrupted: bool, inconclusive: Sequence[Mapping[str, Any]]) -> int | None:
+    """The verdict's code, or ``None`` to leave Locust's own rule (no criteria, nothing to report)."""
+    codes: list[int] = []
+    if interrupted:
+        codes.append(ExitCode.INTERRUPTED)
+    if observed.verdict is not None:
+        codes.append(observed.verdict.exit_code)
+    elif inconclusive:
+        codes.append(ExitCode.INCONCLUSIVE)  # with thresholds, no samples already fails them (3)
+    elif observed.stop is not None:
+        codes.append(ExitCode.PASSED)  # a breakpoint run is judged by where it broke, not by the failures
+    return most_severe(*codes) if codes else None
+
+
+def _report(observed: _Observability, outcome: _Outcome) -> None:
+    """The verdict table, the breakpoint's breach and the one JSON summary line, in the log."""
+    stats_logger = logging.getLogger("locust.stats_logger")
+    if observed.verdict is not None:
+        stats_logger.info("\n%s\n", observed.verdict.table())
+    for reason in outcome.summary["inconclusive"]:
+        logger.warning("inconclusive (%s): %s", reason["reason"], reason["detail"])
+    breach = outcome.summary.get("breach")
     if breach:
         logger.info(
             "breakpoint reached: %s (%s users, %.4g requests/s)",
@@ -352,34 +503,26 @@ def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
             breach.get("users"),
             breach.get("rps") or 0.0,
         )
-    stats_logger.info(json.dumps({"event": "locust_scenarios.summary", **summary}, default=str))
-    if observed.scenario.summary:
-        _write_summary(observed.scenario.summary, summary)
-    if observed.exporter.pushgateway:
-        try:
-            push(observed.collector, observed.exporter.pushgateway)
-            logger.info(
-                "pushed the final metrics to %s (run_id %s)", observed.exporter.pushgateway, observed.collector.run_id
-            )
-        except Exception as error:  # a push failure must not change the verdict
-            logger.error("could not push the metrics to %s: %s", observed.exporter.pushgateway, error)
-    if observed.server is not None:
-        _linger(observed)
+    stats_logger.info(json.dumps({"event": "locust_scenarios.summary", **outcome.summary}, default=str))
 
 
-def _exit_code(environment: Environment, observed: _Observability, interrupted: bool) -> int | None:
-    """The verdict's code, or ``None`` to leave Locust's own rule (no criteria configured)."""
-    if interrupted:
-        return ExitCode.INTERRUPTED
-    if observed.verdict is not None:
-        return observed.verdict.exit_code
-    if observed.stop is not None:
-        return ExitCode.PASSED  # a breakpoint run is judged by where it broke, not by the failures that broke it
-    return None
+def _push(observed: _Observability, _outcome: _Outcome) -> None:
+    url = observed.exporter.pushgateway
+    if not url:
+        return
+    try:
+        push(observed.collector, url)
+        logger.info("pushed the final metrics to %s (run_id %s)", url, observed.collector.run_id)
+    except Exception as error:  # a push failure must not change the verdict
+        logger.error("could not push the metrics to %s: %s", url, error)
 
 
 def _summary(
-    environment: Environment, observed: _Observability, interrupted: bool, exit_code: int | None
+    environment: Environment,
+    observed: _Observability,
+    interrupted: bool,
+    exit_code: int | None,
+    inconclusive: Sequence[Mapping[str, Any]],
 ) -> dict[str, Any]:
     stats = environment.stats
     runner = environment.runner
@@ -404,6 +547,7 @@ def _summary(
         "passed": exit_code == 0,
         "interrupted": interrupted,
         "aborted": observed.aborted,
+        "inconclusive": list(inconclusive),
         "thresholds": [r.to_dict() for r in observed.verdict.results] if observed.verdict else [],
         "breach": breach,
         "totals": run_totals(stats),
@@ -417,25 +561,41 @@ def _iso(timestamp: float | None) -> str | None:
     return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None
 
 
-def _write_summary(path: str, summary: Mapping[str, Any]) -> None:
+def _write_summary_file(observed: _Observability, outcome: _Outcome) -> None:
+    path = observed.scenario.summary
+    if not path:
+        return
     try:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+        target.write_text(json.dumps(outcome.summary, indent=2, default=str) + "\n", encoding="utf-8")
     except OSError as error:
         logger.error("could not write the summary to %s (--scenario-summary): %s", path, error)
 
 
-def _linger(observed: _Observability) -> None:
-    """Keep serving the final state for ``--prometheus-linger`` so that Prometheus scrapes it."""
+def _linger(observed: _Observability, outcome: _Outcome) -> None:
+    """Keep serving the final state for ``--prometheus-linger`` so that Prometheus scrapes it.
+
+    Only after a run that produced requests (there is nothing else to scrape). The first signal lets
+    the linger run its capped course; a second one ends it at once. Locust's own SIGTERM handler
+    shuts down a second time meanwhile and raises ``SystemExit`` here: that ends the linger only
+    once two signals have arrived, and the first shutdown then ends the process as usual.
+    """
     server = observed.server
     assert server is not None
     seconds = observed.exporter.linger
-    if seconds > 0:
+    if seconds > 0 and outcome.summary["totals"]["requests"] > 0 and observed.signals < 2:
         logger.info("serving the final metrics for %s more (--prometheus-linger)", format_duration(seconds))
-        try:
-            gevent.sleep(seconds)
-        except KeyboardInterrupt:
+        deadline = time.monotonic() + seconds
+        while not observed.linger_cut.is_set() and observed.signals < 2:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                observed.linger_cut.wait(remaining)
+            except (SystemExit, KeyboardInterrupt):
+                continue  # a second shutdown or Ctrl-C: the signal count decides
+        if observed.linger_cut.is_set() or observed.signals >= 2:
             logger.info("linger cut short")
     server.stop()
 
