@@ -14,6 +14,8 @@ venv="${VENV:-.venv}"
 # Debian packages the end-to-end tests run for real: Prometheus (+ promtool), the Pushgateway, and
 # nginx-light (the benchmarks' target).
 sh tools/install-observability-tools.sh
+# Headless Chromium: the web UI tests render the page in a real browser.
+sh tools/install-browser.sh
 
 # The package itself, installed as users install it (not editable), with the test extra.
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"

@@ -27,11 +27,11 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import gevent
 import gevent.event
@@ -68,6 +68,7 @@ from .users import check_host, check_user_classes, validate_user_settings
 __all__ = ["running_profile"]
 
 logger = logging.getLogger("locust_scenarios")
+_T = TypeVar("_T")
 
 
 def running_profile(environment: Environment) -> ScenarioProfile | None:
@@ -143,32 +144,34 @@ def _apply_form(environment: Environment) -> None:
         profile.inject_stop_condition(observed.stop)
 
 
+def _collect(problems: list[str], check: Callable[[], _T]) -> _T | None:
+    """``check()``, or ``None`` with its ``SettingsError`` added to ``problems``."""
+    try:
+        return check()
+    except SettingsError as error:
+        problems.append(str(error))
+        return None
+
+
 def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> None:
     for warning in unknown_variable_warnings():
         logger.warning(warning)
     options = environment.parsed_options
     on_worker = isinstance(environment.runner, WorkerRunner)
     profile = running_profile(environment)
-    problems: list[str] = []
-    try:
-        scenario, judged, stop_criteria = _run_settings(environment, options, profile)
-        environment.scenario_settings = scenario  # type: ignore[attr-defined]
-        validate_user_settings(environment)
-    except SettingsError as error:
-        problems.append(str(error))
-    try:
-        exporter = load_settings(ExporterSettings, options)
-        buckets = parse_buckets(exporter.buckets)
-    except SettingsError as error:
-        problems.append(str(error))
+    problems: list[str] = []  # every invalid setting at once, still on one line
+    checked = _collect(problems, lambda: _run_settings(environment, options, profile))
+    exporter = _collect(problems, lambda: load_settings(ExporterSettings, options))
+    buckets = _collect(problems, lambda: parse_buckets(exporter.buckets)) if exporter is not None else None
+    if checked is not None:
+        environment.scenario_settings = checked[0]  # type: ignore[attr-defined]
+        _collect(problems, lambda: validate_user_settings(environment))
     if not on_worker and _unattended(environment):
-        try:
-            check_host(environment, environment.host)
-        except SettingsError as error:
-            problems.append(str(error))
-    if problems:  # every invalid setting at once, still on one line
+        _collect(problems, lambda: check_host(environment, environment.host))
+    if problems or checked is None or exporter is None or buckets is None:
         _fail("; ".join(problems), environment)
         return
+    scenario, judged, stop_criteria = checked
     stop = stop_condition(stop_criteria, environment) if stop_criteria and not on_worker else None
     if profile is not None and stop is not None:
         profile.inject_stop_condition(stop)

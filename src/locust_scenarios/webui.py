@@ -105,7 +105,8 @@ def _ordered_options(options: Mapping[str, Any], profile: str | None) -> dict[st
             if key not in options:
                 continue
             entry = dict(options[key])
-            entry["help_text"] = f"{group}: {entry.get('help_text') or ''}".rstrip(": ")
+            help_text = str(entry.get("help_text") or "").replace("%%", "%")  # argparse's escape, undone
+            entry["help_text"] = f"{group}: {help_text}".rstrip(": ")
             if field == "scenario" and profile and not entry.get("default_value"):
                 entry["default_value"] = profile
             ordered[key] = entry
