@@ -100,7 +100,8 @@ def test_list_shows_profiles_parameters_and_settings() -> None:
 
 @pytest.mark.e2e
 def test_demo_runs_against_its_own_target_and_exits_0() -> None:
-    """locust-scenarios demo (the README's main command) serves its target, runs, prints the summary."""
+    """locust-scenarios demo (the README's main command) serves its target, runs, prints the summary and
+    ends with the next step to take."""
     run = subprocess.run(
         [sys.executable, "-m", "locust_scenarios", "demo", "--duration", "8s"],
         env=clean_env(),
@@ -113,7 +114,9 @@ def test_demo_runs_against_its_own_target_and_exits_0() -> None:
     assert "Aggregated" in run.stderr  # Locust's own summary tables, through its stats logger
     assert "Response time percentiles" in run.stderr
     assert "the profile as followed" in run.stdout
-    summary = re.fullmatch(r"(\d+) requests, (\d+) failed: ok", run.stdout.strip().splitlines()[-1])
+    lines = run.stdout.strip().splitlines()
+    assert lines[-3].startswith("next: ")
+    summary = re.fullmatch(r"(\d+) requests, (\d+) failed: ok", lines[-5])
     assert summary is not None, run.stdout[-500:]
     assert int(summary[1]) > 0
     assert int(summary[2]) == 0

@@ -699,3 +699,10 @@ def test_open_model_pacing_is_shared_by_workers(httpserver: HTTPServer, tmp_path
     entries = json.loads(master.stdout[master.stdout.find("[") :])
     iterations = sum(entry["num_requests"] for entry in entries)
     assert iterations / 160 == pytest.approx(1.0, abs=0.1)
+
+
+def test_misspelt_endpoint_key_is_named_with_a_suggestion() -> None:
+    """A key typo (``pth``) is reported as the unknown field with the closest known one, not as a
+    missing path."""
+    with pytest.raises(SettingsError, match=r"pth is not a known field; did you mean path\?"):
+        load_endpoints('[{"pth": "/x"}]')

@@ -85,4 +85,9 @@ def run_demo(duration: str = "25s", users: int = 10, scenario: str = "load") -> 
         print(f"  {format_duration(round(t)):>6}  {planned:>7.1f}  {running:>7}  {bar}")
     ok = result.failures == 0 and not result.timed_out and result.requests > 0
     print(f"\n{result.requests} requests, {result.failures} failed: {'ok' if ok else 'FAILED'}")
+    print(
+        "\nnext: serve this target with `locust-scenarios target --port 8000`, then run a profile of your own:\n"
+        "  LOCUST_SCENARIO=smoke locust -f examples/scenarios.py --headless -H http://127.0.0.1:8000\n"
+        "or `locust-scenarios preview smoke` to see a profile first (README: 'A quick tour')."
+    )
     return 0 if ok else 1

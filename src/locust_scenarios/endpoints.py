@@ -26,6 +26,7 @@ from .settings import (
     SettingsError,
     install_hint,
     parse_duration,
+    suggest,
 )
 
 __all__ = ["DEFAULT_ENDPOINTS", "Endpoint", "EndpointSource", "EndpointTable", "expand_path", "load_endpoints"]
@@ -158,11 +159,16 @@ def _validated(entries: list[Mapping[str, Any]]) -> tuple[Endpoint, ...]:
         try:
             endpoints.append(Endpoint.model_validate(entry))
         except ValidationError as error:
-            first = error.errors()[0]
+            # A misspelt key first: "pth is not a known field; did you mean path?" explains the
+            # "path is required" that follows from it.
+            first = min(error.errors(), key=lambda found: found["type"] != "extra_forbidden")
             field = ".".join(str(part) for part in first["loc"]) or "entry"
             message = str(first["msg"]).removeprefix("Value error, ")
             message = message.replace("Input should be", "must be").replace("Field required", "is required")
             message = message.replace("Extra inputs are not permitted", "is not a known field")
+            if first["type"] == "extra_forbidden":
+                known = [info.alias or name for name, info in Endpoint.model_fields.items()]
+                message += suggest(field, known)
             label = f"{entry.get('method', 'GET')} {entry['path']}" if "path" in entry else "without a path"
             raise ValueError(f"endpoint {number} ({label}): {field} {message}") from None
     return tuple(endpoints)
