@@ -12,6 +12,7 @@ from .settings import (
     environment_options,
     load_settings,
     option_name,
+    shown,
 )
 
 __all__ = ["scenario_settings", "setting_source"]
@@ -40,4 +41,5 @@ def scenario_settings(environment: Environment) -> ScenarioSettings:
 
 
 def setting_source(field: str, value: object) -> str:
-    return f"{env_name(ScenarioSettings, field)}={value!r} ({option_name(ScenarioSettings, field)})"
+    """``LOCUST_SCENARIO_X='value' (--scenario-x)`` for messages, with long values cut short."""
+    return f"{env_name(ScenarioSettings, field)}={shown(value)} ({option_name(ScenarioSettings, field)})"

@@ -26,6 +26,7 @@ import base64
 import gzip
 import importlib.metadata
 import json
+import math
 import operator
 import os
 import re
@@ -429,6 +430,28 @@ class BundleReport:
         ]
 
 
+def planned_seconds() -> dict[str, int]:
+    """Each built-in profile's planned duration with its defaults, in whole seconds (rounded up).
+
+    The chart derives its default Job deadline from it when the values name no duration or stages.
+    """
+    from .settings import parse_duration  # noqa: PLC0415  (Locust and pydantic load only when bundling)
+    from .shapes import iter_profiles  # noqa: PLC0415
+
+    planned = {}
+    for profile in iter_profiles():
+        defaults = profile.class_defaults()
+        stages = defaults.get("stages")
+        if stages:
+            seconds = sum(parse_duration(stage.split(":")[0]) for stage in str(stages).split(","))
+        elif defaults.get("duration") is not None:
+            seconds = parse_duration(defaults["duration"])
+        else:
+            continue
+        planned[profile.scenario_name] = math.ceil(seconds)
+    return planned
+
+
 def _checkout_of(package_dir: Path) -> Path | None:
     """The source tree the package runs from, if it is not an installed copy."""
     root = package_dir.parent.parent
@@ -513,6 +536,7 @@ def build_bundle(
             "imagePython": image_python,
             "requirements": requirements,
             "extraPackages": list(extra_packages),
+            "plannedSeconds": planned_seconds(),
             "locustfiles": locustfile_names,
             "sources": {
                 "locustfiles": [_relative_source(p, directory) for p in locustfiles],

@@ -1,4 +1,4 @@
-"""The locust-scenarios command: preview, list, demo, run, target and bundle.
+"""The locust-scenarios command: preview, list, demo, run, target, bundle and wait.
 
 ``preview`` and ``list`` read the same options, environment variables and config files as a real run
 (Locust's own parser with our options added), so what they show is what ``locust -f`` will do.
@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
         "everything after 'run' goes to Locust",
     )
 
-    for module in ("_demo_target", "bundle"):
+    for module in ("_demo_target", "bundle", "_kube"):
         importlib.import_module(f"locust_scenarios.{module}").add_parser(commands)
     return parser
 

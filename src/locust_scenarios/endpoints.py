@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json as jsonlib
+import math
 import random
 import re
 import tomllib
@@ -26,6 +27,7 @@ from .settings import (
     SettingsError,
     install_hint,
     parse_duration,
+    shown,
     suggest,
 )
 
@@ -36,6 +38,11 @@ EndpointSource = str | Path | Sequence[Mapping[str, Any]]
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _YAML_HINT = f"reading YAML needs PyYAML: {install_hint('yaml')}"
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_MAX_BYTES = 1024 * 1024
+"""The largest endpoints document read (file or inline): a bigger one is refused, not parsed."""
+_MAX_ENDPOINTS = 10_000
 
 
 class Endpoint(BaseModel):
@@ -72,6 +79,16 @@ class Endpoint(BaseModel):
             raise ValueError("must start with / (or be a full http:// or https:// URL)")
         return value
 
+    @field_validator("headers")
+    @classmethod
+    def _header_lines(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"{shown(name)} is not an HTTP header name")
+            if _CONTROL.search(text):
+                raise ValueError(f"{name}: a header value must not hold CR, LF or other control characters")
+        return value
+
     @field_validator("status", mode="before")
     @classmethod
     def _status_codes(cls, value: object) -> tuple[int, ...]:
@@ -94,37 +111,74 @@ DEFAULT_ENDPOINTS: tuple[Endpoint, ...] = (Endpoint(path="/"),)
 """What the config-driven user requests when no endpoints are configured."""
 
 
+def _plain(text: str) -> str:
+    """``text`` as it is when short and printable, else quoted and cut (messages stay one line)."""
+    return text if len(text) <= 80 and text.isprintable() else shown(text)
+
+
 def _read_document(source: str | Path) -> Any:
     """Parsed content of an endpoints file (by extension) or of inline JSON text."""
     text = str(source).strip()
     if isinstance(source, str) and text.startswith(("[", "{")):
-        try:
-            return jsonlib.loads(text)
-        except jsonlib.JSONDecodeError as error:
-            raise ValueError(f"inline JSON is not valid: {error}") from None
-    path = Path(text).expanduser()
-    if not path.is_file():
-        raise ValueError(f"no such file {str(path)!r} (give a .toml, .json, .yaml file, or inline JSON)")
-    suffix = path.suffix.lower()
-    content = path.read_text(encoding="utf-8")
+        if len(text) > _MAX_BYTES:
+            raise ValueError(f"inline JSON is larger than {_MAX_BYTES // 1024} KiB")
+        return _parse(text, "JSON", "inline JSON")
     try:
-        if suffix == ".toml":
-            return tomllib.loads(content)
-        if suffix == ".json":
+        path = Path(text).expanduser()
+        found = path.is_file()
+    except (RuntimeError, OSError, ValueError):  # ~nosuchuser, a name too long, a NUL byte
+        found = False
+        path = Path(text)
+    if not found:
+        raise ValueError(f"no such file {shown(path)} (give a .toml, .json, .yaml file, or inline JSON)")
+    suffix = path.suffix.lower()
+    kinds = {".toml": "TOML", ".json": "JSON", ".yaml": "YAML", ".yml": "YAML"}
+    if suffix not in kinds:
+        raise ValueError(f"unknown file type {shown(suffix or '(none)')}: use .toml, .json, .yaml or .yml")
+    if path.stat().st_size > _MAX_BYTES:
+        raise ValueError(f"{_plain(path.name)} is larger than {_MAX_BYTES // 1024} KiB")
+    try:
+        content = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"cannot read {_plain(path.name)}: {error}") from None
+    return _parse(content, kinds[suffix], _plain(path.name))
+
+
+def _parse(content: str, kind: str, what: str) -> Any:
+    """``content`` parsed as ``kind`` (JSON, TOML or YAML); any parser error becomes one ``ValueError``."""
+    try:
+        if kind == "JSON":
             return jsonlib.loads(content)
-        if suffix in (".yaml", ".yml"):
-            try:
-                yaml = importlib.import_module("yaml")
-            except ImportError:
-                raise ValueError(_YAML_HINT) from None
-            return yaml.safe_load(content)
+        if kind == "TOML":
+            return tomllib.loads(content)
+        return _load_yaml(content)
+    except RecursionError:
+        raise ValueError(f"{what} is nested too deeply") from None
     except (tomllib.TOMLDecodeError, jsonlib.JSONDecodeError) as error:
-        raise ValueError(f"{path.name} is not valid {suffix[1:].upper()}: {error}") from None
-    except ValueError:
-        raise
+        raise ValueError(f"{what} is not valid {kind}: {error}") from None
+    except _RefusedError as error:
+        raise ValueError(f"{what}: {error}") from None
+    except ImportError:
+        raise ValueError(_YAML_HINT) from None
     except Exception as error:  # PyYAML's errors have no common base we can name without importing it
-        raise ValueError(f"{path.name} is not valid YAML: {' '.join(str(error).split())}") from None
-    raise ValueError(f"unknown file type {suffix or '(none)'!r}: use .toml, .json, .yaml or .yml")
+        raise ValueError(f"{what} is not valid {kind}: {' '.join(str(error).split())[:200]}") from None
+
+
+class _RefusedError(Exception):
+    """A YAML feature the endpoints format refuses."""
+
+
+def _load_yaml(content: str) -> Any:
+    """YAML without aliases: an alias can multiply a small file into gigabytes (a "billion laughs")."""
+    yaml = importlib.import_module("yaml")
+
+    class NoAliasLoader(yaml.SafeLoader):  # type: ignore[misc,name-defined]
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                raise _RefusedError("YAML aliases (*name) are not allowed in endpoint files")
+            return super().compose_node(parent, index)
+
+    return yaml.load(content, Loader=NoAliasLoader)
 
 
 def _entries(document: Any) -> list[Mapping[str, Any]]:
@@ -142,6 +196,8 @@ def _entries(document: Any) -> list[Mapping[str, Any]]:
         raise ValueError("expected a list of endpoints, or a table with an 'endpoints' list")
     if not document:
         raise ValueError("the list of endpoints is empty")
+    if len(document) > _MAX_ENDPOINTS:
+        raise ValueError(f"{len(document)} endpoints: at most {_MAX_ENDPOINTS} are allowed")
     entries: list[Mapping[str, Any]] = []
     for number, entry in enumerate(document, 1):
         if not isinstance(entry, Mapping):
@@ -170,7 +226,9 @@ def _validated(entries: list[Mapping[str, Any]]) -> tuple[Endpoint, ...]:
                 known = [info.alias or name for name, info in Endpoint.model_fields.items()]
                 message += suggest(field, known)
             label = f"{entry.get('method', 'GET')} {entry['path']}" if "path" in entry else "without a path"
-            raise ValueError(f"endpoint {number} ({label}): {field} {message}") from None
+            raise ValueError(f"endpoint {number} ({_plain(label)}): {field} {message}") from None
+    if not math.isfinite(math.fsum(endpoint.weight for endpoint in endpoints)):
+        raise ValueError("the weights add up to infinity: use smaller weights (only their ratios matter)")
     return tuple(endpoints)
 
 
@@ -182,11 +240,13 @@ def load_endpoints(source: EndpointSource | None, *, origin: str | None = None) 
     """
     if source is None or (isinstance(source, str) and not source.strip()):
         return DEFAULT_ENDPOINTS
-    shown = source if isinstance(source, str | Path) else "[...]"
-    origin = origin or setting_source("endpoints", str(shown))
+    described = source if isinstance(source, str | Path) else "[...]"
+    origin = origin or setting_source("endpoints", str(described))
     try:
         document = _read_document(source) if isinstance(source, str | Path) else list(source)
         return _validated(_entries(document))
+    except RecursionError:
+        raise SettingsError(f"invalid setting {origin}: the endpoints are nested too deeply") from None
     except ValueError as error:
         raise SettingsError(f"invalid setting {origin}: {error}") from None
 

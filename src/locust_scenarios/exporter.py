@@ -51,7 +51,7 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.utils import floatToGoString
 
-from .settings import ExporterSettings, SettingsError, env_name, option_name, parse_duration
+from .settings import ExporterSettings, SettingsError, env_name, option_name, parse_duration, shown
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -94,6 +94,10 @@ RUNNER_STATES: Final = (
 WORKER_STATES: Final = (*RUNNER_STATES, STATE_MISSING)
 
 _ERROR_MAX_LENGTH: Final = 120
+_OTHER_ERROR: Final = ("", OTHER, OTHER)
+"""The one error series that every combination beyond the cap is counted in."""
+_MAX_BUCKET: Final = 3600.0
+"""The largest bucket bound in seconds (a response slower than an hour is ``+Inf`` territory)."""
 
 _float = cast("Callable[[float], str]", floatToGoString)
 """Go's float spelling, as prometheus_client writes it (``le`` values must match its output)."""
@@ -111,19 +115,21 @@ def parse_buckets(text: str | None) -> tuple[float, ...]:
     """
     if text is None or not text.strip():
         return DEFAULT_BUCKETS
-    where = f"{env_name(ExporterSettings, 'buckets')}={text!r} ({option_name(ExporterSettings, 'buckets')})"
+    where = f"{env_name(ExporterSettings, 'buckets')}={shown(text)} ({option_name(ExporterSettings, 'buckets')})"
     bounds: list[float] = []
     for part in (p.strip() for p in text.split(",")):
         try:
             seconds = parse_duration(part)
         except ValueError as error:
-            raise SettingsError(f"invalid setting {where}: bucket {part!r} {error}") from None
+            raise SettingsError(f"invalid setting {where}: bucket {shown(part)} {error}") from None
+        if seconds > _MAX_BUCKET:
+            raise SettingsError(f"invalid setting {where}: bucket {shown(part)} is above the largest, 1h")
         milliseconds = seconds * 1000
         rounded = locust_stats.bucket_response_time(milliseconds)
-        if seconds <= 0 or abs(rounded - milliseconds) > 1e-6:
+        if rounded <= 0 or abs(rounded - milliseconds) > 1e-6:
             below, above = _grid_neighbours(milliseconds)
             raise SettingsError(
-                f"invalid setting {where}: bucket {part!r} is not on Locust's response-time grid "
+                f"invalid setting {where}: bucket {shown(part)} is not on Locust's response-time grid "
                 f"(exact below 100ms, then 10ms steps to 1s, 100ms to 10s, 1s above); "
                 f"nearest: {below:g}ms or {above:g}ms"
             )
@@ -175,6 +181,13 @@ def error_label(error: object) -> str:
     if len(text) > _ERROR_MAX_LENGTH:
         text = text[: _ERROR_MAX_LENGTH - 1] + "…"
     return text
+
+
+def _clean(value: str) -> str:
+    """``value`` as valid UTF-8: a lone surrogate (possible in a Python string) becomes ``?``."""
+    if value.isascii():
+        return value
+    return value.encode("utf-8", "replace").decode("utf-8")
 
 
 def _escape(value: str) -> str:
@@ -248,8 +261,8 @@ class LocustCollector:
     """A prometheus_client collector over a Locust environment's statistics.
 
     Register it (``registry.register(collector)``) or serve ``render()`` directly. Request names
-    beyond ``max_names`` (in the order Locust first saw them) fold into ``(other)``, and so do error
-    messages beyond that many.
+    beyond ``max_names`` (in the order Locust first saw them) fold into ``(other)``; so do errors beyond
+    ``max_names`` combinations of method, name and message, into one series.
     """
 
     def __init__(
@@ -274,7 +287,7 @@ class LocustCollector:
         self._series: dict[tuple[str, str], _Requests] = {}
         self._series_entry: dict[tuple[str, str], StatsEntry] = {}
         self._errors: dict[str, tuple[str, str, str]] = {}
-        self._error_values: set[str] = set()
+        self._error_values: set[tuple[str, str, str]] = set()
 
     # -- the snapshot -------------------------------------------------------------------------------
 
@@ -319,7 +332,7 @@ class LocustCollector:
         )
 
     def _new_series(self, method: str, name: str) -> _Requests:
-        labels = {"method": method, "name": name}
+        labels = {"method": _clean(method), "name": _clean(name)}
         return _Requests(labels=labels, text_labels=_labels(labels))
 
     def _request_series(self) -> list[_Requests]:
@@ -373,12 +386,14 @@ class LocustCollector:
         for key, error in list(self.environment.stats.errors.items()):
             labels = self._errors.get(key)
             if labels is None:
-                message = error_label(error.error)
-                if message not in self._error_values and len(self._error_values) >= self.max_names:
-                    message = OTHER
-                else:
-                    self._error_values.add(message)
-                labels = self._errors[key] = (error.method or "", self._exported_name(error.name), message)
+                method = _clean(error.method or "")
+                labels = (method, _clean(self._exported_name(error.name)), _clean(error_label(error.error)))
+                if labels not in self._error_values:
+                    if len(self._error_values) >= self.max_names:
+                        labels = _OTHER_ERROR  # the cap counts combinations of method, name and message
+                    else:
+                        self._error_values.add(labels)
+                self._errors[key] = labels
             counts[labels] = counts.get(labels, 0) + error.occurrences
         return counts
 
@@ -582,6 +597,7 @@ class _Family:
     def add(self, labels: dict[str, str], value: float) -> None:
         if not self.label_names:
             self.label_names = list(labels)
+        labels = {key: _clean(value) for key, value in labels.items()}
         self.samples.append((labels, value))
         text = f"{{{_labels(labels)}}}" if labels else ""
         self.lines.append(f"{self.name}{self.suffix}{text} {_number(value)}\n")

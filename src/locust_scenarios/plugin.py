@@ -21,11 +21,14 @@ Importing this module registers the listeners; they do nothing until Locust fire
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
+import math
 import os
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,20 +38,25 @@ from typing import Any, NoReturn, TypeVar
 
 import gevent
 import gevent.event
-from locust import events
+from locust import events, runners
 from locust.env import Environment
-from locust.runners import STATE_RUNNING, STATE_SPAWNING, WorkerRunner
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from . import webui
+from ._context import setting_source
 from .exitcodes import ExitCode, most_severe
 from .exporter import LocustCollector, MetricsServer, mount, new_run_id, parse_buckets, push
+from .redaction import install_redaction
 from .settings import (
+    MAX_LOCAL_USERS,
     ExporterSettings,
     ScenarioSettings,
     SettingsError,
     add_options,
     format_duration,
     load_settings,
+    option_dest,
+    parse_duration,
     unknown_variable_warnings,
 )
 from .shapes import ScenarioProfile, profile_names
@@ -77,12 +85,19 @@ def running_profile(environment: Environment) -> ScenarioProfile | None:
     return shape if isinstance(shape, ScenarioProfile) else None
 
 
+_MESSAGE_LIMIT = 600
+"""The longest error line: a pasted 100 KB value is named, not echoed."""
+
+
 def _fail(message: str, environment: Environment | None = None) -> None:
     """Report invalid configuration on one line and exit 2 (nothing has spawned yet).
 
     The runner is told to quit first, so that connected workers (or the master a worker reports to)
     hear of it instead of waiting for a heartbeat that never comes.
     """
+    message = " ".join(message.splitlines())
+    if len(message) > _MESSAGE_LIMIT:
+        message = message[: _MESSAGE_LIMIT - 1] + "…"
     sys.stderr.write(f"locust-scenarios: {message}\n")
     sys.stderr.flush()
     if environment is not None and environment.runner is not None:
@@ -90,8 +105,116 @@ def _fail(message: str, environment: Environment | None = None) -> None:
     raise SystemExit(ExitCode.INVALID_CONFIG)
 
 
+MASTER_WAIT_VARIABLE = "LOCUST_SCENARIO_MASTER_WAIT"
+MASTER_RETRY_VARIABLE = "LOCUST_SCENARIO_MASTER_RETRY_INTERVAL"
+_LOCUST_CONNECT_TIMEOUT = runners.CONNECT_TIMEOUT
+
+
+class _MasterPatience(argparse.Action):
+    """``--scenario-master-wait`` / ``--scenario-master-retry-interval``, applied while parsing.
+
+    A worker connects to its master, and gives up after Locust's ``CONNECT_RETRY_COUNT`` attempts
+    ``CONNECT_TIMEOUT`` seconds apart (about 305 s), while its runner is created: before ``init``
+    fires. So the value is applied to those two module constants as soon as it is parsed (from the
+    command line, the environment or a config file). Only a worker ever reads them.
+    """
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        try:
+            seconds = parse_duration(values)
+            if self.dest.endswith("interval") and seconds <= 0:
+                raise ValueError("must be above zero")
+        except ValueError as error:
+            sys.stderr.write(f"locust-scenarios: invalid setting {option_string}={values!r}: {error}\n")
+            raise SystemExit(ExitCode.INVALID_CONFIG) from None
+        setattr(namespace, self.dest, seconds)
+        interval = getattr(namespace, "scenario_master_retry_interval", None) or _LOCUST_CONNECT_TIMEOUT
+        runners.CONNECT_TIMEOUT = interval
+        wait = getattr(namespace, "scenario_master_wait", None)
+        if wait is not None:
+            # Locust gives up once the attempt number exceeds the count: count + 1 attempts in all.
+            runners.CONNECT_RETRY_COUNT = max(0, math.ceil(wait / interval) - 1)
+
+
+def _check_process_limits(
+    environment: Environment, scenario: ScenarioSettings, exporter: ExporterSettings, profile: ScenarioProfile | None
+) -> None:
+    """What only this process can judge: its user count, its ports, the summary path (``SettingsError``)."""
+    distributed = isinstance(environment.runner, MasterRunner | WorkerRunner)
+    options = environment.parsed_options
+    if not distributed and not getattr(options, "processes", None):
+        peak = scenario.users
+        if profile is not None and profile.settings is not None and not profile.open_model:
+            peak = max(peak or 0, math.ceil(profile.plan.peak))
+        if peak is not None and peak > MAX_LOCAL_USERS:
+            raise SettingsError(
+                f"invalid setting {setting_source('users', peak)}: one Locust process runs at most "
+                f"{MAX_LOCAL_USERS} users; run workers (--master/--worker or --processes) for more"
+            )
+    web_port = getattr(options, "web_port", None)
+    headless = getattr(options, "headless", False) or isinstance(environment.runner, WorkerRunner)
+    if exporter.port is not None and exporter.port != 0 and not headless and exporter.port == web_port:
+        raise SettingsError(
+            f"invalid setting LOCUST_PROMETHEUS_PORT={exporter.port} (--prometheus-port): it is also the web UI's "
+            "port (--web-port); the web UI serves /metrics itself, so leave the setting out or pick another port"
+        )
+    if scenario.summary and not isinstance(environment.runner, WorkerRunner):
+        problem = _unwritable(Path(scenario.summary))
+        if problem:
+            raise SettingsError(f"invalid setting {setting_source('summary', scenario.summary)}: {problem}")
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why the summary could not be written to ``path`` at the end of the run (``None``: it can).
+
+    Tried for real: the folder is created (the end of the run would create it too) and a scratch
+    file written and removed in it.
+    """
+    if path.is_dir():
+        return "is a directory; give a file path"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".locust-scenarios-", delete=True):
+            pass
+        if path.exists() and not os.access(path, os.W_OK):
+            return "cannot be written: the file is read-only"
+    except OSError as error:
+        return f"cannot be written: {error.strerror or error}"
+    return None
+
+
+def _keep_secrets_home(environment: Environment) -> None:
+    """A master sends all its options to every worker: drop the secret ones from them.
+
+    Workers read the token from their own environment (the chart gives them the same Secret); the
+    master itself sends no requests.
+    """
+    if not isinstance(environment.runner, MasterRunner) or environment.parsed_options is None:
+        return
+    for secret in ScenarioSettings.secret_fields:
+        dest = option_dest(ScenarioSettings, secret)
+        if hasattr(environment.parsed_options, dest):
+            delattr(environment.parsed_options, dest)
+
+
 def _register_options(parser: Any) -> None:
     add_options(parser, scenario_choices=profile_names())
+    parser.add_argument(
+        "--scenario-master-wait",
+        env_var=MASTER_WAIT_VARIABLE,
+        action=_MasterPatience,
+        default=None,
+        include_in_web_ui=False,
+        help="worker: how long to wait for the master before giving up (Locust's own limit is about 305 s)",
+    )
+    parser.add_argument(
+        "--scenario-master-retry-interval",
+        env_var=MASTER_RETRY_VARIABLE,
+        action=_MasterPatience,
+        default=None,
+        include_in_web_ui=False,
+        help="worker: time between attempts to reach the master (Locust's default 5 s)",
+    )
 
 
 def _run_settings(
@@ -154,7 +277,8 @@ def _collect(problems: list[str], check: Callable[[], _T]) -> _T | None:
 
 
 def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> None:
-    for warning in unknown_variable_warnings():
+    ours = {MASTER_WAIT_VARIABLE, MASTER_RETRY_VARIABLE}  # options of this module, not of the settings
+    for warning in unknown_variable_warnings({k: v for k, v in os.environ.items() if k not in ours}):
         logger.warning(warning)
     options = environment.parsed_options
     on_worker = isinstance(environment.runner, WorkerRunner)
@@ -166,17 +290,21 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
     if checked is not None:
         environment.scenario_settings = checked[0]  # type: ignore[attr-defined]
         _collect(problems, lambda: validate_user_settings(environment))
+    if checked is not None and exporter is not None:
+        _collect(problems, lambda: _check_process_limits(environment, checked[0], exporter, profile))
     if not on_worker and _unattended(environment):
         _collect(problems, lambda: check_host(environment, environment.host))
     if problems or checked is None or exporter is None or buckets is None:
         _fail("; ".join(problems), environment)
         return
     scenario, judged, stop_criteria = checked
+    install_redaction(scenario)
     stop = stop_condition(stop_criteria, environment) if stop_criteria and not on_worker else None
     if profile is not None and stop is not None:
         profile.inject_stop_condition(stop)
     if on_worker:
         return  # workers export nothing: their statistics reach the master in their reports
+    _keep_secrets_home(environment)
     observed = _Observability(
         environment=environment,
         scenario=scenario,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from locust.argument_parser import get_empty_argument_parser
-from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .exitcodes import ExitCode
@@ -45,6 +45,7 @@ __all__ = [
     "option_name",
     "parse_duration",
     "parse_ratio",
+    "shown",
     "suggest",
     "unknown_variable_warnings",
 ]
@@ -54,6 +55,29 @@ BUILTIN_SCENARIOS = ("smoke", "load", "stress", "spike", "endurance", "breakpoin
 
 DEFAULT_THINK_TIME = "1s"
 """The user templates' wait between iterations when nothing else is set: a smoke test stays gentle."""
+
+MAX_USERS = 100_000
+"""The most users a setting may ask for: beyond this, spawning alone starves the process."""
+
+MAX_LOCAL_USERS = 10_000
+"""The most users one Locust process without workers runs (more need ``--processes`` or workers)."""
+
+MAX_RATE = 1_000_000.0
+"""The most iterations per second a setting may ask for."""
+
+MAX_DURATION = 366 * 86400.0
+"""The longest duration a setting may hold (a year and a day)."""
+
+_SHOWN_LIMIT = 80
+
+
+def shown(value: object, limit: int = _SHOWN_LIMIT) -> str:
+    """``repr(value)`` cut to ``limit`` characters: one line, however long or odd the value."""
+    text = repr(str(value)) if not isinstance(value, int | float) else repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}…({len(str(value))} characters)"
+
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -80,6 +104,8 @@ def parse_duration(value: object) -> float:
             seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError("must be a duration of zero or more, such as 500ms, 90s, 5m or 1h30m")
+    if seconds > MAX_DURATION:
+        raise ValueError("must be a duration of at most 366d")
     return seconds
 
 
@@ -113,6 +139,13 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 Ratio = Annotated[float, BeforeValidator(parse_ratio)]
 """A fraction in [0, 1], written as ``5%`` or ``0.05``."""
+
+
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+"""Printable ASCII without spaces: a token that fits in a header unchanged."""
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""An HTTP header name (RFC 9110 token)."""
 
 
 class SettingsError(ValueError):
@@ -164,10 +197,12 @@ class ScenarioSettings(_OptionModel):
         validation_alias=AliasChoices("scenario", "LOCUST_SCENARIO"),
         description="test type to run: smoke, load, stress, spike, endurance, breakpoint, or a registered name",
     )
-    users: int | None = Field(None, ge=1, description="the most users the profile will ever run")
+    users: int | None = Field(None, ge=1, le=MAX_USERS, description="the most users the profile will ever run")
     rate: float | None = Field(
         None,
         gt=0,
+        le=MAX_RATE,
+        allow_inf_nan=False,
         description="open model: the most iterations per second; the profile then shapes throughput",
     )
     duration: Duration | None = Field(None, gt=0, description="total planned duration of the profile")
@@ -175,9 +210,13 @@ class ScenarioSettings(_OptionModel):
     ramp_down: Duration | None = Field(None, description="time to ramp back to zero at the end")
     hold: Duration | None = Field(None, description="time held at a peak (spike) or at each step")
     spawn_rate: float | None = Field(
-        None, gt=0, description="users per second for steps that have no ramp of their own"
+        None,
+        gt=0,
+        le=MAX_USERS,
+        allow_inf_nan=False,
+        description="users per second for steps that have no ramp of their own",
     )
-    steps: int | None = Field(None, ge=1, description="number of steps (stress and breakpoint staircases)")
+    steps: int | None = Field(None, ge=1, le=1000, description="number of steps (stress and breakpoint staircases)")
     baseline: Ratio | None = Field(None, description="baseline level as a share of users (spike)")
     stages: str | None = Field(
         None,
@@ -193,9 +232,19 @@ class ScenarioSettings(_OptionModel):
     endpoints: str | None = Field(
         None, description="endpoints of the config-driven user: a TOML, JSON or YAML file, or inline JSON"
     )
-    auth_token: SecretStr | None = Field(None, description="token sent in the auth header by the REST base")
+    auth_token: SecretStr | None = Field(
+        None,
+        description="token the user templates send in the auth header, to the target's origin only",
+    )
     auth_header: str = Field("Authorization", description="header that carries the auth token")
     auth_scheme: str = Field("Bearer", description="scheme written before the token ('none' for the bare token)")
+    auth_origins: str | None = Field(
+        None,
+        description="other origins that may receive the token too, e.g. 'https://auth.example.com' ('*': any)",
+    )
+    request_timeout: Duration | None = Field(
+        None, gt=0, description="the user templates' connect and response timeout per request (default 60s)"
+    )
     thresholds: str | None = Field(None, description="pass/fail criteria, e.g. 'p95<500ms,fail_ratio<1%,rps>50'")
     stop_on: str | None = Field(
         None, description="breakpoint: criteria that must hold; the run stops at the first breach"
@@ -205,6 +254,32 @@ class ScenarioSettings(_OptionModel):
     summary: str | None = Field(None, description="write the verdict and summary as JSON to this path")
 
     secret_fields: ClassVar[frozenset[str]] = frozenset({"auth_token"})
+
+    @field_validator("auth_token", mode="before")
+    @classmethod
+    def _plain_token(cls, value: object) -> object:
+        # The error never repeats the token: _one_line hides the input of secret fields.
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str) and text and not _TOKEN.fullmatch(text):
+            raise ValueError(
+                "must be printable ASCII without spaces or control characters "
+                "(a trailing newline from `echo` counts: use `printf %s` or `echo -n`)"
+            )
+        return value
+
+    @field_validator("auth_header")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        if not _HEADER_NAME.fullmatch(value):
+            raise ValueError("must be an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)")
+        return value
+
+    @field_validator("auth_scheme")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        if value and not _HEADER_NAME.fullmatch(value.strip()):
+            raise ValueError("must be one word such as Bearer, Token or none")
+        return value
 
 
 class ExporterSettings(_OptionModel):
@@ -366,14 +441,15 @@ def _clause(model: type[_OptionModel], first: Any, given: Mapping[str, Any], def
     field = loc[0] if loc else "?"
     if field == "LOCUST_SCENARIO":
         field = "scenario"
-    value = first.get("input")
+    secret: frozenset[str] = getattr(model, "secret_fields", frozenset())
+    value = "<hidden>" if field in secret else shown(first.get("input"))
     where = env_name(model, field) if field in model.model_fields else field
     if field in given:
-        source = f"{where}={value!r} ({option_name(model, field)})"
+        source = f"{where}={value} ({option_name(model, field)})"
     elif field in defaults:
-        source = f"{where}={value!r} (class attribute {field})"
+        source = f"{where}={value} (class attribute {field})"
     else:
-        source = f"{where}={value!r}"
+        source = f"{where}={value}"
     message = str(first["msg"])
     message = message.removeprefix("Value error, ")
     message = message.replace("Input should be", "must be").replace("input should be", "must be")

@@ -22,12 +22,14 @@ from locust import LoadTestShape
 
 from .settings import (
     BUILTIN_SCENARIOS,
+    MAX_RATE,
     ScenarioSettings,
     SettingsError,
     environment_options,
     format_duration,
     load_settings,
     parse_duration,
+    shown,
     suggest,
 )
 
@@ -248,21 +250,26 @@ def scale(plan: Plan, factor: float) -> Plan:
 def parse_stages(text: str) -> list[Stage]:
     """Stages from ``"30s:10, 1m:10, 30s:0"`` (``DURATION:TARGET``; an optional ``:NAME`` third part)."""
     stages = []
-    for number, item in enumerate(filter(None, (part.strip() for part in text.split(","))), 1):
+    items = [part.strip() for part in text.split(",") if part.strip()]
+    if len(items) > _MAX_STAGES:
+        raise ValueError(f"{len(items)} stages: at most {_MAX_STAGES} are allowed")
+    for number, item in enumerate(items, 1):
         parts = item.split(":")
         if len(parts) not in (2, 3):
-            raise ValueError(f"stage {number} {item!r} is not DURATION:TARGET (e.g. 30s:10)")
+            raise ValueError(f"stage {number} {shown(item)} is not DURATION:TARGET (e.g. 30s:10)")
         try:
             duration, target = parse_duration(parts[0]), float(parts[1])
         except ValueError as error:
-            raise ValueError(f"stage {number} {item!r}: {error}") from None
-        if target < 0:
-            raise ValueError(f"stage {number} {item!r}: target must be zero or more")
+            raise ValueError(f"stage {number} {shown(item)}: {error}") from None
+        if not 0 <= target <= MAX_RATE:
+            raise ValueError(f"stage {number} {shown(item)}: target must be between 0 and {MAX_RATE:g}")
         stages.append(Stage(duration, target, parts[2] if len(parts) == 3 else f"stage {number}"))
     if not stages:
         raise ValueError("no stages given (e.g. 30s:10,1m:10,30s:0)")
     return stages
 
+
+_MAX_STAGES = 1000
 
 _REGISTRY: dict[str, type[ScenarioProfile]] = {}
 ProfileT = TypeVar("ProfileT", bound="type[ScenarioProfile]")
@@ -687,7 +694,7 @@ class StagesProfile(ScenarioProfile):
         try:
             stages = parse_stages(source) if isinstance(source, str) else list(source)
         except ValueError as error:
-            raise SettingsError(f"invalid setting LOCUST_SCENARIO_STAGES={source!r}: {error}") from None
+            raise SettingsError(f"invalid setting LOCUST_SCENARIO_STAGES={shown(source)}: {error}") from None
         plan = Plan(tuple(stages), unit="iterations/s" if settings.rate is not None else "users")
         wanted = settings.rate if settings.rate is not None else settings.users
         if wanted is not None and plan.peak > 0:

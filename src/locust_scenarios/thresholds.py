@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from locust.stats import calculate_response_time_percentile
 
 from .exitcodes import ExitCode
-from .settings import ScenarioSettings, SettingsError, env_name, option_name, parse_duration, parse_ratio
+from .settings import ScenarioSettings, SettingsError, env_name, option_name, parse_duration, parse_ratio, shown
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -148,7 +148,7 @@ def parse(text: str | None, *, setting: str = "thresholds") -> tuple[Threshold, 
         try:
             thresholds.append(_parse_one(part))
         except ValueError as error:
-            where = f"criterion {number} {part!r}" if len(parts) > 1 else repr(part)
+            where = f"criterion {number} {shown(part)}" if len(parts) > 1 else shown(part)
             raise _error(setting, text, f"{where}: {error}") from None
     return tuple(thresholds)
 
@@ -156,7 +156,7 @@ def parse(text: str | None, *, setting: str = "thresholds") -> tuple[Threshold, 
 def _error(setting: str, text: str, message: str) -> SettingsError:
     model = ScenarioSettings
     return SettingsError(
-        f"invalid setting {env_name(model, setting)}={text!r} ({option_name(model, setting)}): {message}"
+        f"invalid setting {env_name(model, setting)}={shown(text)} ({option_name(model, setting)}): {message}"
         " — criteria such as 'p95<500ms,fail_ratio<1%,rps>50,[GET /api/items]p99<1s'"
     )
 
@@ -200,7 +200,7 @@ def _parse_one(part: str) -> Threshold:
         raise ValueError("no comparison; write AGGREGATE<VALUE or AGGREGATE>VALUE, e.g. p95<500ms or rps>50")
     aggregate_text, op, value_text = (match.group(g).strip() for g in ("aggregate", "operator", "value"))
     if op not in _OPERATORS:
-        raise ValueError(f"operator {op!r} is not supported; use <, <=, > or >=")
+        raise ValueError(f"operator {shown(op)} is not supported; use <, <=, > or >=")
     aggregate, quantile = _aggregate(aggregate_text)
     kind: Kind = "latency" if quantile is not None else AGGREGATES[aggregate]
     if not value_text:
@@ -218,7 +218,7 @@ def _aggregate(text: str) -> tuple[str, float | None]:
         number = match.group("paren") or match.group("plain")
         percent = float(number)
         if not 0 < percent <= 100:
-            raise ValueError(f"percentile {text!r} must be above p0 and at most p100")
+            raise ValueError(f"percentile {shown(text)} must be above p0 and at most p100")
         return f"p{number}", round(percent / 100, 12)
     if name in AGGREGATES:
         return name, None
@@ -226,7 +226,7 @@ def _aggregate(text: str) -> tuple[str, float | None]:
         raise ValueError("no aggregate before the comparison; known: " + _known_aggregates())
     close = difflib.get_close_matches(name, list(AGGREGATES), n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]}?" if close else ""
-    raise ValueError(f"unknown aggregate {text!r}{hint} (known: {_known_aggregates()})")
+    raise ValueError(f"unknown aggregate {shown(text)}{hint} (known: {_known_aggregates()})")
 
 
 def _known_aggregates() -> str:
@@ -236,25 +236,25 @@ def _known_aggregates() -> str:
 def _limit(kind: Kind, text: str) -> float:
     if kind == "latency":
         if _BARE_NUMBER.match(text):
-            raise ValueError(f"latency {text!r} needs a unit, e.g. {text}ms or {text}s")
+            raise ValueError(f"latency {shown(text)} needs a unit, e.g. {text}ms or {text}s")
         try:
             seconds: float = parse_duration(text)
         except ValueError as error:
-            raise ValueError(f"latency {text!r} {error}") from None
+            raise ValueError(f"latency {shown(text)} {error}") from None
         return seconds
     if kind == "ratio":
         try:
             ratio: float = parse_ratio(text)
         except ValueError as error:
-            raise ValueError(f"ratio {text!r} {error}") from None
+            raise ValueError(f"ratio {shown(text)} {error}") from None
         return ratio
     try:
         number = float(text.removesuffix("/s")) if kind == "rate" else float(text)
     except ValueError:
         unit = "requests per second, e.g. 50" if kind == "rate" else "a count, e.g. 1000"
-        raise ValueError(f"value {text!r} must be a number of {unit}") from None
+        raise ValueError(f"value {shown(text)} must be a number of {unit}") from None
     if not math.isfinite(number) or number < 0:
-        raise ValueError(f"value {text!r} must be zero or more")
+        raise ValueError(f"value {shown(text)} must be zero or more")
     return number
 
 

@@ -49,6 +49,7 @@ from .pacing import (
     settings_think_time,
     think_time,
 )
+from .redaction import redact
 from .settings import (
     ScenarioSettings,
     SettingsError,
@@ -326,6 +327,18 @@ class Call:
             self.fail(f"slower than the {format_duration(self.budget)} latency budget")
 
 
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """``(scheme, host, port)`` of a URL, with the scheme's default port made explicit."""
+    if url == "*":
+        return ("*", "", None)
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    return (parts.scheme.lower(), (parts.hostname or "").lower(), port)
+
+
 _CONTROL_FLOW = (StopUser, StopTest, RescheduleTask, RescheduleTaskImmediately, InterruptTaskSet)
 """Locust's exceptions that steer a user rather than report an error."""
 
@@ -366,8 +379,15 @@ class RestUser(FastHttpUser):
     latency_budget: ClassVar[str | float | None] = None
 
     def __init__(self, environment: Environment) -> None:
+        try:
+            timeout = scenario_settings(environment).request_timeout
+        except SettingsError:
+            timeout = None  # reported with exit code 2 when the user starts (see start)
+        if timeout is not None:
+            self.network_timeout = self.connection_timeout = timeout
         super().__init__(environment)
         self._token: str | None = None
+        self._origin = _origin(self.host or "")
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -402,9 +422,15 @@ class RestUser(FastHttpUser):
         """Send ``token`` in the auth header from now on (``None``: back to the setting's token)."""
         self._token = token
 
-    def auth_headers(self) -> dict[str, str]:
-        """The auth header to send, or nothing when there is no token."""
+    def auth_headers(self, url: str = "") -> dict[str, str]:
+        """The auth header to send to ``url``, or nothing when there is no token.
+
+        The token goes to the target's origin only: a full URL to another scheme, host or port gets
+        no auth header unless ``auth_origins`` names that origin (or is ``*``).
+        """
         settings = scenario_settings(self.environment)
+        if url.startswith(("http://", "https://")) and not self._may_receive_token(url, settings.auth_origins):
+            return {}
         token = self._token
         if token is None and settings.auth_token is not None:
             token = settings.auth_token.get_secret_value()
@@ -413,6 +439,13 @@ class RestUser(FastHttpUser):
         scheme = settings.auth_scheme.strip()
         bare = scheme.lower() in ("", "none")
         return {settings.auth_header: token if bare else f"{scheme} {token}"}
+
+    def _may_receive_token(self, url: str, allowed: str | None) -> bool:
+        origin = _origin(url)
+        if origin == self._origin:
+            return True
+        extra = {_origin(item.strip()) for item in (allowed or "").split(",") if item.strip()}
+        return ("*", "", None) in extra or origin in extra
 
     # -- requests ----------------------------------------------------------------------------------
 
@@ -445,7 +478,7 @@ class RestUser(FastHttpUser):
         label = name or (path if path_values or params else None)
         expected = None if expect is None else ((expect,) if isinstance(expect, int) else tuple(expect))
         limit = budget if budget is not None else type(self).latency_budget
-        sent_headers = {**self.auth_headers(), **(headers or {})}
+        sent_headers = {**self.auth_headers(url), **(headers or {})}
         with self.client.request(
             method.upper(), url, name=label, catch_response=True, headers=sent_headers, json=json, data=data
         ) as response:
@@ -464,7 +497,7 @@ class RestUser(FastHttpUser):
                 _settle(call, response)  # the task asked to stop or reschedule: report by the checks
                 raise
             except Exception as error:
-                response.failure(f"{type(error).__name__}: {error}")
+                response.failure(redact(f"{type(error).__name__}: {error}"))
                 raise
             else:
                 response.success()

@@ -41,7 +41,7 @@ FORM_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "load shape",
         ("ramp_up", "ramp_down", "hold", "spawn_rate", "steps", "baseline"),
     ),
-    ("users", ("think_time", "pacing", "endpoints", "auth_header", "auth_scheme")),
+    ("users", ("think_time", "pacing", "endpoints", "request_timeout", "auth_header", "auth_scheme", "auth_origins")),
     ("verdict", ("thresholds", "stop_on", "abort_on_fail", "abort_grace", "summary")),
 )
 """The order and grouping of our fields in the web UI's form (field names of ``ScenarioSettings``)."""

@@ -154,9 +154,10 @@ def test_configmap_keys_and_sizes(k8s_tools: K8sTools, chart: Path, values: str)
         assert sum(len(k.encode()) + len(v.encode()) for k, v in data.items()) <= MAX_CONFIGMAP_BYTES
     for workload in by_kind(objects, "Job") + by_kind(objects, "Deployment"):
         for volume in workload["spec"]["template"]["spec"]["volumes"]:
-            if "configMap" in volume:
+            if "configMap" in volume and volume["configMap"]["name"] in configmaps:
                 data = configmaps[volume["configMap"]["name"]]["data"]
-                assert {item["key"] for item in volume["configMap"]["items"]} == set(data)
+                items = volume["configMap"].get("items", [{"key": key} for key in data])
+                assert {item["key"] for item in items} == set(data)
 
 
 def test_package_configmap_holds_the_installed_package_without_assets(k8s_tools: K8sTools, chart: Path) -> None:
@@ -257,13 +258,13 @@ def test_pods_are_locked_down(k8s_tools: K8sTools, chart: Path) -> None:
 
 
 def test_dependencies_init_container(k8s_tools: K8sTools, chart: Path, bundle: tuple[Path, BundleReport]) -> None:
-    """The init container pip-installs exactly the bundle's pinned list with --no-deps into the shared
-    volume; the image tag is the Locust version the bundle was made with."""
+    """The init container's installer pip-installs exactly the bundle's pinned list with --no-deps into
+    the shared volume; the image tag is the Locust version the bundle was made with."""
     objects = render(k8s_tools.helm, chart, [chart / "ci" / "private-index-values.yaml"])
     pod = named(objects, "Job", "-master-r1")["spec"]["template"]["spec"]
     init = pod["initContainers"][0]
-    command = init["command"]
-    assert command[1:4] == ["-m", "pip", "install"]
+    assert init["command"][1] == "/opt/locust-scenarios/installer/install_dependencies.py"
+    command = init["args"]
     assert "--no-deps" in command
     assert command[command.index("--target") + 1] == "/opt/locust-scenarios/site-packages"
     assert command[command.index("--index-url") + 1] == "https://pypi.example.com/simple"
