@@ -168,16 +168,14 @@ def test_no_environment_fails_listing_them(k8s_tools: K8sTools, deploy: Path, cl
         assert name in result.stderr
 
 
-def test_installed_pair_works_without_flags(k8s_tools: K8sTools) -> None:
+def test_installed_pair_works_without_flags(k8s_tools: K8sTools, deploy: Path, cli_shim: Path) -> None:
     """tools/install-k8s-tools.sh leaves helm 3 as `helm` beside helmfile, so helmfile's own helm check
-    passes with nothing but that folder on PATH, and helm 4 stays available as `helm4`."""
+    passes with that folder on PATH and no --helm-binary, and helm 4 stays available as `helm4`."""
     assert k8s_tools.helm3.name == "helm"
     assert k8s_tools.helm.name == "helm4"
-    env = {**os.environ, "PATH": f"{k8s_tools.helm3.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    result = subprocess.run(
-        [str(k8s_tools.helmfile), "version"], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    result = helmfile(k8s_tools, deploy, cli_shim, "-e", "smoke", "template")  # no --helm-binary: see helmfile()
     assert result.returncode == 0, result.stderr
+    env = {**os.environ, "PATH": f"{k8s_tools.helm3.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     helm = subprocess.run(
         ["helm", "version", "--short"], env=env, capture_output=True, text=True, timeout=60, check=False
     )
