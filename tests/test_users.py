@@ -58,12 +58,22 @@ def run(
     users: int = 1,
     seconds: float = 1.0,
     parsed_options: Any = None,
+    until_requests: int | None = None,
 ) -> Environment:
-    """Run users in-process for ``seconds`` (bounded) and return the environment with its stats."""
+    """Run users in-process for ``seconds`` (bounded) and return the environment with its stats.
+
+    With ``until_requests`` the run ends as soon as that many requests were made (``seconds`` is then
+    only the bound), so a test that needs a sample size does not depend on the machine's speed.
+    """
     environment = Environment(user_classes=user_classes, host=host, parsed_options=parsed_options or options())
     runner = environment.create_local_runner()
     runner.start(users, spawn_rate=max(users, 1))
-    gevent.sleep(seconds)
+    if until_requests is None:
+        gevent.sleep(seconds)
+    else:
+        deadline = time.monotonic() + seconds
+        while environment.stats.total.num_requests < until_requests and time.monotonic() < deadline:
+            gevent.sleep(0.1)
     runner.quit()
     return environment
 
@@ -255,7 +265,8 @@ def test_endpoint_weights_are_respected(httpserver: HTTPServer) -> None:
         [Weighted],
         base_url(httpserver),
         users=4,
-        seconds=2.0,
+        seconds=120.0,
+        until_requests=600,
         parsed_options=options("--scenario-endpoints", definition, "--scenario-think-time", "0"),
     )
     counts = {path: environment.stats.get(path, "GET").num_requests for path in ("/a", "/b", "/c")}
