@@ -122,6 +122,22 @@ def test_unknown_variable_gets_the_closest_known_name() -> None:
     assert warnings == ["unknown variable LOCUST_SCENARIO_USRES is ignored; did you mean LOCUST_SCENARIO_USERS?"]
 
 
+def test_service_link_variables_are_not_typos() -> None:
+    """Kubernetes' service-link variables of a Service named locust-scenarios... draw no warning, while
+    a typo next to them still does."""
+    links = {
+        "LOCUST_SCENARIOS_SERVICE_HOST": "10.96.0.10",
+        "LOCUST_SCENARIOS_SERVICE_PORT": "5557",
+        "LOCUST_SCENARIOS_SERVICE_PORT_MASTER_P1": "5557",
+        "LOCUST_SCENARIOS_PORT": "tcp://10.96.0.10:5557",
+        "LOCUST_SCENARIOS_PORT_5557_TCP": "tcp://10.96.0.10:5557",
+        "LOCUST_SCENARIOS_CONFIG_METRICS_PORT_9646_TCP_ADDR": "10.96.0.11",
+    }
+    assert unknown_variable_warnings({**links, "LOCUST_SCENARIO_USRES": "5"}) == [
+        "unknown variable LOCUST_SCENARIO_USRES is ignored; did you mean LOCUST_SCENARIO_USERS?"
+    ]
+
+
 def test_secret_options_stay_out_of_the_web_ui() -> None:
     """The auth token option is registered but hidden from Locust's web UI form."""
     parser = get_parser(default_config_files=[])
@@ -131,13 +147,13 @@ def test_secret_options_stay_out_of_the_web_ui() -> None:
 
 
 def test_near_misses_of_our_prefixes_are_warned_about() -> None:
-    """LOCUST_SENARIO and LOCUST_PROMETEUS_PORT get a warning with the right name; Locust's own
+    """LOCUST_SENARIO and LOCUST_PROMETEUS_LINGER get a warning with the right name; Locust's own
     variables (LOCUST_HOST, LOCUST_USERS) are left alone."""
-    environ = {"LOCUST_SENARIO": "smoke", "LOCUST_PROMETEUS_PORT": "9646", "LOCUST_HOST": "x", "LOCUST_USERS": "3"}
+    environ = {"LOCUST_SENARIO": "smoke", "LOCUST_PROMETEUS_LINGER": "5s", "LOCUST_HOST": "x", "LOCUST_USERS": "3"}
     warnings = unknown_variable_warnings(environ)
     assert len(warnings) == 2
     assert any("LOCUST_SENARIO" in w and "did you mean LOCUST_SCENARIO?" in w for w in warnings)
-    assert any("did you mean LOCUST_PROMETHEUS_PORT?" in w for w in warnings)
+    assert any("did you mean LOCUST_PROMETHEUS_LINGER?" in w for w in warnings)
 
 
 def test_profile_choice_is_offered_but_checked_by_our_validation() -> None:

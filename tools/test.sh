@@ -14,7 +14,8 @@ venv="${VENV:-.venv}"
 # Debian packages the end-to-end tests run for real: Prometheus (+ promtool), the Pushgateway, and
 # nginx-light (the benchmarks' target).
 sh tools/install-observability-tools.sh
-# Headless Chromium: the web UI tests render the page in a real browser.
+
+# Headless Chromium (Debian's `chromium`): tests render the HTML report and the web UI in it.
 sh tools/install-browser.sh
 
 # The package itself, installed as users install it (not editable), with the test extra.

@@ -8,8 +8,11 @@ that give the pods a way to their dependencies. Standard library only: nothing e
 
 import os
 import re
+import ssl
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_INDEX = "https://pypi.org/simple"
@@ -44,20 +47,39 @@ def without_credentials(url):
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+def connection_problem(url):
+    """Why the index cannot be reached (None when it answers, even with an HTTP error such as 401).
+
+    pip says little when it gives up without retries, so the installer asks once more itself, the way
+    pip would go: through the proxy variables, trusting PIP_CERT when it is set.
+    """
+    context = ssl.create_default_context(cafile=os.environ.get("PIP_CERT") or None)
+    try:
+        with urllib.request.urlopen(without_credentials(url), timeout=15, context=context):
+            return None
+    except urllib.error.HTTPError:
+        return None
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        return str(getattr(error, "reason", error))
+
+
 def explain(args, output):
-    """The closing line for a failed install, or None when the output shows no connection problem."""
+    """The closing line for a failed install, or None when the index is not the problem."""
     if "--no-index" in args:
         return (
             "install-dependencies: a pinned wheel is missing from the wheelhouse (dependencies.wheelhouse, "
             "no index is used): add it with pip download --only-binary=:all: --no-deps -r requirements.txt"
         )
-    if not UNREACHABLE.search(output):
+    index = index_url(args)
+    problem = connection_problem(index)
+    if problem is None and not UNREACHABLE.search(output):
         return None
     proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("HTTP_PROXY")
     via = f" through the proxy {without_credentials(proxy)}" if proxy else ""
     return (
-        f"install-dependencies: cannot reach the package index {without_credentials(index_url(args))}{via}; "
-        f"the Locust pods need pydantic and the other pinned packages from it: {ADVICE}"
+        f"install-dependencies: cannot reach the package index {without_credentials(index)}{via}"
+        f" ({problem or 'connection failed'}); the Locust pods need pydantic and the other pinned packages "
+        f"from it: {ADVICE}"
     )
 
 

@@ -1,4 +1,4 @@
-"""The locust-scenarios command: preview, list, demo, run, target, bundle and wait.
+"""The locust-scenarios command: preview, list, demo, run, target, bundle, wait, report, compare and fetch.
 
 ``preview`` and ``list`` read the same options, environment variables and config files as a real run
 (Locust's own parser with our options added), so what they show is what ``locust -f`` will do.
@@ -27,6 +27,7 @@ from .settings import (
     describe,
     format_duration,
     install_hint,
+    parse_ratio,
     unknown_variable_warnings,
 )
 from .shapes import Plan, ScenarioProfile, ScenarioShape, iter_profiles
@@ -268,6 +269,85 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return result
 
 
+def _write_or_print(text: str, output: str | None) -> None:
+    if output:
+        path = Path(output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from . import report  # noqa: PLC0415  (loaded only for this command)
+    from .record import load_record  # noqa: PLC0415
+
+    record = load_record(args.record)
+    renderers = {"html": report.render_html, "markdown": report.render_markdown, "junit": report.render_junit}
+    _write_or_print(renderers[args.format](record), args.output)
+    return 0
+
+
+def _ratio_argument(name: str) -> Any:
+    def parse(text: str) -> float:
+        try:
+            return parse_ratio(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(f"{name} {text!r} {error}") from None
+
+    return parse
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare  # noqa: PLC0415  (loaded only for this command)
+    from .record import load_record  # noqa: PLC0415
+
+    comparison = compare(
+        load_record(args.baseline),
+        load_record(args.current),
+        tolerance=args.tolerance,
+        fail_tolerance=args.fail_tolerance,
+        alpha=args.alpha,
+    )
+    text = comparison.html() if args.format == "html" else comparison.markdown()
+    if args.output:
+        _write_or_print(text, args.output)
+    elif args.format != "html":
+        sys.stdout.write(text)
+    print(comparison.summary(), file=sys.stderr)
+    return comparison.exit_code
+
+
+def _add_report_parsers(commands: Any) -> None:
+    report = commands.add_parser("report", help="a report from a run record: HTML (default), Markdown or JUnit XML")
+    report.add_argument("record", help="the run record (--scenario-record of a run)")
+    report.add_argument("--format", choices=("html", "markdown", "junit"), default="html")
+    report.add_argument("-o", "--output", help="file to write (default: standard output)")
+    report.set_defaults(func=_cmd_report)
+
+    compare = commands.add_parser(
+        "compare", help="compare two run records; exit 3 on a significant regression beyond the tolerance"
+    )
+    compare.add_argument("baseline", help="the baseline run record")
+    compare.add_argument("current", help="the run record to judge")
+    compare.add_argument(
+        "--tolerance", type=_ratio_argument("--tolerance"), default=0.10, help="accepted rise of p50/p95/p99 (10%%)"
+    )
+    compare.add_argument(
+        "--fail-tolerance",
+        type=_ratio_argument("--fail-tolerance"),
+        default=0.01,
+        help="accepted rise of the fail ratio in points (1%%)",
+    )
+    compare.add_argument(
+        "--alpha", type=_ratio_argument("--alpha"), default=0.05, help="false-positive rate of each test (0.05)"
+    )
+    compare.add_argument("--format", choices=("markdown", "html"), default="markdown")
+    compare.add_argument("-o", "--output", help="file to write (default: Markdown on standard output)")
+    compare.set_defaults(func=_cmd_compare)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``locust-scenarios`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="locust-scenarios", description=__doc__.splitlines()[0])
@@ -292,7 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
         "everything after 'run' goes to Locust",
     )
 
-    for module in ("_demo_target", "bundle", "_kube"):
+    _add_report_parsers(commands)
+    for module in ("_demo_target", "bundle", "_kube", "fetch"):
         importlib.import_module(f"locust_scenarios.{module}").add_parser(commands)
     return parser
 

@@ -252,6 +252,34 @@ class ScenarioSettings(_OptionModel):
     abort_on_fail: bool = Field(False, description="stop the run as soon as a threshold fails")
     abort_grace: Duration = Field(30.0, description="no abort during this first part of the run")
     summary: str | None = Field(None, description="write the verdict and summary as JSON to this path")
+    trust: bool = Field(
+        True, description="judge the load generator (exit 5 when it missed the plan); 'off' keeps only 'no request'"
+    )
+    trust_cpu: Ratio = Field(0.9, description="CPU usage of a generator process counted as saturated")
+    trust_lag: Duration = Field(
+        0.5, description="event-loop delay of the master or local runner that counts as saturated"
+    )
+    trust_cpu_share: Ratio = Field(
+        0.1, description="share of the run a generator process may spend saturated (CPU or event loop)"
+    )
+    trust_tracking: Ratio = Field(
+        0.2, description="largest shortfall of users or iterations/s against the plan, over the run"
+    )
+    trust_late: Ratio = Field(0.1, description="largest share of open-model iterations started late or dropped")
+    trust_worker_grace: Duration = Field(
+        30.0, description="time a lost worker's users may stay below the plan before the run is inconclusive"
+    )
+    record: str | None = Field(None, description="write the run record (versioned JSON, see reports) to this path")
+    report: str | None = Field(None, description="write the self-contained HTML report of the run to this path")
+    record_log: bool = Field(
+        False, description="also print the run record, compressed, as one log line (for `locust-scenarios fetch`)"
+    )
+    tags: str | None = Field(
+        None, description="tags of the run record, 'key=value' separated by commas, e.g. 'environment=staging'"
+    )
+    baseline_record: str | None = Field(
+        None, description="run record that thresholds such as 'p95<baseline+10%' compare against"
+    )
 
     secret_fields: ClassVar[frozenset[str]] = frozenset({"auth_token"})
 
@@ -458,17 +486,27 @@ def _clause(model: type[_OptionModel], first: Any, given: Mapping[str, Any], def
     return f"invalid setting {source}: {message}{hint}"
 
 
+_SERVICE_LINK = re.compile(
+    r"[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)"
+)
+"""The variables Kubernetes gives a pod for every Service of its namespace (service links): a Service
+named ``locust-scenarios`` yields ``LOCUST_SCENARIOS_SERVICE_HOST``, ``LOCUST_SCENARIOS_PORT_5557_TCP``..."""
+
+
 def unknown_variable_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
     """Warnings for ``LOCUST_SCENARIO_*`` / ``LOCUST_PROMETHEUS_*`` variables no option knows.
 
     Typos are the commonest bad input; each warning names the closest known variable. Near misses of
-    the prefixes (``LOCUST_SENARIO``) are caught too.
+    the prefixes (``LOCUST_SENARIO``) are caught too. Service-link variables are not typos: charts that
+    keep service links on (deliveryhero/locust) get them for Services named ``locust-scenarios...``.
     """
     environ = os.environ if environ is None else environ
     known = [env_name(model, field) for model in _MODELS for field in model.model_fields]
     warnings = []
     for name in sorted(environ):
         if name in known or not _looks_like_ours(name):
+            continue
+        if _SERVICE_LINK.fullmatch(name):
             continue
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
         suggestion = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(known)}"
@@ -477,7 +515,7 @@ def unknown_variable_warnings(environ: Mapping[str, str] | None = None) -> list[
 
 
 def _looks_like_ours(name: str) -> bool:
-    """Our prefixes, or a near miss of one of them (``LOCUST_SENARIO``, ``LOCUST_PROMETEUS_PORT``)."""
+    """Our prefixes, or a near miss of one of them (``LOCUST_SENARIO``, ``LOCUST_PROMETEUS_LINGER``)."""
     if name.startswith(("LOCUST_SCENARIO", "LOCUST_PROMETHEUS_")):
         return True
     parts = name.split("_")

@@ -7,17 +7,22 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Sequence
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from pytest_httpserver import HTTPServer
 
 import locust_scenarios
 from locust_scenarios.assets import Assets, locate
 from locust_scenarios.bundle import BundleReport, build_bundle
+
+from .podsim import PodSimulation, free_port
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -102,9 +107,10 @@ def make_bundle(directory: Path, **kwargs: Any) -> BundleReport:
 
 @pytest.fixture(scope="session")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BundleReport]:
-    """A bundle folder made once per session (read-only for tests: copy it to change it)."""
+    """A bundle folder made once per session (read-only for tests: copy it to change it), with the
+    zip of ``--zip`` so that config-only mode renders too."""
     directory = tmp_path_factory.mktemp("bundle") / "deploy"
-    return directory, make_bundle(directory)
+    return directory, make_bundle(directory, pythonpath_zip_too=True)
 
 
 @pytest.fixture(scope="session")
@@ -163,3 +169,112 @@ def cli_shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shim.write_text(f"#!/bin/sh\nPYTHONPATH='{pythonpath}' exec '{sys.executable}' -m locust_scenarios.cli \"$@\"\n")
     shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
     return folder
+
+
+LOCUST_VERSION = __import__("importlib.metadata").metadata.version("locust")
+SIM_VENV = REPO / ".venv-podsim"
+
+
+def python_of(venv: Path) -> Path:
+    """The interpreter of a venv."""
+    return venv / "bin" / "python"
+
+
+def _has_only_locust(venv: Path) -> bool:
+    probe = "import locust, sys; sys.exit(0 if locust.__version__ == sys.argv[1] else 1)"
+    python = python_of(venv)
+    return python.is_file() and subprocess.run([python, "-c", probe, LOCUST_VERSION], check=False).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def locust_only_venv() -> Path:
+    """A venv with nothing but locust==<the installed version>: the local stand-in for the stock image."""
+    if not _has_only_locust(SIM_VENV):
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(SIM_VENV)], check=True, timeout=300)
+        subprocess.run(
+            [
+                python_of(SIM_VENV),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                f"locust=={LOCUST_VERSION}",
+            ],
+            check=True,
+            timeout=600,
+        )
+    return SIM_VENV
+
+
+@dataclass
+class RenderedRun:
+    """A run-mode release rendered by helm, with the local stand-ins a node would provide: Service
+    names resolving to 127.0.0.1, free local ports for the container ports, the stand-in image."""
+
+    master_spec: dict[str, Any]
+    worker_spec: dict[str, Any]
+    parallelism: int
+    ports: dict[int, int]
+    common: dict[str, Any]
+
+    def pod(self, name: str, root: Path, **overrides: Any) -> PodSimulation:
+        """One pod of the master Job (``name`` "master") or of the worker Job."""
+        spec = self.master_spec if name == "master" else self.worker_spec
+        return PodSimulation(name, spec, root, **{**self.common, **overrides})
+
+    def url(self, port: int, path: str) -> str:
+        """A URL of the master's container ``port`` (8089 web, 9646 metrics) on its local stand-in."""
+        return f"http://127.0.0.1:{self.ports[port]}{path}"
+
+
+def render_run(k8s_tools: K8sTools, chart: Path, venv: Path, values: dict[str, Any], workdir: Path) -> RenderedRun:
+    """``helm template`` of the chart with ``values``, ready to start its pods as local processes."""
+    values_file = workdir / "values.yaml"
+    values_file.write_text(yaml.safe_dump(values))
+    manifest = helm(
+        k8s_tools.helm, "template", RELEASE, str(chart), "--namespace", NAMESPACE, "-f", str(values_file)
+    ).stdout
+    objects = [o for o in yaml.safe_load_all(manifest) if o]
+    configmaps = {o["metadata"]["name"]: o for o in by_kind(objects, "ConfigMap")}
+    jobs = {o["metadata"]["name"].rsplit("-", 2)[-2]: o for o in by_kind(objects, "Job")}
+    service = next(
+        o["metadata"]["name"] for o in by_kind(objects, "Service") if o["metadata"]["name"].endswith("-master")
+    )
+    ports = {5557: free_port(), 8089: free_port(), 9646: free_port()}
+    common = {
+        "configmaps": configmaps,
+        "secrets": {},
+        "base_env": {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8"},
+        "binaries": {
+            "locust": str(venv / "bin" / "locust"),
+            "python": str(python_of(venv)),
+            "/usr/local/bin/python3": str(python_of(venv)),
+        },
+        "hosts": {service: "127.0.0.1"},
+        "ports": ports,
+    }
+    return RenderedRun(
+        master_spec=jobs["master"]["spec"]["template"]["spec"],
+        worker_spec=jobs["worker"]["spec"]["template"]["spec"],
+        parallelism=jobs["worker"]["spec"]["parallelism"],
+        ports=ports,
+        common=common,
+    )
+
+
+@pytest.fixture
+def fast_target(httpserver: HTTPServer) -> Iterator[HTTPServer]:
+    """A local target answering 200 on / at once."""
+    httpserver.expect_request("/").respond_with_data("ok")
+    yield httpserver
+    httpserver.clear()
+
+
+def http_get(url: str) -> str | None:
+    """The body at ``url`` (127.0.0.1 only), or None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return str(response.read().decode())
+    except (urllib.error.URLError, OSError):
+        return None

@@ -66,6 +66,8 @@ def test_lint_strict_and_template(k8s_tools: K8sTools, chart: Path, values: str,
     kinds = {o["kind"] for o in objects}
     if values == "monitoring-only-values.yaml":
         assert kinds == {"ConfigMap", "ServiceMonitor", "PrometheusRule"}
+    elif values == "config-only-values.yaml":
+        assert kinds == {"ConfigMap", "Service", "ServiceMonitor", "PrometheusRule"}
     else:
         assert {"ConfigMap", "Service", "Job" if "Job" in kinds else "Deployment"} <= kinds
 
@@ -162,7 +164,8 @@ def test_configmap_keys_and_sizes(k8s_tools: K8sTools, chart: Path, values: str)
 
 def test_package_configmap_holds_the_installed_package_without_assets(k8s_tools: K8sTools, chart: Path) -> None:
     """The package ConfigMap has the package's Python files with their nested paths (items[].path),
-    a dist-info for importlib.metadata, and none of the chart, helmfile or dashboards."""
+    a dist-info for importlib.metadata, the run-record schema, and none of the chart, helmfile or
+    dashboards."""
     objects = render(k8s_tools.helm, chart, [chart / "ci" / "host-values.yaml"])
     data = named(objects, "ConfigMap", "-package")["data"]
     master = named(objects, "Job", "-master-r1")
@@ -171,7 +174,9 @@ def test_package_configmap_holds_the_installed_package_without_assets(k8s_tools:
     assert "locust_scenarios/__init__.py" in paths
     assert "locust_scenarios/bundle.py" in paths
     assert any(p.endswith(".dist-info/METADATA") for p in paths)
-    assert not any("_assets" in p or p.endswith((".yaml", ".json", ".tpl", ".gotmpl")) for p in paths)
+    assert "locust_scenarios/schemas/run-record.schema.json" in paths  # package data, not an asset
+    assets = [p for p in paths if "_assets" in p or p.endswith((".yaml", ".json", ".tpl", ".gotmpl"))]
+    assert assets == ["locust_scenarios/schemas/run-record.schema.json"]
     source = chart / "files" / "package" / "locust_scenarios" / "shapes.py"
     assert data["locust_scenarios.shapes.py"] == source.read_text()
 
@@ -282,7 +287,7 @@ def test_custom_image_needs_no_init_container(k8s_tools: K8sTools, chart: Path) 
     assert "initContainers" not in pod
     env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
     assert "PYTHONPATH" not in env, "the image's own PYTHONPATH must survive"
-    assert {v["name"] for v in pod["volumes"]} == {"locustfiles", "tmp"}
+    assert {v["name"] for v in pod["volumes"]} == {"locustfiles", "tmp", "results"}  # results: the master's own
 
 
 def test_secrets_only_through_secret_refs(k8s_tools: K8sTools, chart: Path) -> None:
@@ -311,11 +316,18 @@ SCENARIO_EXAMPLES: dict[str, Any] = {
     "endpoints": "endpoints.json",
     "authHeader": "X-Token",
     "authScheme": "Token",
+    "authOrigins": "https://auth.example.com",
+    "requestTimeout": "30s",
     "thresholds": "p95<1s",
     "stopOn": "fail_ratio<5%",
     "abortOnFail": True,
     "abortGrace": "30s",
     "summary": "/tmp/summary.json",
+    "record": "/tmp/record.json",
+    "report": "/tmp/report.html",
+    "recordLog": True,
+    "tags": "environment=ci,team=shop",
+    "baselineRecord": "baseline.json",
 }
 
 

@@ -10,61 +10,28 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from locust_scenarios.bundle import BundleReport
+from locust_scenarios.fetch import fetch
+from locust_scenarios.record import schema
+from tests.conftest import answer_after
 
-from .conftest import NAMESPACE, RELEASE, REPO, K8sTools, by_kind, helm
-from .podsim import PodSimulation, free_port
+from .conftest import RELEASE, K8sTools, by_kind, helm, http_get, python_of, render_run
+from .kubectl_replay import pod, replaying_kubectl
+from .podsim import PodSimulation, running
 
 pytestmark = pytest.mark.e2e
-
-LOCUST_VERSION = __import__("importlib.metadata").metadata.version("locust")
-SIM_VENV = REPO / ".venv-podsim"
-
-
-def _python(venv: Path) -> Path:
-    return venv / "bin" / "python"
-
-
-def _has_only_locust(venv: Path) -> bool:
-    probe = "import locust, sys; sys.exit(0 if locust.__version__ == sys.argv[1] else 1)"
-    python = _python(venv)
-    return python.is_file() and subprocess.run([python, "-c", probe, LOCUST_VERSION], check=False).returncode == 0
-
-
-@pytest.fixture(scope="session")
-def locust_only_venv() -> Path:
-    """A venv with nothing but locust==<the installed version>: the local stand-in for the stock image."""
-    if not _has_only_locust(SIM_VENV):
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(SIM_VENV)], check=True, timeout=300)
-        subprocess.run(
-            [
-                _python(SIM_VENV),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                f"locust=={LOCUST_VERSION}",
-            ],
-            check=True,
-            timeout=600,
-        )
-    return SIM_VENV
 
 
 @dataclass
@@ -78,35 +45,18 @@ class RunResult:
     metrics: str
     requests_served: int
     stopped_by_probe: list[bool]
+    served: dict[str, str]
+    """The master's /results/ files as its metrics port served them (the last answer seen)."""
+    results: Path
+    """The master's results volume on local disk."""
 
 
 @pytest.fixture
 def slow_target(httpserver: HTTPServer) -> Iterator[HTTPServer]:
     """A local target whose / answers after 30 ms."""
-
-    def slow(_request: Request) -> Response:
-        time.sleep(0.03)
-        return Response("slow")
-
-    httpserver.expect_request("/").respond_with_handler(slow)
+    httpserver.expect_request("/").respond_with_handler(answer_after(0.03))
     yield httpserver
     httpserver.clear()
-
-
-@pytest.fixture
-def fast_target(httpserver: HTTPServer) -> Iterator[HTTPServer]:
-    """A local target answering 200 on / at once."""
-    httpserver.expect_request("/").respond_with_data("ok")
-    yield httpserver
-    httpserver.clear()
-
-
-def _get(url: str) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # 127.0.0.1 only
-            return str(response.read().decode())
-    except (urllib.error.URLError, OSError):
-        return None
 
 
 def simulate_run(
@@ -130,67 +80,35 @@ def simulate_run(
         "run": {"workerWaitSeconds": worker_wait, "autoquitSeconds": 1},
         "metrics": {"linger": "3s"},
     }
-    values_file = workdir / "values.yaml"
-    values_file.write_text(yaml.safe_dump(values))
-    manifest = helm(
-        k8s_tools.helm, "template", RELEASE, str(chart), "--namespace", NAMESPACE, "-f", str(values_file)
-    ).stdout
-    objects = [o for o in yaml.safe_load_all(manifest) if o]
-    configmaps = {o["metadata"]["name"]: o for o in by_kind(objects, "ConfigMap")}
-    jobs = {o["metadata"]["name"].rsplit("-", 2)[-2]: o for o in by_kind(objects, "Job")}
-    service = next(
-        o["metadata"]["name"] for o in by_kind(objects, "Service") if o["metadata"]["name"].endswith("-master")
-    )
-    ports = {5557: free_port(), 8089: free_port(), 9646: free_port()}
-    common = {
-        "configmaps": configmaps,
-        "secrets": {},
-        "base_env": {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8"},
-        "binaries": {
-            "locust": str(venv / "bin" / "locust"),
-            "python": str(_python(venv)),
-            "/usr/local/bin/python3": str(_python(venv)),
-        },
-        "hosts": {service: "127.0.0.1"},
-        "ports": ports,
-    }
-    master_job, worker_job = jobs["master"], jobs["worker"]
-    pods = [PodSimulation("master", master_job["spec"]["template"]["spec"], workdir / "master", **common)]
-    pods += [
-        PodSimulation(f"worker-{i}", worker_job["spec"]["template"]["spec"], workdir / f"worker-{i}", **common)
-        for i in range(worker_job["spec"]["parallelism"])
-    ]
+    run = render_run(k8s_tools, chart, venv, values, workdir)
+    ports = run.ports
+    pods = [run.pod("master", workdir / "master")]
+    pods += [run.pod(f"worker-{i}", workdir / f"worker-{i}") for i in range(run.parallelism)]
     with ThreadPoolExecutor(len(pods)) as pool:
         list(pool.map(lambda pod: pod.run_init_containers(timeout=300), pods))
 
     logs: dict[str, Path] = {pod.name: pod.root / "container.log" for pod in pods}
-    processes: dict[str, subprocess.Popen[bytes]] = {}
-    handles = {name: path.open("wb") for name, path in logs.items()}
     max_users, metrics = 0, ""
-    try:
-        for pod in pods:
-            processes[pod.name] = pod.start(pod.spec["containers"][0], handles[pod.name])
+    served: dict[str, str] = {}
+    with running(pods) as processes:
         deadline = time.monotonic() + 180
         while processes["master"].poll() is None and time.monotonic() < deadline:
-            stats = _get(f"http://127.0.0.1:{ports[8089]}/stats/requests")
+            stats = http_get(f"http://127.0.0.1:{ports[8089]}/stats/requests")
             if stats:
                 max_users = max(max_users, int(json.loads(stats).get("user_count", 0)))
             if kill_master and max_users > 0:
                 processes["master"].kill()  # as an OOM kill or a lost node would: no goodbye to workers
                 break
-            scraped = _get(f"http://127.0.0.1:{ports[9646]}/metrics")
+            scraped = http_get(f"http://127.0.0.1:{ports[9646]}/metrics")
             if scraped and "locust" in scraped:
                 metrics = scraped
+            for name in ("record.json", "report.html"):
+                answer = http_get(f"http://127.0.0.1:{ports[9646]}/results/{name}")
+                if answer:
+                    served[name] = answer
             time.sleep(0.5)
         master_code = processes["master"].wait(timeout=30)
         worker_codes = [processes[p.name].wait(timeout=worker_timeout) for p in pods[1:]]
-    finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        for handle in handles.values():
-            handle.close()
     return RunResult(
         master_code=master_code,
         worker_codes=worker_codes,
@@ -199,13 +117,17 @@ def simulate_run(
         metrics=metrics,
         requests_served=len(target.log),
         stopped_by_probe=[pod.stopped_by_probe for pod in pods[1:]],
+        served=served,
+        results=pods[0].volumes["results"],
     )
 
 
 def test_stand_in_image_lacks_the_dependencies(locust_only_venv: Path) -> None:
     """Before the init step, the environment has Locust but not pydantic or prometheus_client."""
     for module in ("pydantic", "prometheus_client", "locust_scenarios"):
-        probe = subprocess.run([_python(locust_only_venv), "-c", f"import {module}"], capture_output=True, check=False)
+        probe = subprocess.run(
+            [python_of(locust_only_venv), "-c", f"import {module}"], capture_output=True, check=False
+        )
         assert probe.returncode != 0, f"{module} is importable in the stand-in image"
 
 
@@ -225,7 +147,7 @@ def test_init_container_installs_the_pinned_list(
         configmaps=configmaps,
         secrets={},
         base_env={"PATH": f"{locust_only_venv / 'bin'}:/usr/bin:/bin"},
-        binaries={"/usr/local/bin/python3": str(_python(locust_only_venv))},
+        binaries={"/usr/local/bin/python3": str(python_of(locust_only_venv))},
     )
     pod.run_init_containers(timeout=300)
     installed = {
@@ -344,3 +266,51 @@ def test_workers_pass_their_liveness_probe_during_a_run(
     assert result.stopped_by_probe == [False, False], context
     assert result.worker_codes == [0, 0], context
     assert "Got quit message from master" in result.logs["worker-0"], context
+
+
+def test_master_writes_serves_and_logs_the_run_record(
+    k8s_tools: K8sTools, chart: Path, locust_only_venv: Path, fast_target: HTTPServer, tmp_path: Path
+) -> None:
+    """With the chart's defaults the master writes record.json and report.html to its results volume
+    under the run id, serves both at /results/ on its metrics port during the linger, and prints the
+    record in its log; `locust-scenarios fetch` gets the same record from that log once the pod has
+    finished (kubectl replayed: no API server runs here). Workers write no results."""
+    result = simulate_run(
+        k8s_tools,
+        chart,
+        locust_only_venv,
+        fast_target,
+        workdir=tmp_path,
+        scenario={"name": "smoke", "users": 2, "duration": "6s", "rampUp": "1s", "thresholds": "p99<10s"},
+    )
+    context = "\n".join(f"--- {name}\n{log[-4000:]}" for name, log in result.logs.items())
+    assert result.master_code == 0, context
+    written = json.loads((result.results / "sim" / "record.json").read_text())
+    jsonschema.Draft202012Validator(schema()).validate(written)
+    assert written["run_id"] == "sim"
+    assert written["generator"]["mode"] == "master"
+    assert written["generator"]["workers"] == 2
+    assert written["total"]["requests"] > 0
+    assert written["verdict"]["exit_code"] == 0
+    assert json.loads(result.served["record.json"]) == written
+    assert result.served["report.html"] == (result.results / "sim" / "report.html").read_text()
+    assert "<svg" in result.served["report.html"]
+    for name in ("worker-0", "worker-1"):
+        assert not (tmp_path / name / "volumes" / "results").exists()
+
+    master = next(
+        o
+        for o in yaml.safe_load_all(
+            helm(k8s_tools.helm, "template", RELEASE, str(chart), "--set", "host=http://h").stdout
+        )
+        if o and o["kind"] == "Job" and "-master-" in o["metadata"]["name"]
+    )
+    env = {e["name"]: e["value"] for e in master["spec"]["template"]["spec"]["containers"][0]["env"] if "value" in e}
+    kubectl = replaying_kubectl(
+        tmp_path / "kubectl",
+        pods=[pod("shop-master-sim-abcde", run_id="sim", created="2026-01-01T00:00:00Z", running=False, env=env)],
+        logs={"shop-master-sim-abcde": result.logs["master"]},
+    )
+    fetched = fetch("shop", tmp_path / "fetched", namespace="load", kubectl=[str(kubectl)])
+    assert fetched.source == "log"
+    assert json.loads(fetched.record.read_text()) == written

@@ -1,0 +1,279 @@
+"""Faults of an ordinary day on a cluster, played with the chart's pods as real local processes in an
+environment that has only Locust (the stand-in for the stock image): a worker lost and replaced, a
+SIGTERM to the master under its rendered grace period, a master that starts long after its workers
+(Locust's retry interval compressed tenfold), a package index out of reach, and an install with no
+index at all."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from locust_scenarios.bundle import BundleReport
+from locust_scenarios.exitcodes import ExitCode
+
+from .conftest import K8sTools, PodSimulation, RenderedRun, free_port, http_get, python_of, render_run
+
+pytestmark = pytest.mark.e2e
+
+SUMMARY = '"event": "locust_scenarios.summary"'
+MISSING_WORKER = re.compile(r'^locust_workers\{state="missing"\} 1(\.0)?$', re.MULTILINE)
+
+
+def _values(target: HTTPServer, scenario: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "host": target.url_for("/").rstrip("/"),
+        "runId": "fault",
+        "scenario": scenario,
+        "workers": {"replicas": 2},
+        "run": {"workerWaitSeconds": 60, "autoquitSeconds": 1},
+        "metrics": {"linger": "3s"},
+    }
+    values.update(extra)
+    return values
+
+
+class Pods:
+    """Started pods of one simulated run: processes, their logs, and clean-up."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.handles: dict[str, IO[bytes]] = {}
+
+    def prepare(self, run: RenderedRun, names: list[str]) -> dict[str, PodSimulation]:
+        """Create the pods and run their init containers (in parallel, as on several nodes)."""
+        pods = {name: run.pod(name, self.workdir / name) for name in names}
+        with ThreadPoolExecutor(len(pods)) as pool:
+            list(pool.map(lambda pod: pod.run_init_containers(timeout=300), pods.values()))
+        return pods
+
+    def start(self, pod: PodSimulation, env: dict[str, str | None] | None = None) -> subprocess.Popen[bytes]:
+        """Start the pod's container; ``env`` changes its environment (None removes a variable)."""
+        container = dict(pod.spec["containers"][0])
+        if env:
+            entries = [e for e in container["env"] if e["name"] not in env]
+            container["env"] = entries + [{"name": k, "value": v} for k, v in env.items() if v is not None]
+        self.handles[pod.name] = (self.workdir / f"{pod.name}.log").open("wb")
+        self.processes[pod.name] = pod.start(container, self.handles[pod.name])
+        return self.processes[pod.name]
+
+    def log(self, name: str) -> str:
+        self.handles[name].flush()
+        return (self.workdir / f"{name}.log").read_text(errors="replace")
+
+    def context(self) -> str:
+        return "\n".join(f"--- {name}\n{self.log(name)[-4000:]}" for name in self.processes)
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        for handle in self.handles.values():
+            handle.close()
+
+
+@pytest.fixture
+def pods(tmp_path: Path) -> Iterator[Pods]:
+    """Started pods, killed at the end of the test whatever happened."""
+    started = Pods(tmp_path)
+    yield started
+    started.stop_all()
+
+
+Render = Callable[[dict[str, Any]], RenderedRun]
+
+
+@pytest.fixture
+def rendered(k8s_tools: K8sTools, chart: Path, locust_only_venv: Path, tmp_path: Path) -> Render:
+    """Renders the bundled chart with the given values, ready to run its pods in the stand-in image."""
+    return lambda values: render_run(k8s_tools, chart, locust_only_venv, values, tmp_path)
+
+
+def _wait(condition: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def _users(run: RenderedRun) -> dict[str, Any]:
+    stats = http_get(run.url(8089, "/stats/requests"))
+    return json.loads(stats) if stats else {}
+
+
+def test_a_lost_worker_is_replaced_and_the_run_passes(
+    rendered: Render, fast_target: HTTPServer, tmp_path: Path, pods: Pods
+) -> None:
+    """A worker killed mid-run (evicted, spot reclaim) shows as missing in the exporter and the master's
+    log; its replacement pod joins, rebalancing gives it users so the load is back to the plan, and the
+    run completes with exit 0 (the lost worker's replacement restored the load in time)."""
+    scenario = {"name": "smoke", "users": 4, "duration": "40s", "rampUp": "1s", "thresholds": "fail_ratio<1%"}
+    run = rendered(_values(fast_target, scenario))
+    prepared = pods.prepare(run, ["master", "worker-0", "worker-1", "worker-2"])
+    master = pods.start(prepared["master"])
+    pods.start(prepared["worker-0"])
+    victim = pods.start(prepared["worker-1"])
+    _wait(lambda: _users(run).get("user_count", 0) == 4, 60, f"4 users\n{pods.context()}")
+    victim.kill()  # as an eviction past its grace period, or a lost node: no goodbye to the master
+    victim.wait()
+    missing = ""
+    deadline = time.monotonic() + 30
+    while not MISSING_WORKER.search(missing) and time.monotonic() < deadline:
+        missing = http_get(run.url(9646, "/metrics")) or ""
+        time.sleep(0.5)
+    assert MISSING_WORKER.search(missing), pods.context()
+    pods.start(prepared["worker-2"])  # the Job's replacement pod (the disruption is not counted)
+
+    def restored() -> bool:
+        workers = _users(run).get("workers", [])
+        running = [w for w in workers if w.get("state") in ("running", "spawning")]
+        return len(running) == 2 and sum(w.get("user_count", 0) for w in running) == 4
+
+    _wait(restored, 30, f"the replacement to carry its share\n{pods.context()}")
+    code = master.wait(timeout=120)
+    assert code == ExitCode.PASSED, pods.context()
+    assert "failed to send heartbeat, setting state to missing" in pods.log("master"), pods.context()
+    assert pods.processes["worker-2"].wait(timeout=60) == 0
+    assert pods.processes["worker-0"].wait(timeout=60) == 0
+    assert pods.log("master").count(SUMMARY) == 1
+
+
+def test_sigterm_ends_the_master_with_4_within_its_grace_period(
+    rendered: Render, fast_target: HTTPServer, tmp_path: Path, pods: Pods
+) -> None:
+    """SIGTERM to the master mid-run (pod deletion, deadline, drain): it exits 4 before the kubelet's
+    SIGKILL would come (the rendered terminationGracePeriodSeconds), with exactly one summary line,
+    and its workers end too."""
+    scenario = {"name": "smoke", "users": 2, "duration": "2m", "rampUp": "1s", "thresholds": "fail_ratio<1%"}
+    run = rendered(_values(fast_target, scenario))
+    prepared = pods.prepare(run, ["master", "worker-0", "worker-1"])
+    master = pods.start(prepared["master"])
+    workers = [pods.start(prepared[f"worker-{i}"]) for i in range(2)]
+    _wait(lambda: _users(run).get("user_count", 0) == 2 and len(fast_target.log) > 0, 60, f"users\n{pods.context()}")
+    grace = prepared["master"].grace_period()
+    sent = time.monotonic()
+    master.send_signal(signal.SIGTERM)
+    try:
+        code = master.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        master.kill()  # what the kubelet does at the end of the grace period
+        master.wait()
+        raise AssertionError(f"no exit within the grace period ({grace} s): SIGKILL\n{pods.context()}") from None
+    elapsed = time.monotonic() - sent
+    log = pods.log("master")
+    assert code == ExitCode.INTERRUPTED, f"exit {code} after {elapsed:.1f} s\n{pods.context()}"
+    assert log.count(SUMMARY) == 1, log
+    line = next(line for line in log.splitlines() if SUMMARY in line)
+    assert json.loads(line[line.index("{") :])["interrupted"] is True
+    for worker in workers:
+        assert worker.wait(timeout=60) == 0
+
+
+def test_workers_wait_for_a_late_master(rendered: Render, fast_target: HTTPServer, tmp_path: Path, pods: Pods) -> None:
+    """A master that starts 6 minutes after its workers, compressed tenfold (Locust's 5 s retry interval
+    made 0.5 s, so its own limit of 61 attempts is 30.5 s instead of 305 s): the same worker without the
+    chart's LOCUST_SCENARIO_MASTER_WAIT gives up at Locust's limit (exit 255); the chart's worker, with
+    run.workerWaitSeconds 60, is still waiting when the master starts after that, joins it, and the run
+    passes."""
+    scenario = {"name": "smoke", "users": 2, "duration": "5s", "rampUp": "1s"}
+    values = _values(
+        fast_target,
+        scenario,
+        workers={"replicas": 1},
+        run={"workerWaitSeconds": 60, "autoquitSeconds": 1},
+        env={"LOCUST_SCENARIO_MASTER_RETRY_INTERVAL": "0.5"},
+    )
+    run = rendered(values)
+    prepared = pods.prepare(run, ["master", "worker-0", "plain-worker"])
+    started = time.monotonic()
+    worker = pods.start(prepared["worker-0"])
+    plain = pods.start(prepared["plain-worker"], {"LOCUST_SCENARIO_MASTER_WAIT": None})
+    assert plain.wait(timeout=120) == 255, pods.context()  # Locust's own limit
+    gave_up = time.monotonic() - started
+    assert gave_up >= 30, pods.context()
+    assert "Failed to connect to the Locust master" in pods.log("plain-worker")
+    assert worker.poll() is None, pods.context()
+    master = pods.start(prepared["master"])
+    assert master.wait(timeout=120) == ExitCode.PASSED, pods.context()
+    assert worker.wait(timeout=60) == 0, pods.context()
+    assert not prepared["worker-0"].stopped_by_probe
+
+
+NO_PIP_CONFIG = {"PIP_CONFIG_FILE": "/dev/null"}  # the stock image has no pip configuration
+
+
+def test_unreachable_index_fails_the_init_step_with_a_message(
+    rendered: Render, fast_target: HTTPServer, tmp_path: Path
+) -> None:
+    """With no route to the index, the installer fails (the pod never starts Locust) and its log ends
+    with one line naming the index, without its credentials, and the values that fix it."""
+    port = free_port()  # nothing listens there
+    values = _values(
+        fast_target,
+        {"name": "smoke"},
+        dependencies={"indexUrl": f"http://ci:s3cret@127.0.0.1:{port}/simple", "pipArgs": ["--retries", "0"]},
+    )
+    run = rendered(values)
+    pod = run.pod("master", tmp_path / "master", base_env={**run.common["base_env"], **NO_PIP_CONFIG})
+    assert pod.run_init_containers(timeout=300, check=False) != 0
+    log = (tmp_path / "master" / "install-dependencies.log").read_text()
+    last = log.strip().splitlines()[-1]
+    assert last.startswith(f"install-dependencies: cannot reach the package index http://127.0.0.1:{port}/simple (")
+    assert "Connection refused" in last
+    assert "dependencies.wheelhouse" in last
+    assert "s3cret" not in log
+
+
+def test_wheelhouse_installs_with_no_index_at_all(
+    rendered: Render, locust_only_venv: Path, fast_target: HTTPServer, tmp_path: Path, bundle: tuple[Path, BundleReport]
+) -> None:
+    """Wheels downloaded once into a volume are all the installer needs: with the index unreachable and
+    pip's --no-index, it installs the pinned list from the wheelhouse."""
+    wheels = tmp_path / "claim"
+    requirements = bundle[0] / "requirements.txt"
+    subprocess.run(
+        [
+            python_of(locust_only_venv),
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--only-binary=:all:",
+            "--no-deps",
+            "-r",
+            str(requirements),
+            "-d",
+            str(wheels / "wheels"),
+        ],
+        check=True,
+        timeout=600,
+    )
+    values = _values(
+        fast_target,
+        {"name": "smoke"},
+        dependencies={
+            "indexUrl": f"http://127.0.0.1:{free_port()}/simple",
+            "wheelhouse": {"volume": {"persistentVolumeClaim": {"claimName": "wheels"}}, "path": "wheels"},
+        },
+    )
+    run = rendered(values)
+    pod = run.pod(
+        "master", tmp_path / "master", base_env={**run.common["base_env"], **NO_PIP_CONFIG}, claims={"wheels": wheels}
+    )
+    pod.run_init_containers(timeout=300)
+    installed = {p.name.split("-")[0].lower() for p in pod.volumes["site-packages"].glob("*.dist-info")}
+    assert {"pydantic", "pydantic_core", "pydantic_settings", "prometheus_client"} <= installed
