@@ -28,6 +28,7 @@ from .exitcodes import ExitCode
 
 __all__ = [
     "BUILTIN_SCENARIOS",
+    "DEFAULT_THINK_TIME",
     "Duration",
     "ExporterSettings",
     "Ratio",
@@ -38,17 +39,22 @@ __all__ = [
     "env_name",
     "environment_options",
     "format_duration",
+    "install_hint",
     "load_settings",
     "option_dest",
     "option_name",
     "parse_duration",
     "parse_ratio",
     "shown",
+    "suggest",
     "unknown_variable_warnings",
 ]
 
 BUILTIN_SCENARIOS = ("smoke", "load", "stress", "spike", "endurance", "breakpoint")
 """The six test types every locustfile can run by name (``LOCUST_SCENARIO``)."""
+
+DEFAULT_THINK_TIME = "1s"
+"""The user templates' wait between iterations when nothing else is set: a smoke test stays gentle."""
 
 MAX_USERS = 100_000
 """The most users a setting may ask for: beyond this, spawning alone starves the process."""
@@ -216,8 +222,9 @@ class ScenarioSettings(_OptionModel):
         None,
         description="declarative stages, 'DURATION:TARGET' separated by commas, e.g. '30s:10,1m:10,30s:0'",
     )
-    think_time: str | None = Field(
-        None, description="wait between iterations of the user templates: '1s' or a range '1s-3s'"
+    think_time: str = Field(
+        DEFAULT_THINK_TIME,
+        description="wait between iterations of the user templates: '1s' or a range '1s-3s' ('0' for none)",
     )
     pacing: Duration | None = Field(
         None, description="each iteration of the user templates starts at least this long after the last"
@@ -344,24 +351,42 @@ def option_dest(model: type[_OptionModel], field: str) -> str:
 _MODELS: tuple[type[_OptionModel], ...] = (ScenarioSettings, ExporterSettings)
 
 
-def add_options(parser: Any) -> None:
+class _Offered(list[str]):
+    """Names the web UI offers as a choice list, while any value still parses.
+
+    Locust's form renders an option's ``choices`` as a select. Checking the value stays with our
+    validation, which names the variable and suggests the closest name instead of argparse's error.
+    """
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+def add_options(parser: Any, scenario_choices: Sequence[str] = ()) -> None:
     """Register every setting as a Locust option on ``parser`` (a Locust argument parser).
 
     Defaults are ``None`` so that "not given" stays distinguishable from a value; pydantic fills
-    defaults later, after ``.env`` and class attributes had their say.
+    defaults later, after ``.env`` and class attributes had their say. ``scenario_choices`` become the
+    web UI's choice list for the profile. The exporter's options apply only at start-up (a port, a
+    run id), so the web UI does not offer them; neither does it show secrets.
     """
     # Straight on the parser, not in an argument group: only Locust's parser itself understands
     # include_in_web_ui, which keeps secrets out of the web UI and the master-to-worker messages' form.
     for model in _MODELS:
         secret: frozenset[str] = getattr(model, "secret_fields", frozenset())
         for field, info in model.model_fields.items():
+            extra: dict[str, Any] = {}
+            if model is ScenarioSettings and field == "scenario" and scenario_choices:
+                extra["choices"] = _Offered(scenario_choices)
+                extra["metavar"] = "NAME"
             parser.add_argument(
                 option_name(model, field),
                 dest=option_dest(model, field),
                 env_var=env_name(model, field),
                 default=None,
                 help=(info.description or "").replace("%", "%%"),
-                include_in_web_ui=field not in secret,
+                include_in_web_ui=model is ScenarioSettings and field not in secret,
+                **extra,
             )
 
 
@@ -400,7 +425,7 @@ def load_settings(
 ) -> SettingsT:
     """Merge and validate: Locust's parsed ``options`` > ``.env`` > ``class_defaults`` > defaults.
 
-    Raises ``SettingsError`` with a one-line message for the first invalid setting.
+    Raises ``SettingsError`` with a one-line message naming every invalid setting.
     """
     target: type[SettingsT] = model
     defaults = {k: v for k, v in (class_defaults or {}).items() if k in model.model_fields}
@@ -434,7 +459,12 @@ def _constraints(model: type[_OptionModel], field: str) -> dict[str, Any]:
 def _one_line(
     model: type[_OptionModel], error: ValidationError, given: Mapping[str, Any], defaults: Mapping[str, Any]
 ) -> str:
-    first = error.errors()[0]
+    """Every invalid setting of ``error``, one clause each, on one line."""
+    clauses = [_clause(model, found, given, defaults) for found in error.errors()]
+    return "; ".join(dict.fromkeys(clauses))
+
+
+def _clause(model: type[_OptionModel], first: Any, given: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
     loc = [str(part) for part in first["loc"]]
     field = loc[0] if loc else "?"
     if field == "LOCUST_SCENARIO":
@@ -466,15 +496,15 @@ named ``locust-scenarios`` yields ``LOCUST_SCENARIOS_SERVICE_HOST``, ``LOCUST_SC
 def unknown_variable_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
     """Warnings for ``LOCUST_SCENARIO_*`` / ``LOCUST_PROMETHEUS_*`` variables no option knows.
 
-    Typos are the commonest bad input; each warning names the closest known variable. Service-link
-    variables are not typos: charts that keep service links on (deliveryhero/locust) get them for
-    Services named ``locust-scenarios...``.
+    Typos are the commonest bad input; each warning names the closest known variable. Near misses of
+    the prefixes (``LOCUST_SENARIO``) are caught too. Service-link variables are not typos: charts that
+    keep service links on (deliveryhero/locust) get them for Services named ``locust-scenarios...``.
     """
     environ = os.environ if environ is None else environ
     known = [env_name(model, field) for model in _MODELS for field in model.model_fields]
     warnings = []
     for name in sorted(environ):
-        if not name.startswith(("LOCUST_SCENARIO", "LOCUST_PROMETHEUS_")) or name in known:
+        if name in known or not _looks_like_ours(name):
             continue
         if _SERVICE_LINK.fullmatch(name):
             continue
@@ -482,6 +512,30 @@ def unknown_variable_warnings(environ: Mapping[str, str] | None = None) -> list[
         suggestion = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(known)}"
         warnings.append(f"unknown variable {name} is ignored{suggestion}")
     return warnings
+
+
+def _looks_like_ours(name: str) -> bool:
+    """Our prefixes, or a near miss of one of them (``LOCUST_SENARIO``, ``LOCUST_PROMETEUS_LINGER``)."""
+    if name.startswith(("LOCUST_SCENARIO", "LOCUST_PROMETHEUS_")):
+        return True
+    parts = name.split("_")
+    if len(parts) < 2 or parts[0] != "LOCUST":
+        return False
+    return bool(difflib.get_close_matches(parts[1], ["SCENARIO", "PROMETHEUS"], n=1, cutoff=0.75))
+
+
+def install_hint(extra: str) -> str:
+    """How to add an optional extra, from PyPI or from a checkout or a built wheel of this project."""
+    return (
+        f"pip install 'locust-scenarios[{extra}]' (from a checkout: pip install '.[{extra}]'; "
+        f"from a built wheel: pip install 'dist/locust_scenarios-VERSION-py3-none-any.whl[{extra}]')"
+    )
+
+
+def suggest(value: str, names: Sequence[str]) -> str:
+    """``"; did you mean X?"`` for the closest of ``names``, or nothing."""
+    close = difflib.get_close_matches(value, list(names), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 @dataclass(frozen=True)
