@@ -368,6 +368,8 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
         )
     recording.serve(observed.server)
     environment.locust_scenarios_observability = observed  # type: ignore[attr-defined]
+    # Locust fires ``quit`` after printing its final tables: the verdict comes last on the console.
+    environment.events.quit.add_listener(lambda **_kwargs: _print_verdict_tables(observed))
     for signum in _SIGNALS:
         gevent.signal_handler(signum, _on_signal, environment, signal.Signals(signum).name)
     if isinstance(environment.runner, MasterRunner):
@@ -457,9 +459,19 @@ def _run_in_progress(environment: Environment) -> bool:
     return runner is not None and runner.state in (STATE_SPAWNING, STATE_RUNNING)
 
 
+def _print_verdict_tables(observed: _Observability) -> None:
+    """Print the verdict tables once (at Locust's ``quit``, or when the process ends without it)."""
+    stats_logger = logging.getLogger("locust.stats_logger")
+    while observed.verdict_tables:
+        stats_logger.info("\n%s\n", observed.verdict_tables.pop(0))
+
+
 def _quit_now(environment: Environment) -> NoReturn:
     """Do the work of quitting here and end the process (Locust's own shutdown is not coming)."""
     environment.events.quitting.fire(environment=environment, reverse=True)
+    observed = _observability(environment)
+    if observed is not None:
+        _print_verdict_tables(observed)
     code = environment.process_exit_code
     sys.stdout.flush()
     sys.stderr.flush()
@@ -478,6 +490,9 @@ def _exit_regardless(environment: Environment) -> None:
     """The last resort after a second signal: the work of quitting is stuck, end the process."""
     code = environment.process_exit_code
     logger.error("still quitting %gs after a second signal: exiting", _FORCED_EXIT_AFTER)
+    observed = _observability(environment)
+    if observed is not None:
+        _print_verdict_tables(observed)
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -534,6 +549,8 @@ class _Observability:
     quitting: bool = False
     """The work of quitting has begun; it is done once even when Locust fires ``quitting`` again."""
     linger_cut: gevent.event.Event = field(default_factory=gevent.event.Event, repr=False)
+    verdict_tables: list[str] = field(default_factory=list, repr=False)
+    """The verdict tables, printed after Locust's own final tables so that they do not scroll away."""
     workers_at_start: frozenset[str] = frozenset()
     workers_lost: tuple[str, ...] = ()
     """Workers present when the run started and gone (missing or removed) when it stopped."""
@@ -848,12 +865,12 @@ def _exit_code(observed: _Observability, interrupted: bool, inconclusive: Sequen
 
 
 def _report(observed: _Observability, outcome: _Outcome) -> None:
-    """The verdict table, the breakpoint's breach and the one JSON summary line, in the log."""
+    """The breakpoint's breach and the one JSON summary line in the log; the verdict tables for later."""
     stats_logger = logging.getLogger("locust.stats_logger")
     if observed.verdict is not None:
-        stats_logger.info("\n%s\n", observed.verdict.table(outcome.exit_code))
+        observed.verdict_tables.append(observed.verdict.table(outcome.exit_code))
     if observed.generator is not None:
-        stats_logger.info("\n%s\n", observed.generator.table())
+        observed.verdict_tables.append(observed.generator.table())
     for reason in outcome.summary["inconclusive"]:
         logger.warning("inconclusive (%s): %s", reason["reason"], reason["detail"])
     breach = outcome.summary.get("breach")
