@@ -100,7 +100,8 @@ def test_list_shows_profiles_parameters_and_settings() -> None:
 
 @pytest.mark.e2e
 def test_demo_runs_against_its_own_target_and_exits_0() -> None:
-    """locust-scenarios demo (the README's main command) serves its target, runs, prints the summary."""
+    """locust-scenarios demo (the README's main command) serves its target, runs, prints the summary and
+    ends with the next step to take."""
     run = subprocess.run(
         [sys.executable, "-m", "locust_scenarios", "demo", "--duration", "8s"],
         env=clean_env(),
@@ -113,7 +114,9 @@ def test_demo_runs_against_its_own_target_and_exits_0() -> None:
     assert "Aggregated" in run.stderr  # Locust's own summary tables, through its stats logger
     assert "Response time percentiles" in run.stderr
     assert "the profile as followed" in run.stdout
-    summary = re.fullmatch(r"(\d+) requests, (\d+) failed: ok", run.stdout.strip().splitlines()[-1])
+    lines = run.stdout.strip().splitlines()
+    assert lines[-3].startswith("next: ")
+    summary = re.fullmatch(r"(\d+) requests, (\d+) failed: ok", lines[-5])
     assert summary is not None, run.stdout[-500:]
     assert int(summary[1]) > 0
     assert int(summary[2]) == 0
@@ -133,3 +136,81 @@ def test_run_uses_the_built_in_locustfile(target: HTTPServer, tmp_path: Path) ->
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert [entry["name"] for entry in stats] == ["/api/items"]
     assert stats[0]["num_requests"] == len(target.log) > 0
+
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def test_preview_follows_the_locustfile() -> None:
+    """preview -f examples/custom_stages.py shows that file's own stages, as a run of it would follow."""
+    run = cli("preview", "-f", str(EXAMPLES / "custom_stages.py"), "--format", "json")
+    assert run.returncode == 0, run.stderr
+    names = [stage["name"] for stage in json.loads(run.stdout)["stages"]]
+    assert names[:3] == ["warm-up", "settle", "rise#1"]
+    assert names[-1] == "ramp-down"
+
+
+def test_preview_knows_profiles_registered_in_the_locustfile(tmp_path: Path) -> None:
+    """A profile added with @register_profile in the locustfile previews by its name, with its defaults."""
+    (tmp_path / "locustfile.py").write_text(
+        "from locust_scenarios import LoadProfile, ScenarioShape, register_profile\n\n"
+        "@register_profile('checkout-peak')\n"
+        "class CheckoutPeak(LoadProfile):\n    abstract = True\n    users = 42\n    duration = '2m'\n\n"
+        "class Shape(ScenarioShape):\n    pass\n"
+    )
+    run = cli("preview", "-f", "locustfile.py", "checkout-peak", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["peak"] == 42
+    implicit = cli("preview", "checkout-peak", cwd=tmp_path)  # ./locustfile.py, Locust's default -f
+    assert implicit.returncode == 0, implicit.stderr
+
+
+def test_preview_reads_a_config_file(tmp_path: Path) -> None:
+    """preview --config FILE reads the profile and its settings from that file, as a run does."""
+    (tmp_path / "spike.conf").write_text("scenario = spike\nscenario-users = 40\n")
+    run = cli("preview", "--config", "spike.conf", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["scenario"] == "spike"
+    assert json.loads(run.stdout)["peak"] == 40
+
+
+@pytest.mark.parametrize(("name", "kind"), [("plan.json", "json"), ("plan.txt", "text")])
+def test_preview_output_implies_the_format(tmp_path: Path, name: str, kind: str) -> None:
+    """--output plan.json writes JSON and --output plan.txt the text preview, without --format."""
+    run = cli("preview", "smoke", "--output", str(tmp_path / name))
+    assert run.returncode == 0, run.stderr
+    written = (tmp_path / name).read_text()
+    assert json.loads(written)["scenario"] == "smoke" if kind == "json" else written.startswith("profile smoke")
+
+
+def test_preview_output_with_an_unknown_extension_is_refused(tmp_path: Path) -> None:
+    """--output x.svg without --format exits 2 instead of writing nothing."""
+    run = cli("preview", "smoke", "--output", str(tmp_path / "x.svg"))
+    assert run.returncode == 2
+    assert "--format" in run.stderr
+
+
+def test_preview_into_a_closed_pipe_has_no_traceback() -> None:
+    """preview stress | head -1: the closed pipe ends the command quietly."""
+    shell = f"{sys.executable} -m locust_scenarios preview stress | head -1"
+    run = subprocess.run(["sh", "-c", shell], env=clean_env(), capture_output=True, text=True, timeout=60, check=False)
+    assert run.stdout.startswith("profile stress")
+    assert "Traceback" not in run.stderr
+    assert "BrokenPipe" not in run.stderr
+
+
+def test_preview_warns_about_misspelt_variables_and_suggests_profiles() -> None:
+    """A misspelt LOCUST_SENARIO is named with the right spelling, and a profile typo gets a suggestion."""
+    run = cli("preview", "strees", env={"LOCUST_SENARIO": "smoke"})
+    assert run.returncode == 2
+    assert "LOCUST_SENARIO" in run.stderr
+    assert "did you mean LOCUST_SCENARIO?" in run.stderr
+    assert "did you mean stress?" in run.stderr
+
+
+def test_smoke_too_short_does_not_blame_a_ramp_down() -> None:
+    """smoke has no ramp-down, so a too short duration names the ramp-up and the duration only."""
+    run = cli("preview", "smoke", "--scenario-duration", "3s")
+    assert run.returncode == 2
+    assert "RAMP_UP" in run.stderr
+    assert "RAMP_DOWN" not in run.stderr

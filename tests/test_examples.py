@@ -90,8 +90,9 @@ def test_scenarios_example_runs_every_test_type(demo_target: str, scenario: str)
     ids=["toml", "json", "inline"],
 )
 def test_config_driven_example_runs_from_each_source(demo_target: str, endpoints: str | None) -> None:
-    """examples/config_driven.py runs from its TOML file, the JSON file, or inline JSON, and exits 0."""
-    env = {**SHORT["smoke"], "LOCUST_SCENARIO": "smoke"}
+    """examples/config_driven.py runs from its TOML file, the JSON file, or inline JSON, and exits 0
+    (a short think time, so that a few seconds reach every weighted endpoint)."""
+    env = {**SHORT["smoke"], "LOCUST_SCENARIO": "smoke", "LOCUST_SCENARIO_THINK_TIME": "50ms"}
     if endpoints:
         env["LOCUST_SCENARIO_ENDPOINTS"] = endpoints
     result, requests = run_example("config_driven.py", demo_target, env)
@@ -104,8 +105,11 @@ def test_config_driven_example_runs_from_each_source(demo_target: str, endpoints
 
 
 def test_rest_flow_example_logs_in_and_checks(demo_target: str) -> None:
-    """examples/rest_flow.py logs in once per user, runs its checked flow, and exits 0."""
-    result, requests = run_example("rest_flow.py", demo_target, args=["-u", "3", "-r", "3", "-t", "4s"])
+    """examples/rest_flow.py logs in once per user, runs its checked flow, and exits 0 (a short think
+    time, so that four seconds reach every task)."""
+    result, requests = run_example(
+        "rest_flow.py", demo_target, {"LOCUST_SCENARIO_THINK_TIME": "50ms"}, args=["-u", "3", "-r", "3", "-t", "4s"]
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert requests["/api/login"] == 3
     assert requests["/api/me"] > 0
@@ -223,8 +227,14 @@ def test_users_doc_examples_run(demo_target: str, tmp_path: Path, number: int) -
 
 
 def test_builtin_locustfile_runs_the_configured_endpoints(demo_target: str) -> None:
-    """The package's own locustfile (behind ``locust-scenarios run``) runs the endpoints file and exits 0."""
-    env = {"LOCUST_SCENARIO": "smoke", **SHORT["smoke"], "LOCUST_SCENARIO_ENDPOINTS": "examples/endpoints.json"}
+    """The package's own locustfile (behind ``locust-scenarios run``) runs the endpoints file and exits 0
+    (a short think time, so that a few seconds reach every weighted endpoint)."""
+    env = {
+        "LOCUST_SCENARIO": "smoke",
+        **SHORT["smoke"],
+        "LOCUST_SCENARIO_ENDPOINTS": "examples/endpoints.json",
+        "LOCUST_SCENARIO_THINK_TIME": "50ms",
+    }
     result = locust(
         ["-f", str(REPO / "src" / "locust_scenarios" / "locustfile.py"), "--headless", "-H", demo_target, "--json"],
         {"PYTHONPATH": SRC, **env},

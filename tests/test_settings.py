@@ -13,6 +13,7 @@ from locust_scenarios.settings import (
     ScenarioSettings,
     SettingsError,
     format_duration,
+    install_hint,
     load_settings,
     parse_duration,
     parse_ratio,
@@ -188,3 +189,30 @@ def test_importing_the_package_loads_neither_pydantic_nor_prometheus_client() ->
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.splitlines() == ["[]", "ScenarioSettings True"]
+
+
+def test_near_misses_of_our_prefixes_are_warned_about() -> None:
+    """LOCUST_SENARIO and LOCUST_PROMETEUS_LINGER get a warning with the right name; Locust's own
+    variables (LOCUST_HOST, LOCUST_USERS) are left alone."""
+    environ = {"LOCUST_SENARIO": "smoke", "LOCUST_PROMETEUS_LINGER": "5s", "LOCUST_HOST": "x", "LOCUST_USERS": "3"}
+    warnings = unknown_variable_warnings(environ)
+    assert len(warnings) == 2
+    assert any("LOCUST_SENARIO" in w and "did you mean LOCUST_SCENARIO?" in w for w in warnings)
+    assert any("did you mean LOCUST_PROMETHEUS_LINGER?" in w for w in warnings)
+
+
+def test_profile_choice_is_offered_but_checked_by_our_validation() -> None:
+    """The scenario option lists the profiles as choices (the web UI's select) while any value still
+    parses, so that a typo reaches our one-line message rather than argparse's."""
+    parser = get_parser()
+    action = next(a for a in parser._actions if a.dest == "scenario")
+    assert list(action.choices or [])[:3] == ["smoke", "load", "stress"]
+    assert parser.parse_args(["--scenario", "strees"]).scenario == "strees"
+
+
+def test_install_hint_names_checkout_and_wheel() -> None:
+    """A hint naming an extra also says how to get it from a checkout or a built wheel."""
+    hint = install_hint("plot")
+    assert "'locust-scenarios[plot]'" in hint
+    assert "'.[plot]'" in hint
+    assert ".whl[plot]" in hint

@@ -46,6 +46,8 @@ def test_run_profile_follows_the_plan_and_returns_stats(target: HTTPServer) -> N
     # when the run stopped (the target saw it, Locust never recorded it).
     assert result.requests <= len(target.log) <= result.requests + 4
     assert result.percentile(0.95) > 0
+    # In seconds, like thresholds and the summary.
+    assert result.percentile(0.95) == result.stats.total.get_response_time_percentile(0.95) / 1000
     assert result.planned[-1] == (5.0, 0.0)
     plateau = [users for t, users in result.history if 2.0 <= t <= 3.8]
     assert plateau

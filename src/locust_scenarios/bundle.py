@@ -92,6 +92,22 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 FILES = "files"
 _COMPILED_SUFFIXES = (".so", ".pyd", ".dll", ".dylib")
 _SKIPPED_PARTS = frozenset({"__pycache__", "_assets"})
+_HOST_ONLY_MODULES = frozenset(
+    {
+        "__main__.py",
+        "cli.py",
+        "bundle.py",
+        "assets.py",
+        "_kube.py",
+        "fetch.py",
+        "compare.py",
+        "_demo.py",
+        "_demo_target.py",
+    }
+)
+"""Modules that run only where the bundle is made (the command line, the bundler, the Kubernetes and
+comparison commands, the demo). No pod imports them, and in the pods they would only take room in the
+release that Helm stores in one Secret of at most 1 MiB."""
 
 
 class BundleError(Exception):
@@ -287,11 +303,13 @@ def _read_text(path: Path, what: str) -> str:
 
 
 def _package_files(package_dir: Path, version: str) -> dict[str, str]:
-    """The installed package's files (no caches, no chart assets) plus a minimal dist-info."""
+    """The installed package's files (no caches, no chart assets, no host-only modules) plus a minimal dist-info."""
     files: dict[str, str] = {}
     for path in sorted(package_dir.rglob("*")):
         relative = path.relative_to(package_dir)
         if path.is_dir() or _SKIPPED_PARTS.intersection(relative.parts) or path.suffix == ".pyc":
+            continue
+        if relative.as_posix() in _HOST_ONLY_MODULES:
             continue
         if path.suffix in _COMPILED_SUFFIXES:
             raise BundleError(f"{path} is compiled code; only pure-Python code rides in ConfigMaps")

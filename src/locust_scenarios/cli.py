@@ -26,9 +26,11 @@ from .settings import (
     add_options,
     describe,
     format_duration,
+    install_hint,
     parse_ratio,
+    unknown_variable_warnings,
 )
-from .shapes import Plan, ScenarioShape, iter_profiles
+from .shapes import Plan, ScenarioProfile, ScenarioShape, iter_profiles
 
 __all__ = ["build_parser", "main", "plan_for", "render_chart", "render_text", "save_png"]
 
@@ -54,13 +56,58 @@ def _preview_parser() -> Any:
         "Show the planned curve of a profile. Options such as --scenario-users 50 or -t 5m, "
         "LOCUST_SCENARIO_* variables and locust.conf apply exactly as in a real run."
     )
-    parser.add_argument("profile", nargs="?", help="profile name (default: LOCUST_SCENARIO, else load)")
-    parser.add_argument("--format", choices=("text", "json", "png"), default="text")
-    parser.add_argument("--output", help="file to write (png)")
+    parser.add_argument(
+        "profile",
+        nargs="?",
+        help="profile name (default: the locustfile's profile, else LOCUST_SCENARIO, else load)",
+    )
+    parser.add_argument(
+        "--format", choices=_FORMATS, help="text, json or png (default: from --output's extension, else text)"
+    )
+    parser.add_argument("--output", help="file to write instead of printing (needed for png)")
     return parser
 
 
-def plan_for(scenario: str | None, args: Sequence[str]) -> tuple[ScenarioShape, Plan]:
+_FORMATS = ("text", "json", "png")
+_DEFAULT_LOCUSTFILE = "locustfile.py"
+"""Locust's default for -f: used when it exists, as a run would."""
+
+
+def _output_format(chosen: str | None, output: str | None) -> str:
+    """``--format``, else the one ``--output``'s extension names, else text."""
+    if chosen:
+        return chosen
+    suffix = os.path.splitext(output or "")[1].lower().lstrip(".")
+    if suffix in ("png", "json"):
+        return suffix
+    if output and suffix not in ("txt", "text", ""):
+        raise SettingsError(
+            f"--output {output!r}: cannot tell the format from .{suffix}; add --format text, json or png"
+        )
+    return "text"
+
+
+def _locustfile_shape(locustfile: str | None) -> type[ScenarioProfile] | None:
+    """The profile a locustfile runs, as Locust would pick it; importing it registers its names too."""
+    if not locustfile:
+        return None
+    from locust.util.load_locustfile import load_locustfile  # noqa: PLC0415  (imports the user's code)
+
+    path = locustfile.split(",")[0]
+    if not os.path.isfile(path):
+        if path == _DEFAULT_LOCUSTFILE:
+            return None  # no -f, and no locustfile.py here: the built-in profiles
+        raise SettingsError(f"locustfile {path!r} (-f) not found")
+    _users, shapes = load_locustfile(path)
+    if not shapes:
+        return None
+    shape = type(shapes[0])
+    if not issubclass(shape, ScenarioProfile):
+        raise SettingsError(f"locustfile {path!r} (-f): its shape {shape.__name__} is not a scenario profile")
+    return shape
+
+
+def plan_for(scenario: str | None, args: Sequence[str]) -> tuple[ScenarioProfile, Plan]:
     """The selecting shape and plan for a profile name and run options (``["--scenario-users", "5"]``)."""
     options, unknown = _options_parser().parse_known_args(list(args))
     if unknown:
@@ -68,12 +115,24 @@ def plan_for(scenario: str | None, args: Sequence[str]) -> tuple[ScenarioShape, 
     return _configured(scenario, options)
 
 
-def _configured(scenario: str | None, options: Any) -> tuple[ScenarioShape, Plan]:
+def _configured(
+    scenario: str | None, options: Any, profile: type[ScenarioProfile] | None = None
+) -> tuple[ScenarioProfile, Plan]:
+    """The profile a run with ``options`` would follow: the locustfile's, or the one named."""
     if scenario:
         options.scenario = scenario
-    shape = type("PreviewShape", (ScenarioShape,), {})()
+    if profile is None or (scenario and not issubclass(profile, ScenarioShape)):
+        profile = ScenarioShape
+    shape = type(profile.__name__, (profile,), {"abstract": False})()
     shape.configure(options=options)
     return shape, shape.plan
+
+
+def profile_label(shape: ScenarioProfile) -> str:
+    """The name a preview shows: the selected profile, or the locustfile's class."""
+    if isinstance(shape, ScenarioShape):
+        return shape.selected_name
+    return f"{type(shape).__name__} ({shape.scenario_name})"
 
 
 def render_chart(plan: Plan, width: int = _CHART_WIDTH, height: int = _CHART_HEIGHT) -> str:
@@ -94,9 +153,9 @@ def render_chart(plan: Plan, width: int = _CHART_WIDTH, height: int = _CHART_HEI
     return "\n".join(rows)
 
 
-def render_text(shape: ScenarioShape, plan: Plan) -> str:
+def render_text(shape: ScenarioProfile, plan: Plan) -> str:
     """The stage table, the chart and the total duration."""
-    lines = [f"profile {shape.selected_name}: {plan.unit}, peak {plan.peak:g}, {format_duration(plan.duration)}", ""]
+    lines = [f"profile {profile_label(shape)}: {plan.unit}, peak {plan.peak:g}, {format_duration(plan.duration)}", ""]
     lines.append(f"  {'stage':<18} {'from':>8} {'to':>8} {'start':>9} {'end':>9}")
     for row in plan.table():
         lines.append(
@@ -104,15 +163,15 @@ def render_text(shape: ScenarioShape, plan: Plan) -> str:
             f"{format_duration(row['start_s']):>9} {format_duration(row['end_s']):>9}"
         )
     lines += ["", render_chart(plan), "", f"total duration: {format_duration(plan.duration)} ({plan.duration:g} s)"]
-    if shape.settings and shape.settings.stop_on and shape.selected_name == "breakpoint":
+    if shape.settings and shape.settings.stop_on and shape.settings.scenario == "breakpoint":
         lines.append(f"stops early when any of these breaks: {shape.settings.stop_on}")
     return "\n".join(lines)
 
 
-def _preview_json(shape: ScenarioShape, plan: Plan) -> str:
+def _preview_json(shape: ScenarioProfile, plan: Plan) -> str:
     return json.dumps(
         {
-            "scenario": shape.selected_name,
+            "scenario": profile_label(shape),
             "unit": plan.unit,
             "duration_s": plan.duration,
             "peak": plan.peak,
@@ -123,14 +182,14 @@ def _preview_json(shape: ScenarioShape, plan: Plan) -> str:
     )
 
 
-def save_png(shape: ScenarioShape, plan: Plan, output: str) -> None:
+def save_png(shape: ScenarioProfile, plan: Plan, output: str) -> None:
     try:
         import matplotlib  # noqa: PLC0415  (optional extra, loaded only for pictures)
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt  # noqa: PLC0415
     except ImportError:
-        raise SettingsError("--format png needs matplotlib: pip install 'locust-scenarios[plot]'") from None
+        raise SettingsError(f"--format png needs matplotlib: {install_hint('plot')}") from None
     times, levels = zip(*plan.points(), strict=True)
     figure, axes = plt.subplots(figsize=(7, 2.6), dpi=110)
     axes.plot(times, levels, color="#1f6feb", linewidth=2)
@@ -139,7 +198,7 @@ def save_png(shape: ScenarioShape, plan: Plan, output: str) -> None:
         axes.axvline(row["start_s"], color="#999", linewidth=0.5, linestyle=":")
     axes.set_xlabel("seconds")
     axes.set_ylabel(plan.unit)
-    axes.set_title(f"{shape.selected_name}: peak {plan.peak:g} {plan.unit}, {format_duration(plan.duration)}")
+    axes.set_title(f"{profile_label(shape)}: peak {plan.peak:g} {plan.unit}, {format_duration(plan.duration)}")
     axes.set_xlim(0, plan.duration)
     axes.set_ylim(0, plan.peak * 1.1 or 1)
     figure.tight_layout()
@@ -147,22 +206,33 @@ def save_png(shape: ScenarioShape, plan: Plan, output: str) -> None:
     plt.close(figure)
 
 
+def _warn_unknown_variables() -> None:
+    for warning in unknown_variable_warnings():
+        print(f"locust-scenarios: warning: {warning}", file=sys.stderr)
+
+
 def _cmd_preview(arguments: Sequence[str]) -> int:
     args = _preview_parser().parse_args(list(arguments))
-    shape, plan = _configured(args.profile, args)
-    if args.format == "json":
-        print(_preview_json(shape, plan))
-    elif args.format == "png":
+    _warn_unknown_variables()
+    chosen = _output_format(args.format, args.output)
+    shape, plan = _configured(args.profile, args, _locustfile_shape(args.locustfile))
+    if chosen == "png":
         if not args.output:
             raise SettingsError("--format png needs --output FILE")
         save_png(shape, plan, args.output)
         print(f"wrote {args.output}")
+        return 0
+    text = _preview_json(shape, plan) if chosen == "json" else render_text(shape, plan)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {args.output}")
     else:
-        print(render_text(shape, plan))
+        print(text)
     return 0
 
 
 def _cmd_list(_args: argparse.Namespace) -> int:
+    _warn_unknown_variables()
     for cls in iter_profiles():
         print(f"{cls.scenario_name:<11} {cls.description}")
         defaults = cls.class_defaults()
@@ -319,6 +389,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"locust-scenarios: {error}", file=sys.stderr)
         return ExitCode.INVALID_CONFIG
+    except BrokenPipeError:
+        # The reader went away (``preview stress | head``): nothing more to say, and no traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitCode.PASSED
 
 
 if __name__ == "__main__":

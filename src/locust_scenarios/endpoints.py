@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ._options import SettingsError, parse_duration, setting_source, shown
+from ._options import SettingsError, install_hint, parse_duration, setting_source, shown, suggest
 
 __all__ = ["DEFAULT_ENDPOINTS", "Endpoint", "EndpointSource", "EndpointTable", "load_endpoints"]
 
@@ -29,7 +29,7 @@ EndpointSource = str | Path | Sequence[Mapping[str, Any]]
 """Where endpoints come from: a file path, inline JSON text, or already parsed definitions."""
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
-_YAML_HINT = "reading YAML needs PyYAML: pip install 'locust-scenarios[yaml]'"
+_YAML_HINT = f"reading YAML needs PyYAML: {install_hint('yaml')}"
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _MAX_BYTES = 1024 * 1024
@@ -207,11 +207,16 @@ def _validated(entries: list[Mapping[str, Any]]) -> tuple[Endpoint, ...]:
         try:
             endpoints.append(Endpoint.model_validate(entry))
         except ValidationError as error:
-            first = error.errors()[0]
+            # A misspelt key first: "pth is not a known field; did you mean path?" explains the
+            # "path is required" that follows from it.
+            first = min(error.errors(), key=lambda found: found["type"] != "extra_forbidden")
             field = ".".join(str(part) for part in first["loc"]) or "entry"
             message = str(first["msg"]).removeprefix("Value error, ")
             message = message.replace("Input should be", "must be").replace("Field required", "is required")
             message = message.replace("Extra inputs are not permitted", "is not a known field")
+            if first["type"] == "extra_forbidden":
+                known = [info.alias or name for name, info in Endpoint.model_fields.items()]
+                message += suggest(field, known)
             label = f"{entry.get('method', 'GET')} {entry['path']}" if "path" in entry else "without a path"
             raise ValueError(f"endpoint {number} ({_plain(label)}): {field} {message}") from None
     if not math.isfinite(sum(endpoint.weight for endpoint in endpoints)):

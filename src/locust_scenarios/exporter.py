@@ -876,7 +876,10 @@ class MetricsServer:
         server.start()
         self._server = server
         port = int(server.server_port)
-        logger.info("Prometheus metrics at http://%s:%d/metrics", self.host, port)
+        if self.host in ("0.0.0.0", "", "::"):  # noqa: S104  (the wildcard is not an address to visit)
+            logger.info("Prometheus metrics at http://127.0.0.1:%d/metrics (listening on all interfaces)", port)
+        else:
+            logger.info("Prometheus metrics at http://%s:%d/metrics", self.host, port)
         return port
 
     @property

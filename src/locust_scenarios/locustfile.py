@@ -2,8 +2,8 @@
 
     LOCUST_SCENARIO=smoke LOCUST_SCENARIO_ENDPOINTS=endpoints.toml locust-scenarios run --headless -H URL
 
-``LOCUST_SCENARIO`` picks the test type, ``LOCUST_SCENARIO_ENDPOINTS`` the requests (``GET /``
-without it); every other ``LOCUST_SCENARIO_*`` setting applies as usual.
+``LOCUST_SCENARIO`` picks the test type, ``LOCUST_SCENARIO_ENDPOINTS`` the requests (required: a run
+without it is refused with exit code 2); every other ``LOCUST_SCENARIO_*`` setting applies as usual.
 """
 
 from locust_scenarios.shapes import ScenarioShape
@@ -12,6 +12,8 @@ from locust_scenarios.users import EndpointsUser
 
 class Endpoints(EndpointsUser):
     """Weighted requests from ``LOCUST_SCENARIO_ENDPOINTS``."""
+
+    require_endpoints = True
 
 
 class Shape(ScenarioShape):

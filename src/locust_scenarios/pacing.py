@@ -34,6 +34,7 @@ __all__ = [
     "WaitTime",
     "before_first_iteration",
     "open_model_pacing",
+    "paces_open_model",
     "pacing",
     "pacing_stats",
     "scenario_wait_time",
@@ -84,7 +85,7 @@ def think_time(spec: str | float | None = None) -> WaitTime:
     """Wait ``spec`` after each iteration: ``"1s"`` constant, ``"1s-3s"`` uniform in the range.
 
     Without ``spec`` the ``think_time`` setting (``LOCUST_SCENARIO_THINK_TIME``) applies, read at run
-    time; no setting means no wait.
+    time; it defaults to ``DEFAULT_THINK_TIME`` (1 s), and ``0`` means no wait.
     """
     fixed = _think_time_range(spec) if spec is not None else None
 
@@ -277,6 +278,11 @@ def open_model_pacing(*, max_backlog: float = 1.0, late_after: float = 0.1) -> W
     return wait
 
 
+def paces_open_model(user_class: type[User]) -> bool:
+    """True when the class's ``wait_time`` follows an open-model profile's planned rate."""
+    return getattr(user_class, "wait_time", None) in _OPEN_MODEL_WAITS
+
+
 def pacing_stats(environment: Environment) -> PacingStats:
     """Open-model pacing counters of this process (zeros when no open-model pacing ran)."""
     schedule = _SCHEDULES.get(environment)
@@ -285,7 +291,7 @@ def pacing_stats(environment: Environment) -> PacingStats:
 
 def scenario_wait_time() -> WaitTime:
     """The templates' default: open-model pacing when the profile is open-model, else ``pacing``,
-    else ``think_time``, else no wait (all read from settings at run time)."""
+    else ``think_time`` (1 s unless set; ``0`` for none), all read from settings at run time."""
     open_model, paced = open_model_pacing(), pacing()
 
     def wait(user: User) -> float:
@@ -294,7 +300,7 @@ def scenario_wait_time() -> WaitTime:
         settings = scenario_settings(user.environment)
         if settings.pacing:
             return paced(user)
-        return uniform(*settings_think_time(settings)) if settings.think_time else 0.0
+        return uniform(*settings_think_time(settings))
 
     _OPEN_MODEL_WAITS[wait] = _OPEN_MODEL_WAITS[open_model]
     return wait

@@ -30,11 +30,11 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import gevent
 import gevent.event
@@ -43,6 +43,7 @@ from locust import events, runners
 from locust.env import Environment
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
+from . import webui
 from ._options import (
     MAX_LOCAL_USERS,
     SCENARIO,
@@ -60,7 +61,7 @@ from .exporter import LocustCollector, MetricsServer, mount, new_run_id, parse_b
 from .pacing import PacingStats, pacing_stats
 from .record import Recording
 from .redaction import install_redaction
-from .shapes import ScenarioProfile
+from .shapes import ScenarioProfile, profile_names
 from .thresholds import (
     Result,
     StopCondition,
@@ -77,7 +78,7 @@ from .thresholds import (
 from .thresholds import parse as parse_thresholds
 from .trust import Monitor, Observation, ProcessObservation, judge
 from .trust import Verdict as GeneratorVerdict
-from .users import validate_user_settings
+from .users import check_host, check_user_classes, validate_user_settings
 
 if TYPE_CHECKING:
     from .settings import ExporterSettings, ScenarioSettings
@@ -85,6 +86,7 @@ if TYPE_CHECKING:
 __all__ = ["running_profile"]
 
 logger = logging.getLogger("locust_scenarios")
+_T = TypeVar("_T")
 
 
 def running_profile(environment: Environment) -> ScenarioProfile | None:
@@ -206,7 +208,7 @@ def _keep_secrets_home(environment: Environment) -> None:
 
 
 def _register_options(parser: Any) -> None:
-    add_options(parser)
+    add_options(parser, scenario_choices=profile_names())
     parser.add_argument(
         "--scenario-master-wait",
         env_var=MASTER_WAIT_VARIABLE,
@@ -225,40 +227,120 @@ def _register_options(parser: Any) -> None:
     )
 
 
+def _run_settings(
+    environment: Environment, options: Any, profile: ScenarioProfile | None
+) -> tuple[ScenarioSettings, tuple[Threshold, ...], tuple[Threshold, ...]]:
+    """The settings a run with ``options`` reads, with its thresholds and stop criteria, all checked.
+
+    ``profile`` (when given) is configured with them. Raises ``SettingsError``.
+    """
+    from .settings import ScenarioSettings, load_settings  # noqa: PLC0415  (pydantic loads at init)
+
+    scenario = load_settings(ScenarioSettings, options)
+    if profile is not None:
+        profile.configure(options=options)  # the profile's class attributes join the settings
+        scenario = profile.settings or scenario
+    judged = parse_thresholds(scenario.thresholds)
+    stage_names = [row["name"] for row in profile.plan.table()] if profile is not None else None
+    check_stages(judged, stage_names, scenario.thresholds)
+    stop_criteria = parse_thresholds(scenario.stop_on, setting="stop_on")
+    check_user_classes(environment.user_classes, scenario)
+    return scenario, judged, stop_criteria
+
+
+def _check_form(environment: Environment, options: Mapping[str, Any]) -> None:
+    """What the web UI's form asks for, checked as a run would check it, on copies (nothing changes)."""
+    profile = running_profile(environment)
+    copy = type(profile)() if profile is not None else None
+    common = profile.common_options() if profile is not None else {}
+    scenario, _, _ = _run_settings(environment, {**options, **common}, copy)
+    validate_user_settings(environment, scenario)
+    check_host(environment, options.get("host") or environment.host)
+
+
+def _apply_form(environment: Environment) -> None:
+    """After Locust wrote the form into its options and started the profile: judge what it asked for."""
+    from .settings import ScenarioSettings, load_settings  # noqa: PLC0415  (pydantic loads at init)
+
+    observed = _observability(environment)
+    profile = running_profile(environment)
+    try:
+        scenario = profile.settings if profile is not None and profile.settings else None
+        scenario = scenario or load_settings(ScenarioSettings, environment.parsed_options)
+        judged = parse_thresholds(scenario.thresholds)
+        criteria = parse_thresholds(scenario.stop_on, setting="stop_on")
+    except SettingsError as error:  # checked before the run started; kept as it was otherwise
+        logger.error("keeping the previous settings: %s", error)
+        return
+    environment.scenario_settings = scenario  # type: ignore[attr-defined]
+    if observed is None:
+        return
+    # A baseline is read once at start (its record file does not change with the form).
+    judged = with_baseline(judged, observed.recording.baseline_lookup(), scenario.baseline_record)
+    observed.scenario = scenario
+    observed.thresholds = judged
+    observed.stop = stop_condition(criteria, environment) if criteria else None
+    observed.collector.thresholds = observed.current_results if judged else None
+    if profile is not None:
+        profile.inject_stop_condition(observed.stop)
+
+
+def _collect(problems: list[str], check: Callable[[], _T]) -> _T | None:
+    """``check()``, or ``None`` with its ``SettingsError`` added to ``problems``."""
+    try:
+        return check()
+    except SettingsError as error:
+        problems.append(str(error))
+        return None
+
+
+def _start_settings(
+    environment: Environment, profile: ScenarioProfile | None, on_worker: bool
+) -> tuple[tuple[ScenarioSettings, tuple[Threshold, ...], tuple[Threshold, ...]], ExporterSettings, Any, Recording]:
+    """Everything a run reads, checked; one ``SettingsError`` naming every invalid setting at once."""
+    from .settings import ExporterSettings, load_settings  # noqa: PLC0415  (pydantic loads at init)
+
+    options = environment.parsed_options
+    problems: list[str] = []
+    checked = _collect(problems, lambda: _run_settings(environment, options, profile))
+    exporter = _collect(problems, lambda: load_settings(ExporterSettings, options))
+    buckets = _collect(problems, lambda: parse_buckets(exporter.buckets)) if exporter is not None else None
+    if checked is not None:
+        environment.scenario_settings = checked[0]  # type: ignore[attr-defined]
+        _collect(problems, lambda: validate_user_settings(environment))
+    if checked is not None and exporter is not None:
+        _collect(problems, lambda: _check_process_limits(environment, checked[0], exporter, profile))
+    if not on_worker and _unattended(environment):
+        _collect(problems, lambda: check_host(environment, environment.host))
+    recording = (
+        Recording() if on_worker or checked is None else _collect(problems, lambda: Recording.configure(checked[0]))
+    )
+    if problems or checked is None or exporter is None or buckets is None or recording is None:
+        raise SettingsError("; ".join(problems))
+    return checked, exporter, buckets, recording
+
+
 def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> None:
     # pydantic loads here, once per process and before any user spawns, not at import: a run pays
     # for it where it validates, and a missing or broken install fails now, not mid-run.
-    from .settings import ExporterSettings, ScenarioSettings, load_settings  # noqa: PLC0415
 
     ours = {MASTER_WAIT_VARIABLE, MASTER_RETRY_VARIABLE}  # options of this module, not of the settings
     for warning in unknown_variable_warnings({k: v for k, v in os.environ.items() if k not in ours}):
         logger.warning(warning)
-    options = environment.parsed_options
     on_worker = isinstance(environment.runner, WorkerRunner)
     profile = running_profile(environment)
     try:
-        scenario = load_settings(ScenarioSettings, options)
-        exporter = load_settings(ExporterSettings, options)
-        buckets = parse_buckets(exporter.buckets)
-        if profile is not None:
-            profile.configure(options=options)  # the profile's class attributes join the settings
-            scenario = profile.settings or scenario
-        judged = parse_thresholds(scenario.thresholds)
-        stage_names = [row["name"] for row in profile.plan.table()] if profile is not None else None
-        check_stages(judged, stage_names, scenario.thresholds)
-        stop_criteria = parse_thresholds(scenario.stop_on, setting="stop_on")
-        stop = stop_condition(stop_criteria, environment) if stop_criteria and not on_worker else None
-        if profile is not None and stop is not None:
-            profile.configure(options=options, stop_condition=stop)
-        environment.scenario_settings = scenario  # type: ignore[attr-defined]
-        validate_user_settings(environment)
-        _check_process_limits(environment, scenario, exporter, profile)
-        recording = Recording() if on_worker else Recording.configure(scenario)
-        judged = judged if on_worker else with_baseline(judged, recording.baseline_lookup(), scenario.baseline_record)
+        checked, exporter, buckets, recording = _start_settings(environment, profile, on_worker)
     except SettingsError as error:
         _fail(str(error), environment)
         return
+    scenario, judged, stop_criteria = checked
+    if not on_worker:
+        judged = with_baseline(judged, recording.baseline_lookup(), scenario.baseline_record)
     install_redaction(scenario)
+    stop = stop_condition(stop_criteria, environment) if stop_criteria and not on_worker else None
+    if profile is not None and stop is not None:
+        profile.inject_stop_condition(stop)
     if on_worker:
         _report_pacing(environment)
         return  # workers export nothing: their statistics reach the master in their reports
@@ -290,8 +372,17 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
             _fail(f"cannot serve metrics on {exporter.host}:{exporter.port} (--prometheus-port): {error}", environment)
     if web_ui is not None:
         mount(web_ui, observed.collector)
+        webui.attach(
+            web_ui,
+            environment,
+            interactive=not _unattended(environment),
+            check=lambda form: _check_form(environment, form),
+            apply=lambda: _apply_form(environment),
+        )
     recording.serve(observed.server)
     environment.locust_scenarios_observability = observed  # type: ignore[attr-defined]
+    # Locust fires ``quit`` after printing its final tables: the verdict comes last on the console.
+    environment.events.quit.add_listener(lambda **_kwargs: _print_verdict_tables(observed))
     for signum in _SIGNALS:
         gevent.signal_handler(signum, _on_signal, environment, signal.Signals(signum).name)
     if isinstance(environment.runner, MasterRunner):
@@ -381,9 +472,19 @@ def _run_in_progress(environment: Environment) -> bool:
     return runner is not None and runner.state in (STATE_SPAWNING, STATE_RUNNING)
 
 
+def _print_verdict_tables(observed: _Observability) -> None:
+    """Print the verdict tables once (at Locust's ``quit``, or when the process ends without it)."""
+    stats_logger = logging.getLogger("locust.stats_logger")
+    while observed.verdict_tables:
+        stats_logger.info("\n%s\n", observed.verdict_tables.pop(0))
+
+
 def _quit_now(environment: Environment) -> NoReturn:
     """Do the work of quitting here and end the process (Locust's own shutdown is not coming)."""
     environment.events.quitting.fire(environment=environment, reverse=True)
+    observed = _observability(environment)
+    if observed is not None:
+        _print_verdict_tables(observed)
     code = environment.process_exit_code
     sys.stdout.flush()
     sys.stderr.flush()
@@ -402,6 +503,9 @@ def _exit_regardless(environment: Environment) -> None:
     """The last resort after a second signal: the work of quitting is stuck, end the process."""
     code = environment.process_exit_code
     logger.error("still quitting %gs after a second signal: exiting", _FORCED_EXIT_AFTER)
+    observed = _observability(environment)
+    if observed is not None:
+        _print_verdict_tables(observed)
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -465,6 +569,8 @@ class _Observability:
     quitting: bool = False
     """The work of quitting has begun; it is done once even when Locust fires ``quitting`` again."""
     linger_cut: gevent.event.Event = field(default_factory=gevent.event.Event, repr=False)
+    verdict_tables: list[str] = field(default_factory=list, repr=False)
+    """The verdict tables, printed after Locust's own final tables so that they do not scroll away."""
     workers_at_start: frozenset[str] = frozenset()
     workers_lost: tuple[str, ...] = ()
     """Workers present when the run started and gone (missing or removed) when it stopped."""
@@ -657,6 +763,12 @@ def _watch_thresholds(observed: _Observability) -> None:
         observed.watcher = None
 
 
+def _unattended(environment: Environment) -> bool:
+    """No one at a web UI starts the run: headless, or ``--autostart``."""
+    options = environment.parsed_options
+    return bool(getattr(options, "headless", False) or getattr(options, "autostart", False))
+
+
 def _end_run(environment: Environment) -> None:
     """Stop the run the way its mode ends one: quit when unattended, stop in an interactive web UI."""
     runner = environment.runner
@@ -773,12 +885,12 @@ def _exit_code(observed: _Observability, interrupted: bool, inconclusive: Sequen
 
 
 def _report(observed: _Observability, outcome: _Outcome) -> None:
-    """The verdict table, the breakpoint's breach and the one JSON summary line, in the log."""
+    """The breakpoint's breach and the one JSON summary line in the log; the verdict tables for later."""
     stats_logger = logging.getLogger("locust.stats_logger")
     if observed.verdict is not None:
-        stats_logger.info("\n%s\n", observed.verdict.table())
+        observed.verdict_tables.append(observed.verdict.table(outcome.exit_code))
     if observed.generator is not None:
-        stats_logger.info("\n%s\n", observed.generator.table())
+        observed.verdict_tables.append(observed.generator.table())
     for reason in outcome.summary["inconclusive"]:
         logger.warning("inconclusive (%s): %s", reason["reason"], reason["detail"])
     breach = outcome.summary.get("breach")

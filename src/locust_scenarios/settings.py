@@ -28,6 +28,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from ._options import (
     BUILTIN_SCENARIOS,
+    DEFAULT_THINK_TIME,
     EXPORTER,
     MAX_DURATION,
     MAX_LOCAL_USERS,
@@ -42,16 +43,19 @@ from ._options import (
     environment_options,
     format_duration,
     help_text,
+    install_hint,
     option_dest,
     option_name,
     parse_duration,
     parse_ratio,
     shown,
+    suggest,
     unknown_variable_warnings,
 )
 
 __all__ = [
     "BUILTIN_SCENARIOS",
+    "DEFAULT_THINK_TIME",
     "MAX_DURATION",
     "MAX_LOCAL_USERS",
     "MAX_RATE",
@@ -66,12 +70,14 @@ __all__ = [
     "env_name",
     "environment_options",
     "format_duration",
+    "install_hint",
     "load_settings",
     "option_dest",
     "option_name",
     "parse_duration",
     "parse_ratio",
     "shown",
+    "suggest",
     "unknown_variable_warnings",
 ]
 
@@ -163,7 +169,7 @@ class ScenarioSettings(_OptionModel):
         None,
         description=_scenario("stages"),
     )
-    think_time: str | None = Field(None, description=_scenario("think_time"))
+    think_time: str = Field(DEFAULT_THINK_TIME, description=_scenario("think_time"))
     pacing: Duration | None = Field(None, description=_scenario("pacing"))
     endpoints: str | None = Field(None, description=_scenario("endpoints"))
     auth_token: SecretStr | None = Field(
@@ -265,7 +271,7 @@ def load_settings(
 ) -> SettingsT:
     """Merge and validate: Locust's parsed ``options`` > ``.env`` > ``class_defaults`` > defaults.
 
-    Raises ``SettingsError`` with a one-line message for the first invalid setting.
+    Raises ``SettingsError`` with a one-line message naming every invalid setting.
     """
     target: type[SettingsT] = model
     defaults = {k: v for k, v in (class_defaults or {}).items() if k in model.model_fields}
@@ -299,7 +305,12 @@ def _constraints(model: type[_OptionModel], field: str) -> dict[str, Any]:
 def _one_line(
     model: type[_OptionModel], error: ValidationError, given: Mapping[str, Any], defaults: Mapping[str, Any]
 ) -> str:
-    first = error.errors()[0]
+    """Every invalid setting of ``error``, one clause each, on one line."""
+    clauses = [_clause(model, found, given, defaults) for found in error.errors()]
+    return "; ".join(dict.fromkeys(clauses))
+
+
+def _clause(model: type[_OptionModel], first: Any, given: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
     loc = [str(part) for part in first["loc"]]
     field = loc[0] if loc else "?"
     if field == "LOCUST_SCENARIO":

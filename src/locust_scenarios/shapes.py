@@ -30,6 +30,7 @@ from ._options import (
     format_duration,
     parse_duration,
     shown,
+    suggest,
 )
 
 if TYPE_CHECKING:
@@ -300,7 +301,8 @@ def profile_class(name: str) -> type[ScenarioProfile]:
         return _REGISTRY[name]
     except KeyError:
         raise SettingsError(
-            f"invalid setting LOCUST_SCENARIO={name!r} (--scenario): must be one of {', '.join(profile_names())}"
+            f"invalid setting LOCUST_SCENARIO={name!r} (--scenario): must be one of "
+            f"{', '.join(profile_names())}{suggest(name, profile_names())}"
         ) from None
 
 
@@ -376,6 +378,14 @@ class ScenarioProfile(LoadTestShape):
         if options is not None and self._common_options is None:
             self._common_options = {name: found.get(name) for name in ("num_users", "spawn_rate", "run_time")}
         return found
+
+    def inject_stop_condition(self, stop_condition: StopCondition | None) -> None:
+        """Replace the stop condition (the breakpoint's criteria as a run from the web UI set them)."""
+        self.stop_condition = stop_condition
+
+    def common_options(self) -> dict[str, Any]:
+        """Locust's -u/-r/-t as first seen (they stand in for settings that are not given)."""
+        return dict(self._common_options or {})
 
     def build(self, settings: ScenarioSettings) -> Plan:
         """The plan for these settings. Subclasses override this."""
@@ -527,10 +537,11 @@ class LoadProfile(ScenarioProfile):
         ramp_up = self.seconds(settings, "ramp_up", self.ramp_up_share)
         ramp_down = self.seconds(settings, "ramp_down", self.ramp_down_share)
         if ramp_up + ramp_down >= total:
+            ramps = f"LOCUST_SCENARIO_RAMP_UP={format_duration(ramp_up)}"
+            if ramp_down:  # smoke has no ramp-down: do not name a setting the user never met
+                ramps += f" + LOCUST_SCENARIO_RAMP_DOWN={format_duration(ramp_down)}"
             raise SettingsError(
-                f"invalid setting LOCUST_SCENARIO_RAMP_UP={format_duration(ramp_up)} + "
-                f"LOCUST_SCENARIO_RAMP_DOWN={format_duration(ramp_down)}: must be shorter than "
-                f"LOCUST_SCENARIO_DURATION={format_duration(total)}"
+                f"invalid setting {ramps}: must be shorter than LOCUST_SCENARIO_DURATION={format_duration(total)}"
             )
         stages = (
             Stage(ramp_up, peak, "ramp-up"),
@@ -754,6 +765,11 @@ class ScenarioShape(ScenarioProfile):
         self.selected_name = chosen.scenario_name
         self.settings = settings
         self._plan = self.selected.plan
+
+    def inject_stop_condition(self, stop_condition: StopCondition | None) -> None:
+        super().inject_stop_condition(stop_condition)
+        if self.selected is not None:
+            self.selected.inject_stop_condition(stop_condition)
 
     def target(self, t: float) -> Tick | None:
         if self._plan is None:

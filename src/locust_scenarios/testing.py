@@ -58,9 +58,10 @@ class RunResult:
         return int(self.stats.total.num_failures)
 
     def percentile(self, fraction: float, name: str | None = None, method: str = "GET") -> float:
-        """Response-time percentile in milliseconds, overall or for one request ``name``."""
+        """Response-time percentile in **seconds** (as thresholds and the summary), overall or for one
+        request ``name``: ``result.percentile(0.95) < 0.3`` reads "p95 under 300 ms"."""
         entry = self.stats.total if name is None else self.stats.get(name, method)
-        return float(entry.get_response_time_percentile(fraction))
+        return float(entry.get_response_time_percentile(fraction)) / 1000
 
     @property
     def peak_users(self) -> int:

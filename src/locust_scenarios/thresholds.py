@@ -723,8 +723,12 @@ class Verdict:
         """0 when passed, 3 otherwise."""
         return ExitCode.PASSED if self.passed else ExitCode.THRESHOLD_FAILED
 
-    def table(self) -> str:
-        """The verdict as a text table, printed at the end of the run."""
+    def table(self, run_exit_code: int | None = None) -> str:
+        """The verdict as a text table, printed at the end of the run.
+
+        ``run_exit_code`` is the process's code when something more severe than the thresholds
+        decided it (an interrupted or inconclusive run): the last line then says so.
+        """
         rows = [("threshold", "value", "samples", "measured", "result")]
         for r in self.results:
             value = r.threshold.format(r.value) if r.samples else r.note
@@ -739,6 +743,13 @@ class Verdict:
         else:
             reason = f"aborted during the run: {self.aborted}" if self.aborted else f"{failed} failed"
             summary = f"Thresholds: FAIL ({reason}), exit code {ExitCode.THRESHOLD_FAILED:d}"
+        if run_exit_code is not None and run_exit_code != self.exit_code:
+            summary = summary.rsplit(", exit code", 1)[0]
+            try:
+                meaning = ExitCode(run_exit_code).meaning
+            except ValueError:
+                meaning = "set by another listener"
+            summary += f"; the run's exit code is {run_exit_code:d}: {meaning}"
         return "\n".join([*lines, summary])
 
 

@@ -34,19 +34,20 @@ from urllib.parse import urlencode, urlsplit
 
 import gevent
 from gevent.pool import Group
-from locust import FastHttpUser, User, task
+from locust import FastHttpUser, HttpUser, User, task
 from locust.contrib.fasthttp import ResponseContextManager
 from locust.env import Environment
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopTest, StopUser
 
 from ._context import scenario_settings
-from ._options import SettingsError, format_duration, parse_duration
+from ._options import SettingsError, format_duration, parse_duration, setting_source
 from ._url import expand_path
 from .pacing import (
     PacingStats,
     WaitTime,
     before_first_iteration,
     open_model_pacing,
+    paces_open_model,
     pacing,
     pacing_stats,
     scenario_wait_time,
@@ -57,6 +58,7 @@ from .redaction import redact
 
 if TYPE_CHECKING:
     from .endpoints import Endpoint, EndpointSource, EndpointTable, load_endpoints
+    from .settings import ScenarioSettings
 
 __all__ = [
     "Call",
@@ -65,6 +67,8 @@ __all__ = [
     "PacingStats",
     "RestUser",
     "WaitTime",
+    "check_host",
+    "check_user_classes",
     "load_endpoints",
     "open_model_pacing",
     "pacing",
@@ -104,12 +108,20 @@ def _endpoint_table(environment: Environment, user_class: type[EndpointsUser]) -
     if table is None:
         if configured:
             endpoints = load_endpoints(configured)
+        elif user_class.endpoints is None and user_class.require_endpoints:
+            raise SettingsError(_NO_ENDPOINTS)
         else:
             declared = user_class.endpoints
             shown = declared if isinstance(declared, str | Path) else "[...]"
             endpoints = load_endpoints(declared, origin=f"{user_class.__name__}.endpoints={str(shown)!r}")
         table = tables[(user_class, configured)] = EndpointTable.of(endpoints)
     return table
+
+
+_NO_ENDPOINTS = (
+    "invalid setting LOCUST_SCENARIO_ENDPOINTS (--scenario-endpoints): not given; name the requests to "
+    'send, e.g. LOCUST_SCENARIO_ENDPOINTS=endpoints.toml or \'[{"path": "/"}]\' (see docs/users.md)'
+)
 
 
 def _validate_class(environment: Environment, user_class: type[User]) -> None:
@@ -120,14 +132,72 @@ def _validate_class(environment: Environment, user_class: type[User]) -> None:
         _endpoint_table(environment, user_class)
 
 
-def validate_user_settings(environment: Environment) -> None:
+def validate_user_settings(environment: Environment, settings: ScenarioSettings | None = None) -> None:
     """Check what the user templates will read, before any user spawns.
 
     Meant for the ``init`` event: the think time of every ``RestUser`` and the endpoints of every
-    ``EndpointsUser`` among ``environment.user_classes``. Raises ``SettingsError`` (one line).
+    ``EndpointsUser`` among ``environment.user_classes``. ``settings`` checks other values than the
+    run's (a web UI form before its run starts). Raises ``SettingsError`` (one line).
     """
+    if settings is not None:
+        for user_class in environment.user_classes:
+            if issubclass(user_class, RestUser):
+                settings_think_time(settings)
+            if issubclass(user_class, EndpointsUser) and settings.endpoints:
+                from .endpoints import load_endpoints  # noqa: PLC0415  (pydantic, at init)
+
+                load_endpoints(settings.endpoints)
+            elif issubclass(user_class, EndpointsUser) and user_class.require_endpoints and not user_class.endpoints:
+                raise SettingsError(_NO_ENDPOINTS)
+        return
     for user_class in environment.user_classes:
         _validate_class(environment, user_class)
+
+
+def check_user_classes(user_classes: Sequence[type[User]], settings: ScenarioSettings) -> None:
+    """The open model (``rate``) needs user classes that pace their iterations by the planned rate.
+
+    A class with its own ``wait_time`` (or Locust's default of none) would loop as fast as it can and
+    the planned rate would silently not apply. Raises ``SettingsError`` naming those classes.
+    """
+    if settings.rate is None:
+        return
+    unpaced = sorted(cls.__name__ for cls in user_classes if not paces_open_model(cls))
+    if unpaced:
+        raise SettingsError(
+            f"invalid setting {setting_source('rate', settings.rate)}: the open model paces iterations, "
+            f"and {', '.join(unpaced)} cannot (its wait_time does not follow the planned rate); "
+            "subclass RestUser or EndpointsUser, or set wait_time = open_model_pacing()"
+        )
+
+
+def check_host(environment: Environment, host: str | None) -> None:
+    """The target must be a URL with a scheme, given by -H/LOCUST_HOST or by each HTTP user class.
+
+    Raises ``SettingsError``: without a host every request would fail (or Locust would stop with a
+    traceback), and ``localhost:8000`` without ``http://`` fails each request with a resolver error.
+    """
+    http_users = [cls for cls in environment.user_classes if issubclass(cls, HttpUser | FastHttpUser)]
+    if host:
+        _check_url(host, "LOCUST_HOST", "-H/--host")
+        return
+    missing = sorted(cls.__name__ for cls in http_users if not cls.host)
+    if missing:
+        raise SettingsError(
+            f"invalid setting LOCUST_HOST (-H/--host): not given, and {', '.join(missing)} has no host "
+            "attribute; give the target's URL, e.g. -H http://127.0.0.1:8000"
+        )
+    for cls in http_users:
+        _check_url(str(cls.host), f"{cls.__name__}.host", "class attribute")
+
+
+def _check_url(url: str, name: str, where: str) -> None:
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise SettingsError(
+            f"invalid setting {name}={url!r} ({where}): must be a URL starting with http:// or https://, "
+            "e.g. http://127.0.0.1:8000"
+        )
 
 
 _STOPPED: weakref.WeakSet[Environment] = weakref.WeakSet()
@@ -593,11 +663,13 @@ class EndpointsUser(RestUser):
 
     The setting is a TOML, JSON or YAML file (``[[endpoints]]`` tables or a list), or inline JSON.
     Below the setting ranks the class attribute ``endpoints`` (a path or a list of dicts); with
-    neither, the user requests ``GET /``.
+    neither, the user requests ``GET /``, unless ``require_endpoints`` is set (as in the built-in
+    locustfile of ``locust-scenarios run``): then the run is refused as invalid configuration.
     """
 
     abstract = True
     endpoints: ClassVar[EndpointSource | None] = None
+    require_endpoints: ClassVar[bool] = False
 
     @task
     def call_endpoint(self) -> None:

@@ -51,11 +51,11 @@ def _runs_as(binary: Path, args: Sequence[str], expected: str) -> bool:
 
 
 def _find(variable: str, name: str, version_args: Sequence[str], expected: str) -> Path | None:
-    """The binary named by ``$variable``, else in .tools/bin, else on PATH when it is the right major."""
+    """The binary named by ``$variable``, else in .tools/bin, else on PATH, when it is the right major."""
     if os.environ.get(variable):
         return Path(os.environ[variable])
     local = TOOLS_BIN / name
-    if local.is_file() and os.access(local, os.X_OK):
+    if local.is_file() and os.access(local, os.X_OK) and _runs_as(local, version_args, expected):
         return local
     found = shutil.which(name)
     if found and _runs_as(Path(found), version_args, expected):
@@ -66,8 +66,9 @@ def _find(variable: str, name: str, version_args: Sequence[str], expected: str) 
 def find_tools() -> K8sTools:
     """Locate the binaries; run tools/install-k8s-tools.sh (idempotent) when one is missing."""
     lookups = {
-        "helm": ("HELM", "helm", ["version", "--short"], "v4."),
-        "helm3": ("HELM3", "helm3", ["version", "--short"], "v3."),
+        # install-k8s-tools.sh leaves the pair helmfile drives as helm (3) + helmfile, helm 4 as helm4.
+        "helm": ("HELM4", "helm4", ["version", "--short"], "v4."),
+        "helm3": ("HELM3", "helm", ["version", "--short"], "v3."),
         "helmfile": ("HELMFILE", "helmfile", ["--version"], "helmfile version"),
     }
     found = {key: _find(*spec) for key, spec in lookups.items()}

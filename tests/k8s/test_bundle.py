@@ -95,7 +95,8 @@ def test_configmap_key_replaces_slashes() -> None:
 
 def test_bundle_layout(tmp_path: Path) -> None:
     """The folder holds chart (with files/), helmfile, dashboards and requirements.txt; the package
-    excludes caches and the chart assets; bundle.json records versions, requirements and sources."""
+    excludes caches, the chart assets and host-only modules; bundle.json records versions,
+    requirements and sources."""
     directory = tmp_path / "deploy"
     report = make_bundle(directory)
     files = directory / "chart" / "files"
@@ -106,6 +107,9 @@ def test_bundle_layout(tmp_path: Path) -> None:
     assert (files / "locustfiles" / "paths" / "routes.py").is_file()
     packed = [p.relative_to(files / "package").as_posix() for p in (files / "package").rglob("*") if p.is_file()]
     assert not [p for p in packed if "__pycache__" in p or "_assets" in p or p.endswith(".pyc")]
+    # What pods import is there; what only runs where the bundle is made is not.
+    assert {"locust_scenarios/plugin.py", "locust_scenarios/record.py", "locust_scenarios/report.py"} <= set(packed)
+    assert not {"locust_scenarios/cli.py", "locust_scenarios/bundle.py", "locust_scenarios/compare.py"} & set(packed)
     manifest = json.loads((files / "bundle.json").read_text())
     assert manifest["locustfiles"] == ["locustfile.py"]
     assert manifest["requirements"] == report.requirements

@@ -38,13 +38,15 @@ def helmfile(
 ) -> subprocess.CompletedProcess[str]:
     """Run helmfile in the bundle's helmfile/ folder, offline, with helm 3 and our CLI on PATH."""
     env = {k: v for k, v in os.environ.items() if k not in {"HOST", "RUN_ID"}}
-    env["PATH"] = f"{cli_shim}{os.pathsep}{env.get('PATH', '')}"
+    # helmfile finds its helm 3 on PATH as `helm`, the way tools/install-k8s-tools.sh leaves it.
+    helm_dir = f"{tools.helm3.parent}{os.pathsep}" if tools.helm3.name == "helm" else ""
+    env["PATH"] = f"{cli_shim}{os.pathsep}{helm_dir}{env.get('PATH', '')}"
     if host is not None:
         env["HOST"] = host
     if run_id is not None:
         env["RUN_ID"] = run_id
     return subprocess.run(
-        [str(tools.helmfile), "--helm-binary", str(tools.helm3), *args],
+        [str(tools.helmfile), *([] if helm_dir else ["--helm-binary", str(tools.helm3)]), *args],
         cwd=deploy / "helmfile",
         env=env,
         capture_output=True,
@@ -153,3 +155,28 @@ def test_monitoring_release_comes_first(k8s_tools: K8sTools, cli_shim: Path, tmp
     rendered = helmfile(k8s_tools, deploy, cli_shim, *args, "--selector", "part=monitoring", "template")
     assert rendered.returncode == 0, rendered.stderr
     assert {o["kind"] for o in _objects(rendered.stdout)} == {"ServiceMonitor", "PrometheusRule", "ConfigMap"}
+
+
+@pytest.mark.parametrize("command", ["template", "lint", "build"])
+def test_no_environment_fails_listing_them(k8s_tools: K8sTools, deploy: Path, cli_shim: Path, command: str) -> None:
+    """Without -e, helmfile stops with the list of environments instead of rendering a profile named
+    'default' that would fail only once deployed."""
+    result = helmfile(k8s_tools, deploy, cli_shim, command)
+    assert result.returncode != 0
+    assert "choose a test type with -e" in result.stderr
+    for name in ENVIRONMENTS:
+        assert name in result.stderr
+
+
+def test_installed_pair_works_without_flags(k8s_tools: K8sTools, deploy: Path, cli_shim: Path) -> None:
+    """tools/install-k8s-tools.sh leaves helm 3 as `helm` beside helmfile, so helmfile's own helm check
+    passes with that folder on PATH and no --helm-binary, and helm 4 stays available as `helm4`."""
+    assert k8s_tools.helm3.name == "helm"
+    assert k8s_tools.helm.name == "helm4"
+    result = helmfile(k8s_tools, deploy, cli_shim, "-e", "smoke", "template")  # no --helm-binary: see helmfile()
+    assert result.returncode == 0, result.stderr
+    env = {**os.environ, "PATH": f"{k8s_tools.helm3.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    helm = subprocess.run(
+        ["helm", "version", "--short"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert helm.stdout.startswith("v3."), helm.stdout

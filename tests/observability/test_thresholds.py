@@ -301,6 +301,17 @@ def test_verdict_table_lists_every_criterion_and_the_outcome() -> None:
     assert lines[-1] == "Thresholds: FAIL (2 failed), exit code 3"
 
 
+def test_verdict_table_names_the_runs_exit_code_when_it_differs() -> None:
+    """Thresholds that passed in a run interrupted by SIGTERM: the last line gives the run's code, 4."""
+    verdict = Verdict(evaluate(parse("p95<1s"), _stats(*_uniform(100))))
+    assert verdict.table(ExitCode.PASSED).splitlines()[-1] == "Thresholds: PASS (1 of 1 passed), exit code 0"
+    last = verdict.table(ExitCode.INTERRUPTED).splitlines()[-1]
+    assert last == (
+        "Thresholds: PASS (1 of 1 passed); the run's exit code is 4: "
+        "interrupted before the profile completed (SIGTERM, Ctrl-C)"
+    )
+
+
 def test_run_totals_summarise_the_whole_run() -> None:
     """The summary's totals: counts, fail ratio, throughput and latency in seconds."""
     stats = _stats(*_uniform(100), failures=0)
