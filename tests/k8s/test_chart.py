@@ -326,6 +326,13 @@ SCENARIO_EXAMPLES: dict[str, Any] = {
     "recordLog": True,
     "tags": "environment=ci,team=shop",
     "baselineRecord": "baseline.json",
+    "trust": False,
+    "trustCpu": "80%",
+    "trustLag": "1s",
+    "trustCpuShare": "5%",
+    "trustTracking": "25%",
+    "trustLate": "0.2",
+    "trustWorkerGrace": "1m",
 }
 
 
