@@ -1,18 +1,20 @@
 # Bundle refresh, run by the releases' presync hook (helmfile.yaml.gotmpl) on `apply` and `sync` only,
-# from the bundle's helmfile/ folder, as: sh -c "<this script>" refresh-bundle MODE
+# from the bundle's helmfile/ folder, as: sh -c "<this script>" refresh-bundle MODE [BUNDLE-OPTION...]
 #   MODE auto: refresh when the locust-scenarios command is on PATH, else say so in one line and
 #              deploy the bundle as it is; true: the same, but a refresh that cannot happen stops the
 #              deploy.
+#   BUNDLE-OPTIONs go to the refresh, e.g. --zip for the deliveryhero engine.
 # The refresh re-makes the bundle from the code installed now and the locustfiles it recorded
 # (idempotent: the same inputs write the same files).
 mode=$1
+shift
 if [ "$mode" = auto ]; then fallback="deploying the bundle as it is"; else fallback="refreshBundle is true: stopping"; fi
 if ! command -v locust-scenarios >/dev/null 2>&1; then
   echo "bundle not refreshed: the locust-scenarios command is not on PATH; $fallback"
   [ "$mode" = auto ]
   exit
 fi
-if reason=$(locust-scenarios bundle .. --refresh 2>&1 >/dev/null); then
+if reason=$(locust-scenarios bundle .. --refresh "$@" 2>&1 >/dev/null); then
   echo "bundle refreshed: it ships the code installed now"
   exit 0
 fi

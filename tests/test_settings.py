@@ -121,6 +121,22 @@ def test_unknown_variable_gets_the_closest_known_name() -> None:
     assert warnings == ["unknown variable LOCUST_SCENARIO_USRES is ignored; did you mean LOCUST_SCENARIO_USERS?"]
 
 
+def test_service_link_variables_are_not_typos() -> None:
+    """Kubernetes' service-link variables of a Service named locust-scenarios... draw no warning, while
+    a typo next to them still does."""
+    links = {
+        "LOCUST_SCENARIOS_SERVICE_HOST": "10.96.0.10",
+        "LOCUST_SCENARIOS_SERVICE_PORT": "5557",
+        "LOCUST_SCENARIOS_SERVICE_PORT_MASTER_P1": "5557",
+        "LOCUST_SCENARIOS_PORT": "tcp://10.96.0.10:5557",
+        "LOCUST_SCENARIOS_PORT_5557_TCP": "tcp://10.96.0.10:5557",
+        "LOCUST_SCENARIOS_CONFIG_METRICS_PORT_9646_TCP_ADDR": "10.96.0.11",
+    }
+    assert unknown_variable_warnings({**links, "LOCUST_SCENARIO_USRES": "5"}) == [
+        "unknown variable LOCUST_SCENARIO_USRES is ignored; did you mean LOCUST_SCENARIO_USERS?"
+    ]
+
+
 def test_secret_options_stay_out_of_the_web_ui() -> None:
     """The auth token option is registered but hidden from Locust's web UI form."""
     parser = get_parser(default_config_files=[])

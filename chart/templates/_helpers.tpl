@@ -46,6 +46,9 @@ helm.sh/chart: {{ include "locust-scenarios.chart" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: locust-scenarios
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -213,6 +216,9 @@ Call with (dict "root" $ "component" "master"). Renders a YAML list.
 {{- if eq $v.mode "run" }}
 {{- $args = concat $args (list "--autostart" "--autoquit" (toString $v.run.autoquitSeconds) "--expect-workers" (include "locust-scenarios.workerReplicas" .root) "--expect-workers-max-wait" (toString $v.run.workerWaitSeconds)) }}
 {{- end }}
+{{- if $v.webUi.login }}
+{{- $args = append $args "--web-login" }}
+{{- end }}
 {{- $args = concat $args $v.master.extraArgs }}
 {{- else }}
 {{- $args = concat $args (list "--worker" "--master-host" (include "locust-scenarios.masterService" .root) "--master-port" "5557") }}
@@ -252,7 +258,8 @@ spec:
   # summary, not with the kubelet's SIGKILL.
   terminationGracePeriodSeconds: {{ include "locust-scenarios.masterGracePeriod" $root }}
   {{- end }}
-  automountServiceAccountToken: false
+  automountServiceAccountToken: {{ $v.serviceAccount.automountToken }}
+  {{- include "locust-scenarios.podExtras" $root | nindent 2 }}
   # Service links would add variables such as <NAME>_MASTER_PORT, which Locust may read as options.
   enableServiceLinks: false
   {{- with $v.imagePullSecrets }}
@@ -264,6 +271,12 @@ spec:
   {{- if $install }}
   initContainers:
     {{- include "locust-scenarios.initContainers" (dict "root" $root) | nindent 4 }}
+  {{- end }}
+  {{- with $v.extraInitContainers }}
+  {{- if not $install }}
+  initContainers:
+  {{- end }}
+    {{- toYaml . | nindent 4 }}
   {{- end }}
   containers:
     - name: {{ .component }}
@@ -331,13 +344,25 @@ spec:
         - name: metrics
           containerPort: {{ $v.metrics.port }}
         {{- end }}
-      {{- if eq $v.mode "service" }}
+      {{- if $v.master.readinessProbe }}
+      readinessProbe:
+        {{- toYaml $v.master.readinessProbe | nindent 8 }}
+      {{- else if eq $v.mode "service" }}
       readinessProbe:
         httpGet:
           path: /
           port: web
         periodSeconds: 10
       {{- end }}
+      {{- range $probe := list "livenessProbe" "startupProbe" }}
+      {{- with get $v.master $probe }}
+      {{ $probe }}:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- end }}
+      {{- else if $v.workers.livenessProbe }}
+      livenessProbe:
+        {{- toYaml $v.workers.livenessProbe | nindent 8 }}
       {{- else if eq $v.mode "run" }}
       # A worker whose master is gone without telling it (e.g. the master exited on invalid settings)
       # would wait forever and keep its Job open. This probe ends it once the master's port has been
@@ -380,6 +405,7 @@ spec:
         - name: results
           mountPath: /results
         {{- end }}
+        {{- include "locust-scenarios.extraVolumeMounts" $root | nindent 8 }}
   volumes:
     {{- if $v.package.enabled }}
     - name: package
@@ -388,11 +414,7 @@ spec:
         items:
           {{- include "locust-scenarios.configMapItems" (dict "root" $root "folder" "package") | nindent 10 }}
     {{- end }}
-    - name: locustfiles
-      configMap:
-        name: {{ $fullname }}-locustfiles
-        items:
-          {{- include "locust-scenarios.configMapItems" (dict "root" $root "folder" "locustfiles") | nindent 10 }}
+    {{- include "locust-scenarios.locustfilesVolume" $root | nindent 4 }}
     {{- if $install }}
     - name: site-packages
       emptyDir:
@@ -412,18 +434,8 @@ spec:
         sizeLimit: {{ $v.results.sizeLimit }}
       {{- end }}
     {{- end }}
-  {{- with $v.nodeSelector }}
-  nodeSelector:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- with $v.tolerations }}
-  tolerations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- with $v.affinity }}
-  affinity:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
+    {{- include "locust-scenarios.extraVolumes" $root | nindent 4 }}
+  {{- include "locust-scenarios.scheduling" . | nindent 2 }}
 {{- end }}
 
 {{/*
@@ -441,7 +453,7 @@ the schema cannot express.
 {{- if not (include "locust-scenarios.locustfiles" .) }}
 {{- $errors = append $errors "no locustfile: make this chart with `locust-scenarios bundle DIR --locustfile FILE`" }}
 {{- end }}
-{{- range $v.locust.locustfiles }}
+{{- range (ternary list $v.locust.locustfiles (not (empty $v.locust.existingConfigMap))) }}
 {{- if not ($.Files.Get (printf "files/locustfiles/%s" .)) }}
 {{- $errors = append $errors (printf "locust.locustfiles: %s is not in the bundle (bundle it with --locustfile)" .) }}
 {{- end }}

@@ -8,7 +8,10 @@ The stock ``locustio/locust`` image has Locust and its dependencies only. The bu
 - the pinned list of third-party distributions Locust lacks (our requirement closure minus Locust's,
   with markers evaluated for the image's Python), which an init container installs with
   ``pip install --no-deps --target``: without ``--no-deps`` pip would pull a second Locust and gevent;
-- the chart, the helmfile and the dashboards, so that one folder deploys.
+- the chart, the helmfile and the dashboards, so that one folder deploys;
+- with ``--zip``, the package and the helper modules once more as one zip (``files/pythonpath.zip``)
+  for charts that mount ConfigMaps flat, without ``items[].path`` (deliveryhero/locust): a zip on
+  ``PYTHONPATH`` keeps the package layout in a single key, and zipimport imports from it.
 
 Kubernetes and Helm limits are checked before anything is written: ConfigMap keys must match
 ``[-._a-zA-Z0-9]+``, a ConfigMap holds at most 1 MiB, and Helm keeps the whole release (chart files and
@@ -25,6 +28,7 @@ import ast
 import base64
 import gzip
 import importlib.metadata
+import io
 import json
 import math
 import operator
@@ -34,6 +38,7 @@ import shutil
 import sys
 import tempfile
 import tomllib
+import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +58,7 @@ __all__ = [
     "configmap_key",
     "evaluate_marker",
     "main",
+    "pythonpath_zip",
     "refresh_bundle",
     "release_size",
     "required_distributions",
@@ -79,6 +85,9 @@ DEFAULT_IMAGE_PYTHON = "3.13"
 """Python of the ``locustio/locust`` image; dependency markers are evaluated for it."""
 
 MANIFEST_NAME = "bundle.json"
+PYTHONPATH_ZIP = "pythonpath.zip"
+"""With ``--zip``: the package and the helper modules as one zip, under the chart's ``files/``."""
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _PACKAGE_DIR = Path(__file__).resolve().parent
 FILES = "files"
 _COMPILED_SUFFIXES = (".so", ".pyd", ".dll", ".dylib")
@@ -339,6 +348,29 @@ def _check_payload(payload: _Payload) -> None:
         )
 
 
+def pythonpath_zip(files: Mapping[str, str]) -> bytes:
+    """The files (relative path -> text) as a zip for ``PYTHONPATH``, byte-identical for the same input.
+
+    Fixed timestamps and modes, sorted entries: a refresh with unchanged code rewrites the same bytes.
+    """
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for relative in sorted(files):
+            info = zipfile.ZipInfo(relative, date_time=_ZIP_DATE)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, files[relative].encode("utf-8"))
+    return buffer.getvalue()
+
+
+def _check_zip(data: bytes) -> None:
+    if len(data) > MAX_CONFIGMAP_BYTES:
+        raise BundleError(
+            f"the {PYTHONPATH_ZIP} of --zip would be {len(data)} bytes, above the Kubernetes ConfigMap "
+            f"limit of 1 MiB ({MAX_CONFIGMAP_BYTES} bytes)"
+        )
+
+
 # --- how big the Helm release gets ----------------------------------------------------------------
 
 
@@ -488,8 +520,11 @@ def build_bundle(
     image_python: str = DEFAULT_IMAGE_PYTHON,
     extra_packages: Sequence[str] = (),
     package_dir: Path | None = None,
+    pythonpath_zip_too: bool = False,
 ) -> BundleReport:
     """Write chart, helmfile, dashboards, the packed package and the locustfiles into ``directory``.
+
+    With ``pythonpath_zip_too`` the package and the helper modules are also written as one zip.
 
     Everything is written to a temporary sibling first and checked; ``directory`` (new, empty, or an
     earlier bundle) is replaced only when every check passed. Raises ``BundleError`` otherwise.
@@ -514,6 +549,10 @@ def build_bundle(
     user = _Payload("locustfiles", user_files)
     for payload in (package, user):
         _check_payload(payload)
+    helpers = {path: text for path, text in user.files.items() if path not in locustfile_names}
+    archive = pythonpath_zip({**package.files, **helpers}) if pythonpath_zip_too else None
+    if archive is not None:
+        _check_zip(archive)
 
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
@@ -529,6 +568,8 @@ def build_bundle(
             _write(chart / FILES / "package", relative, text)
         for relative, text in user.files.items():
             _write(chart / FILES / "locustfiles", relative, text)
+        if archive is not None:
+            (chart / FILES / PYTHONPATH_ZIP).write_bytes(archive)
         manifest = {
             "bundleFormat": 1,
             "package": {"name": PACKAGE, "version": version},
@@ -538,6 +579,7 @@ def build_bundle(
             "extraPackages": list(extra_packages),
             "plannedSeconds": planned_seconds(),
             "locustfiles": locustfile_names,
+            "pythonpathZip": archive is not None,
             "sources": {
                 "locustfiles": [_relative_source(p, directory) for p in locustfiles],
                 "modules": [_relative_source(p, directory) for p in modules],
@@ -575,7 +617,12 @@ def build_bundle(
         requirements=requirements,
         release_bytes=size,
         locust_version=locust_version,
-        notes=[] if assets.dashboards else ["no dashboards/ found: monitoring objects cannot be enabled"],
+        notes=([] if assets.dashboards else ["no dashboards/ found: monitoring objects cannot be enabled"])
+        + (
+            [f"{PYTHONPATH_ZIP}: {len(archive)} bytes ({len(archive) / MAX_CONFIGMAP_BYTES:.1%} of 1 MiB)"]
+            if archive
+            else []
+        ),
     )
 
 
@@ -609,8 +656,11 @@ def _replace(directory: Path, staging: Path) -> None:
     shutil.rmtree(staging)
 
 
-def refresh_bundle(directory: Path, *, assets: Assets | None = None) -> BundleReport:
-    """Re-make an earlier bundle from the sources it recorded, with the code installed now."""
+def refresh_bundle(directory: Path, *, assets: Assets | None = None, pythonpath_zip_too: bool = False) -> BundleReport:
+    """Re-make an earlier bundle from the sources it recorded, with the code installed now.
+
+    The zip of ``--zip`` is written when asked now or when the earlier bundle had it.
+    """
     directory = Path(os.path.abspath(directory))
     manifest_path = directory / "chart" / FILES / MANIFEST_NAME
     if not manifest_path.is_file():
@@ -624,6 +674,7 @@ def refresh_bundle(directory: Path, *, assets: Assets | None = None) -> BundleRe
         assets=assets,
         image_python=manifest.get("imagePython", DEFAULT_IMAGE_PYTHON),
         extra_packages=manifest.get("extraPackages", []),
+        pythonpath_zip_too=pythonpath_zip_too or bool(manifest.get("pythonpathZip", False)),
     )
 
 
@@ -663,6 +714,13 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         help=f"Python version of the Locust image, for dependency markers (default {DEFAULT_IMAGE_PYTHON})",
     )
     parser.add_argument(
+        "--zip",
+        dest="pythonpath_zip",
+        action="store_true",
+        help=f"also write the package and the helper modules as one zip (chart/files/{PYTHONPATH_ZIP}) for "
+        "charts that mount ConfigMaps flat: the helmfile's engine deliveryhero; kept by later refreshes",
+    )
+    parser.add_argument(
         "--refresh",
         action="store_true",
         help="re-make an earlier bundle from the files it recorded, with the code installed now",
@@ -675,7 +733,7 @@ def run(namespace: argparse.Namespace) -> int:
         if namespace.refresh:
             if namespace.locustfiles or namespace.modules:
                 raise BundleError("--refresh reuses the recorded files: give no --locustfile or --module")
-            report = refresh_bundle(namespace.directory)
+            report = refresh_bundle(namespace.directory, pythonpath_zip_too=namespace.pythonpath_zip)
         else:
             report = build_bundle(
                 namespace.directory,
@@ -683,6 +741,7 @@ def run(namespace: argparse.Namespace) -> int:
                 namespace.modules,
                 image_python=namespace.image_python,
                 extra_packages=namespace.extra_packages,
+                pythonpath_zip_too=namespace.pythonpath_zip,
             )
     except BundleError as error:
         print(f"locust-scenarios bundle: error: {error}", file=sys.stderr)

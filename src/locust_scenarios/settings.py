@@ -456,16 +456,27 @@ def _one_line(
     return f"invalid setting {source}: {message}{hint}"
 
 
+_SERVICE_LINK = re.compile(
+    r"[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)"
+)
+"""The variables Kubernetes gives a pod for every Service of its namespace (service links): a Service
+named ``locust-scenarios`` yields ``LOCUST_SCENARIOS_SERVICE_HOST``, ``LOCUST_SCENARIOS_PORT_5557_TCP``..."""
+
+
 def unknown_variable_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
     """Warnings for ``LOCUST_SCENARIO_*`` / ``LOCUST_PROMETHEUS_*`` variables no option knows.
 
-    Typos are the commonest bad input; each warning names the closest known variable.
+    Typos are the commonest bad input; each warning names the closest known variable. Service-link
+    variables are not typos: charts that keep service links on (deliveryhero/locust) get them for
+    Services named ``locust-scenarios...``.
     """
     environ = os.environ if environ is None else environ
     known = [env_name(model, field) for model in _MODELS for field in model.model_fields]
     warnings = []
     for name in sorted(environ):
         if not name.startswith(("LOCUST_SCENARIO", "LOCUST_PROMETHEUS_")) or name in known:
+            continue
+        if _SERVICE_LINK.fullmatch(name):
             continue
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
         suggestion = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(known)}"

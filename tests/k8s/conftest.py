@@ -106,9 +106,10 @@ def make_bundle(directory: Path, **kwargs: Any) -> BundleReport:
 
 @pytest.fixture(scope="session")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BundleReport]:
-    """A bundle folder made once per session (read-only for tests: copy it to change it)."""
+    """A bundle folder made once per session (read-only for tests: copy it to change it), with the
+    zip of ``--zip`` so that config-only mode renders too."""
     directory = tmp_path_factory.mktemp("bundle") / "deploy"
-    return directory, make_bundle(directory)
+    return directory, make_bundle(directory, pythonpath_zip_too=True)
 
 
 @pytest.fixture(scope="session")

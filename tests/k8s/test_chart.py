@@ -66,6 +66,8 @@ def test_lint_strict_and_template(k8s_tools: K8sTools, chart: Path, values: str,
     kinds = {o["kind"] for o in objects}
     if values == "monitoring-only-values.yaml":
         assert kinds == {"ConfigMap", "ServiceMonitor", "PrometheusRule"}
+    elif values == "config-only-values.yaml":
+        assert kinds == {"ConfigMap", "Service", "ServiceMonitor", "PrometheusRule"}
     else:
         assert {"ConfigMap", "Service", "Job" if "Job" in kinds else "Deployment"} <= kinds
 

@@ -29,7 +29,7 @@ from tests.conftest import answer_after
 
 from .conftest import RELEASE, K8sTools, by_kind, helm, http_get, python_of, render_run
 from .kubectl_replay import pod, replaying_kubectl
-from .podsim import PodSimulation
+from .podsim import PodSimulation, running
 
 pytestmark = pytest.mark.e2e
 
@@ -88,13 +88,9 @@ def simulate_run(
         list(pool.map(lambda pod: pod.run_init_containers(timeout=300), pods))
 
     logs: dict[str, Path] = {pod.name: pod.root / "container.log" for pod in pods}
-    processes: dict[str, subprocess.Popen[bytes]] = {}
-    handles = {name: path.open("wb") for name, path in logs.items()}
     max_users, metrics = 0, ""
     served: dict[str, str] = {}
-    try:
-        for pod in pods:
-            processes[pod.name] = pod.start(pod.spec["containers"][0], handles[pod.name])
+    with running(pods) as processes:
         deadline = time.monotonic() + 180
         while processes["master"].poll() is None and time.monotonic() < deadline:
             stats = http_get(f"http://127.0.0.1:{ports[8089]}/stats/requests")
@@ -113,13 +109,6 @@ def simulate_run(
             time.sleep(0.5)
         master_code = processes["master"].wait(timeout=30)
         worker_codes = [processes[p.name].wait(timeout=worker_timeout) for p in pods[1:]]
-    finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        for handle in handles.values():
-            handle.close()
     return RunResult(
         master_code=master_code,
         worker_codes=worker_codes,
