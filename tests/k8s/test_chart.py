@@ -172,7 +172,8 @@ def test_package_configmap_holds_the_installed_package_without_assets(k8s_tools:
     volume = next(v for v in master["spec"]["template"]["spec"]["volumes"] if v["name"] == "package")
     paths = {item["path"] for item in volume["configMap"]["items"]}
     assert "locust_scenarios/__init__.py" in paths
-    assert "locust_scenarios/bundle.py" in paths
+    assert "locust_scenarios/plugin.py" in paths
+    assert "locust_scenarios/bundle.py" not in paths  # host-only: pods never import it
     assert any(p.endswith(".dist-info/METADATA") for p in paths)
     assert "locust_scenarios/schemas/run-record.schema.json" in paths  # package data, not an asset
     assets = [p for p in paths if "_assets" in p or p.endswith((".yaml", ".json", ".tpl", ".gotmpl"))]
@@ -323,18 +324,18 @@ SCENARIO_EXAMPLES: dict[str, Any] = {
     "abortOnFail": True,
     "abortGrace": "30s",
     "summary": "/tmp/summary.json",
-    "trust": True,
-    "trustCpu": "90%",
-    "trustLag": "500ms",
-    "trustCpuShare": "10%",
-    "trustTracking": "20%",
-    "trustLate": "10%",
-    "trustWorkerGrace": "30s",
     "record": "/tmp/record.json",
     "report": "/tmp/report.html",
     "recordLog": True,
     "tags": "environment=ci,team=shop",
     "baselineRecord": "baseline.json",
+    "trust": False,
+    "trustCpu": "80%",
+    "trustLag": "1s",
+    "trustCpuShare": "5%",
+    "trustTracking": "25%",
+    "trustLate": "0.2",
+    "trustWorkerGrace": "1m",
 }
 
 
