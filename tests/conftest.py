@@ -6,11 +6,13 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 LOCUSTFILES = Path(__file__).parent / "locustfiles"
 REPO = Path(__file__).parent.parent
@@ -69,3 +71,13 @@ def master_options(port: int, workers: int = 2) -> list[str]:
 def worker_options(port: int) -> list[str]:
     """Locust options for a worker of the master on 127.0.0.1:``port``."""
     return ["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+
+
+def answer_after(seconds: float, body: str = "slow") -> Callable[[Request], Response]:
+    """A pytest-httpserver handler that answers ``body`` after ``seconds``."""
+
+    def answer(_request: Request) -> Response:
+        time.sleep(seconds)
+        return Response(body)
+
+    return answer

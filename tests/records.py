@@ -18,6 +18,7 @@ def record_of(
     thresholds: list[dict[str, Any]] | None = None,
     exit_code: int = 0,
     run_id: str = "test-run",
+    inconclusive: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A record of requests with the given response times (ms) per (method, name); the first
     ``failures[(method, name)]`` of them failed with a 500."""
@@ -35,7 +36,7 @@ def record_of(
         "interrupted": False,
         "aborted": None,
         "thresholds": thresholds or [],
-        "inconclusive": [],
+        "inconclusive": inconclusive or [],
         "breach": None,
         "started": "2026-01-01T00:00:00+00:00",
         "ended": "2026-01-01T00:01:00+00:00",

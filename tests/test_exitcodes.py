@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from locust_scenarios import ExitCode
@@ -38,3 +40,38 @@ def test_precedence_lists_every_code_once_from_most_to_least_severe() -> None:
 def test_most_severe_follows_the_precedence(codes: tuple[int | None, ...], expected: int) -> None:
     """The winner is the most severe; a code nobody defined (a crash) is never masked."""
     assert most_severe(*codes) == expected
+
+
+DOCS_WITH_EXIT_CODES = ("README.md", "docs/thresholds.md", "docs/kubernetes.md")
+
+
+def _exit_code_tables(text: str) -> list[list[list[str]]]:
+    """The rows (cells) of every Markdown table whose first column is the exit code."""
+    tables: list[list[list[str]]] = []
+    current: list[list[str]] | None = None
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")] if line.startswith("|") else None
+        if cells is None:
+            current = None
+        elif cells[0] in ("code", "exit code"):
+            current = []
+            tables.append(current)
+        elif current is not None and not set(cells[0]) <= {"-"}:
+            current.append(cells)
+    return tables
+
+
+def test_every_exit_code_table_in_the_docs_lists_each_code_once_in_order() -> None:
+    """README, thresholds and Kubernetes docs: each exit-code table has exactly the codes of ExitCode."""
+    root = Path(__file__).parent.parent
+    for name in DOCS_WITH_EXIT_CODES:
+        tables = _exit_code_tables((root / name).read_text())
+        assert tables, name
+        for table in tables:
+            assert [row[0] for row in table] == [str(int(code)) for code in ExitCode], name
+
+
+def test_the_readme_table_is_the_definition() -> None:
+    """The README's table states each code's meaning exactly as ExitCode.meaning does."""
+    (table,) = _exit_code_tables((Path(__file__).parent.parent / "README.md").read_text())
+    assert [(row[0], row[1]) for row in table] == [(str(int(code)), code.meaning) for code in ExitCode]

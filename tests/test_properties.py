@@ -74,8 +74,16 @@ def test_thresholds_parse_or_refuse_in_one_line(text: str) -> None:
         assert all(math.isfinite(threshold.limit) for threshold in parsed)
 
 
+_stage = st.tuples(
+    st.one_of(st.integers(0, 10**7).map(str), st.floats().map(repr), near_miss),
+    st.sampled_from(["", "ms", "s", "m", "h", "d"]),
+    st.one_of(st.integers(-5, 10**7).map(str), st.floats().map(repr), near_miss),
+).map(lambda parts: f"{parts[0]}{parts[1]}:{parts[2]}")
+stage_lists = st.lists(_stage, min_size=1, max_size=5).map(",".join)
+
+
 @PATIENT
-@given(st.one_of(any_text, st.lists(st.tuples(near_miss, near_miss).map(":".join), max_size=5).map(",".join)))
+@given(st.one_of(any_text, stage_lists))
 def test_stages_parse_or_refuse_in_one_line(text: str) -> None:
     """Stages: finite, bounded stages, or a one-line ValueError."""
     stages, refused = _attempt(parse_stages, text)
@@ -103,11 +111,24 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=20,
 )
-endpoint_entries = st.dictionaries(
+_random_entries = st.dictionaries(
     st.sampled_from(["method", "path", "weight", "status", "headers", "json", "name", "budget", "other"]),
     json_values,
     max_size=6,
 )
+_plausible_entries = st.fixed_dictionaries(
+    {"path": st.text(max_size=20).map(lambda text: "/" + text)},
+    optional={
+        "method": st.sampled_from(["GET", "post", "PUT", "BREW", ""]),
+        "weight": st.one_of(st.floats(), st.integers()),
+        "status": st.one_of(st.integers(0, 1000), st.lists(st.integers(0, 1000), max_size=3)),
+        "headers": st.dictionaries(st.text(max_size=10), st.text(max_size=10), max_size=2),
+        "json": json_values,
+        "name": st.text(max_size=20),
+        "budget": st.one_of(near_miss, st.floats()),
+    },
+)
+endpoint_entries = st.one_of(_random_entries, _plausible_entries)
 
 
 @PATIENT

@@ -210,3 +210,15 @@ def test_secrets_never_reach_the_record_the_report_or_the_log_line(tmp_path: Pat
     assert REDACTED in (tmp_path / "r.json").read_text()
     assert token not in (tmp_path / "r.html").read_text()
     assert token not in json.dumps(record_from_log(log_line(record)))
+
+
+def test_inconclusive_runs_say_why() -> None:
+    """An inconclusive run (exit 5) shows as such with each reason and detail in HTML and Markdown,
+    and fails the JUnit exit-code case."""
+    reasons = [{"reason": "no_requests", "detail": "no request completed during the run"}]
+    record = record_of({("GET", "/a"): [1.0]}, exit_code=5, inconclusive=reasons)
+    jsonschema.Draft202012Validator(schema()).validate(record)
+    assert "INCONCLUSIVE" in render_html(record)
+    assert "inconclusive: no_requests: no request completed during the run" in render_markdown(record)
+    suite = ET.fromstring(render_junit(record).split("\n", 1)[1])  # noqa: S314  (XML this test just made)
+    assert suite.get("failures") == "1"

@@ -105,26 +105,29 @@ def quantile_bounds(distribution: Distribution, quantile: float, alpha: float = 
     return QuantileBounds(low, high, total)
 
 
+def _both_bounds(
+    baseline: Distribution, current: Distribution, quantile: float, alpha: float
+) -> tuple[QuantileBounds, QuantileBounds] | None:
+    """The bounds of the quantile in both runs, or ``None`` when either has too few observations."""
+    before = quantile_bounds(baseline, quantile, alpha)
+    after = quantile_bounds(current, quantile, alpha)
+    return None if min(before.samples, after.samples) < MIN_SAMPLES else (before, after)
+
+
 def quantile_regressed(
     baseline: Distribution, current: Distribution, quantile: float, *, tolerance: float = 0.0, alpha: float = 0.05
 ) -> bool:
     """Whether the current ``quantile`` is significantly above the baseline's times ``1 + tolerance``."""
-    before = quantile_bounds(baseline, quantile, alpha)
-    after = quantile_bounds(current, quantile, alpha)
-    if min(before.samples, after.samples) < MIN_SAMPLES:
-        return False
-    return after.low > before.high * (1 + tolerance)
+    bounds = _both_bounds(baseline, current, quantile, alpha)
+    return bounds is not None and bounds[1].low > bounds[0].high * (1 + tolerance)
 
 
 def quantile_improved(
     baseline: Distribution, current: Distribution, quantile: float, *, tolerance: float = 0.0, alpha: float = 0.05
 ) -> bool:
     """Whether the current ``quantile`` is significantly below the baseline's (the mirror of a regression)."""
-    before = quantile_bounds(baseline, quantile, alpha)
-    after = quantile_bounds(current, quantile, alpha)
-    if min(before.samples, after.samples) < MIN_SAMPLES:
-        return False
-    return after.high * (1 + tolerance) < before.low
+    bounds = _both_bounds(baseline, current, quantile, alpha)
+    return bounds is not None and bounds[1].high * (1 + tolerance) < bounds[0].low
 
 
 def proportion_regressed(

@@ -42,7 +42,7 @@ from locust.runners import (
     STATE_STOPPING,
     MasterRunner,
 )
-from locust.stats import StatsError
+from locust.stats import CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW, StatsError
 from prometheus_client import CollectorRegistry, push_to_gateway
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
@@ -53,17 +53,20 @@ from prometheus_client.metrics_core import (
 from prometheus_client.utils import floatToGoString
 
 from .settings import ExporterSettings, SettingsError, env_name, option_name, parse_duration, shown
+from .trust import REASONS
 
 if TYPE_CHECKING:
     from locust.env import Environment
     from locust.stats import StatsEntry
 
     from .thresholds import Result
+    from .trust import Verdict as GeneratorVerdict
 
 __all__ = [
     "CONTENT_TYPE",
     "DEFAULT_BUCKETS",
     "OTHER",
+    "QUANTILES",
     "LocustCollector",
     "MetricsServer",
     "content_type",
@@ -76,8 +79,34 @@ __all__ = [
 
 logger = logging.getLogger("locust_scenarios.exporter")
 
-DEFAULT_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0)
+DEFAULT_BUCKETS: Final = (
+    0.005,
+    0.01,
+    0.02,
+    0.035,
+    0.05,
+    0.075,
+    0.1,
+    0.15,
+    0.2,
+    0.25,
+    0.35,
+    0.5,
+    0.75,
+    1.0,
+    1.5,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+)
 """Latency bucket bounds in seconds: fine where HTTP services usually answer, coarse towards timeouts."""
+
+QUANTILES: Final = (0.5, 0.9, 0.95, 0.99)
+"""Quantiles exported exactly as Locust computes them (``locust_request_duration_quantile_seconds``)."""
+
+AGGREGATED: Final = "Aggregated"
+"""The ``name`` of the quantiles over every request (Locust's own name for its total row)."""
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 """The Prometheus text format ``render()`` writes."""
@@ -222,6 +251,11 @@ class _Requests:
     """Cumulative counts per bound, then the total (the ``+Inf`` bucket)."""
     seconds: float = 0.0
     lines: tuple[str, str, str, str] = ("", "", "", "")
+    quantiles: tuple[tuple[float, float], ...] = ()
+    """``(quantile, seconds)`` over the run so far, as Locust computes them."""
+    quantile_lines: str = ""
+    entry: Any = None
+    """The Locust ``StatsEntry`` behind the series (``None`` for the folded ``(other)``)."""
 
 
 _HELP: Final[Mapping[str, tuple[str, str]]] = {
@@ -249,6 +283,39 @@ _HELP: Final[Mapping[str, tuple[str, str]]] = {
         "The measured value of a threshold's aggregate (seconds, fraction, per second or count).",
     ),
     "locust_threshold_limit": ("gauge", "The limit a threshold compares against, in the same unit as its value."),
+    "locust_request_duration_quantile_seconds": (
+        "summary",
+        "Response-time quantiles exactly as Locust computes them, over the run or its current window.",
+    ),
+    "locust_generator_cpu_usage_ratio": (
+        "gauge",
+        "CPU usage of each load generator process (worker, master or local runner), 1 = one core.",
+    ),
+    "locust_generator_users": ("gauge", "Users running in each load generator process."),
+    "locust_generator_state": ("gauge", "1 for each load generator process's current state."),
+    "locust_generator_heartbeat_age_seconds": ("gauge", "Seconds since the master last heard each worker."),
+    "locust_generator_loop_lag_seconds": (
+        "gauge",
+        "How late the event loop of the master or local runner woke its once-a-second observer.",
+    ),
+    "locust_iterations": ("counter", "Open-model iterations started, summed over every worker."),
+    "locust_iterations_late": ("counter", "Open-model iterations started late, summed over every worker."),
+    "locust_iterations_dropped": (
+        "counter",
+        "Open-model iterations dropped after a stall, summed over every worker.",
+    ),
+    "locust_users_tracking_error_ratio": (
+        "gauge",
+        "Share of the planned user-seconds not running, over the run so far (0 = on plan).",
+    ),
+    "locust_iterations_tracking_error_ratio": (
+        "gauge",
+        "Share of the planned open-model iterations not started, over the run so far (0 outside the open model).",
+    ),
+    "locust_generator_inconclusive": (
+        "gauge",
+        "1 for each reason the run is inconclusive so far (the load generator could not deliver the plan).",
+    ),
     "locust_exporter_scrape_duration_seconds": ("gauge", "Time the previous scrape took to render."),
 }
 
@@ -281,6 +348,8 @@ class LocustCollector:
         self.max_names = max_names
         self.run_id = run_id or new_run_id()
         self.thresholds = thresholds
+        self.health: Callable[[], GeneratorVerdict | None] | None = None
+        """The load generator's figures and verdict so far (set by the plugin)."""
         self.last_scrape_seconds = 0.0
         self._bounds_ms = [bound * 1000 for bound in self.buckets]
         self._le = [_float(bound) for bound in self.buckets] + ["+Inf"]
@@ -289,6 +358,7 @@ class LocustCollector:
         self._series: dict[tuple[str, str], _Requests] = {}
         self._series_entry: dict[tuple[str, str], StatsEntry] = {}
         self._errors: dict[str, tuple[str, str, str]] = {}
+        self._total = self._new_series("", AGGREGATED)
         self._error_values: set[tuple[str, str, str]] = set()
 
     # -- the snapshot -------------------------------------------------------------------------------
@@ -326,11 +396,20 @@ class LocustCollector:
         ]
         histogram.append(f"locust_request_duration_seconds_sum{{{labels}}} {_float(series.seconds)}\n")
         histogram.append(f"locust_request_duration_seconds_count{{{labels}}} {series.buckets[-1]}\n")
+        series.quantile_lines = self._quantile_lines(labels, series.quantiles, "run")
         series.lines = (
             f"locust_requests_total{{{labels}}} {series.requests}\n",
             f"locust_request_failures_total{{{labels}}} {series.failures}\n",
             "".join(histogram),
             f"locust_response_size_bytes_total{{{labels}}} {series.content_length}\n",
+        )
+
+    @staticmethod
+    def _quantile_lines(labels: str, quantiles: Iterable[tuple[float, float]], window: str) -> str:
+        return "".join(
+            f'locust_request_duration_quantile_seconds{{{labels},quantile="{_float(q)}",window="{window}"}} '
+            f"{_float(value)}\n"
+            for q, value in quantiles
         )
 
     def _new_series(self, method: str, name: str) -> _Requests:
@@ -360,12 +439,14 @@ class LocustCollector:
             )
             if series.version != version or self._series_entry.get(key) is not entry:
                 series.version = version
+                series.entry = entry
                 self._series_entry[key] = entry
                 series.requests = entry.num_requests
                 series.failures = entry.num_failures
                 series.content_length = entry.total_content_length
                 series.buckets = self._histogram(entry.response_times.items())
                 series.seconds = entry.total_response_time / 1000
+                series.quantiles = _quantiles(entry.response_times, entry.num_requests - entry.num_none_requests)
                 self._render_series(series)
             current.append(series)
         for method, entries in folded.items():
@@ -379,9 +460,28 @@ class LocustCollector:
                 for milliseconds, count in entry.response_times.items():
                     merged[milliseconds] = merged.get(milliseconds, 0) + count
             series.buckets = self._histogram(merged.items())
+            series.quantiles = _quantiles(merged, sum(merged.values()))
             self._render_series(series)
             current.append(series)
         return current
+
+    def _quantile_series(
+        self, series: Sequence[_Requests]
+    ) -> list[tuple[_Requests, str, tuple[tuple[float, float], ...]]]:
+        """(series, window, quantiles) for each request series and the total, run and current window."""
+        total = self.environment.stats.total
+        version = (id(total.response_times), total.num_requests, total.num_none_requests)
+        if self._total.version != version:
+            self._total.version = version
+            self._total.quantiles = _quantiles(total.response_times, total.num_requests - total.num_none_requests)
+            self._total.quantile_lines = self._quantile_lines(self._total.text_labels, self._total.quantiles, "run")
+        self._total.entry = total
+        found = []
+        for s in (*series, self._total):
+            found.append((s, "run", s.quantiles))
+            if s.entry is not None:
+                found.append((s, "current", _current_quantiles(s.entry)))
+        return found
 
     def _error_series(self) -> dict[tuple[str, str, str], int]:
         counts: dict[tuple[str, str, str], int] = {}
@@ -454,6 +554,51 @@ class LocustCollector:
             return counts, int(expected) if expected else None
         return counts, None
 
+    def _generator(self) -> GeneratorVerdict | None:
+        if self.health is None:
+            return None
+        try:
+            return self.health()
+        except Exception:  # the generator's figures must never break a scrape
+            logger.debug("could not read the generator's figures", exc_info=True)
+            return None
+
+    def _generator_families(self) -> Iterator[_Family]:
+        """The load generator's health: per process, the pacing counters, tracking errors, reasons."""
+        verdict = self._generator()
+        if verdict is None:
+            return
+        health = verdict.health
+        cpu, users = _Family("locust_generator_cpu_usage_ratio"), _Family("locust_generator_users")
+        state, heartbeat = _Family("locust_generator_state"), _Family("locust_generator_heartbeat_age_seconds")
+        lag = _Family("locust_generator_loop_lag_seconds")
+        for process in list(health.processes.values()):
+            labels = {"process": process.name}
+            cpu.add(labels, process.cpu)
+            users.add(labels, process.users)
+            state.add({"process": process.name, "state": process.state}, 1)
+            if process.heartbeat_age is not None:
+                heartbeat.add(labels, process.heartbeat_age)
+            if process.lag is not None:
+                lag.add(labels, process.lag)
+        yield from (cpu, users, state)
+        yield from (family for family in (heartbeat, lag) if family.samples)
+        for name, value in (
+            ("locust_iterations", health.iterations),
+            ("locust_iterations_late", health.late),
+            ("locust_iterations_dropped", health.dropped),
+            ("locust_users_tracking_error_ratio", health.users_tracking_error),
+            ("locust_iterations_tracking_error_ratio", health.iterations_tracking_error or 0.0),
+        ):
+            family = _Family(name)
+            family.add({}, value)
+            yield family
+        reasons = {reason.reason for reason in verdict.reasons}
+        family = _Family("locust_generator_inconclusive")
+        for reason in REASONS:
+            family.add({"reason": reason}, 1 if reason in reasons else 0)
+        yield family
+
     def _threshold_results(self) -> Sequence[Result]:
         if self.thresholds is None:
             return ()
@@ -478,7 +623,12 @@ class LocustCollector:
             *(s.lines[2] for s in series),
             _header("locust_response_size_bytes"),
             *(s.lines[3] for s in series),
+            _header("locust_request_duration_quantile_seconds"),
         ]
+        for s, window, quantiles in self._quantile_series(series):
+            parts.append(
+                s.quantile_lines if window == "run" else self._quantile_lines(s.text_labels, quantiles, window)
+            )
         for family in self._small_families():
             parts.append(_header(family.name))
             parts.extend(family.lines)
@@ -526,6 +676,8 @@ class LocustCollector:
         family.add({"scenario": scenario, "stage": stage, "run_id": self.run_id}, 1)
         yield family
 
+        yield from self._generator_families()
+
         results = self._threshold_results()
         if results:
             passing = _Family("locust_threshold_passing")
@@ -569,6 +721,14 @@ class LocustCollector:
                 values, list(zip(self._le, [float(c) for c in s.buckets], strict=True)), sum_value=s.seconds
             )
         yield from (requests, failures, durations, sizes)
+        # A summary without _sum and _count: the quantiles alone (promtool refuses a quantile label elsewhere).
+        name = "locust_request_duration_quantile_seconds"
+        quantiles = Metric(name, _HELP[name][1], "summary")
+        for s, window, measured in self._quantile_series(series):
+            for q, value in measured:
+                labels = {**s.labels, "quantile": _float(q), "window": window}
+                quantiles.add_sample(name, labels, value)
+        yield quantiles
         for family in self._small_families():
             kind, text = _HELP[family.name]
             metric: Metric
@@ -584,6 +744,46 @@ class LocustCollector:
         )
         scrape.add_metric([], self.last_scrape_seconds)
         yield scrape
+
+
+def _quantiles(distribution: Mapping[int, int], timed: int) -> tuple[tuple[float, float], ...]:
+    """``QUANTILES`` of a rounded distribution in seconds (none without samples).
+
+    The same rule as Locust's ``calculate_response_time_percentile`` (walk the response times from
+    the slowest down until at most ``int(timed * q)`` requests remain), for every quantile in one
+    pass over the sorted times instead of one sort per quantile.
+    """
+    if timed <= 0:
+        return ()
+    wanted = [(q, int(timed * q)) for q in QUANTILES]
+    found: dict[float, int] = {}
+    processed = 0
+    for milliseconds in sorted(distribution, reverse=True):
+        processed += distribution[milliseconds]
+        while wanted and timed - processed <= wanted[-1][1]:
+            found[wanted.pop()[0]] = milliseconds
+        if not wanted:
+            break
+    return tuple((q, found.get(q, 0) / 1000) for q in QUANTILES)
+
+
+def _current_quantiles(entry: StatsEntry) -> tuple[tuple[float, float], ...]:
+    """``QUANTILES`` over Locust's current window (about the last ten seconds), exactly as its
+    ``get_current_response_time_percentile`` picks the cached distribution, with one difference per
+    entry instead of one per quantile. None while Locust has no cached distribution to compare with."""
+    cache = entry.response_times_cache
+    if not cache:
+        return ()
+    now = int(time.time())
+    window = CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW
+    preferred = [now - window] + [stamp for i in range(1, 9) for stamp in (now - window - i, now - window + i)]
+    cached = next((cache[stamp] for stamp in preferred if stamp in cache), None)
+    if cached is None:
+        return ()
+    old = cached.response_times
+    recent = {ms: count - old.get(ms, 0) for ms, count in entry.response_times.items() if count - old.get(ms, 0)}
+    timed = (entry.num_requests - entry.num_none_requests) - (cached.num_requests - cached.num_none_requests)
+    return _quantiles(recent, timed)
 
 
 class _Family:

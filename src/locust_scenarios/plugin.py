@@ -38,6 +38,7 @@ from typing import Any, NoReturn
 
 import gevent
 import gevent.event
+import psutil  # type: ignore[import-untyped]
 from locust import events, runners
 from locust.env import Environment
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
@@ -45,6 +46,7 @@ from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterR
 from ._context import setting_source
 from .exitcodes import ExitCode, most_severe
 from .exporter import LocustCollector, MetricsServer, mount, new_run_id, parse_buckets, push
+from .pacing import PacingStats, pacing_stats
 from .record import Recording
 from .redaction import install_redaction
 from .settings import (
@@ -64,14 +66,18 @@ from .thresholds import (
     Result,
     StopCondition,
     Threshold,
+    Timeline,
     Verdict,
     abort_reason,
+    check_stages,
     evaluate,
     run_totals,
     stop_condition,
     with_baseline,
 )
 from .thresholds import parse as parse_thresholds
+from .trust import Monitor, Observation, ProcessObservation, judge
+from .trust import Verdict as GeneratorVerdict
 from .users import validate_user_settings
 
 __all__ = ["running_profile"]
@@ -232,6 +238,8 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
             profile.configure(options=options)  # the profile's class attributes join the settings
             scenario = profile.settings or scenario
         judged = parse_thresholds(scenario.thresholds)
+        stage_names = [row["name"] for row in profile.plan.table()] if profile is not None else None
+        check_stages(judged, stage_names, scenario.thresholds)
         stop_criteria = parse_thresholds(scenario.stop_on, setting="stop_on")
         stop = stop_condition(stop_criteria, environment) if stop_criteria and not on_worker else None
         if profile is not None and stop is not None:
@@ -246,6 +254,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
         return
     install_redaction(scenario)
     if on_worker:
+        _report_pacing(environment)
         return  # workers export nothing: their statistics reach the master in their reports
     _keep_secrets_home(environment)
     observed = _Observability(
@@ -264,6 +273,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
     )
     if judged:
         observed.collector.thresholds = observed.current_results
+    observed.collector.health = observed.current_generator
     if exporter.port is not None:
         observed.server = MetricsServer(observed.collector, exporter.host, exporter.port)
         try:
@@ -276,6 +286,36 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
     environment.locust_scenarios_observability = observed  # type: ignore[attr-defined]
     for signum in _SIGNALS:
         gevent.signal_handler(signum, _on_signal, environment, signal.Signals(signum).name)
+    if isinstance(environment.runner, MasterRunner):
+        _collect_worker_figures(environment, observed)
+
+
+_PACING_KEY = "locust_scenarios_pacing"
+
+
+def _report_pacing(environment: Environment) -> None:
+    """A worker adds its open-model pacing counters to each report it sends the master."""
+
+    def add(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
+        paced = pacing_stats(environment)
+        data[_PACING_KEY] = [paced.iterations, paced.late, paced.dropped]
+
+    environment.events.report_to_master.add_listener(add)
+
+
+def _collect_worker_figures(environment: Environment, observed: _Observability) -> None:
+    """The master keeps each worker's latest pacing counters and the time of its last heartbeat."""
+
+    def report(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
+        reported = data.get(_PACING_KEY)
+        if isinstance(reported, list | tuple) and len(reported) == 3:
+            observed.pacing[client_id] = PacingStats(*(int(value) for value in reported))
+
+    def heartbeat(client_id: str, **_kwargs: Any) -> None:
+        observed.heartbeats[client_id] = time.monotonic()
+
+    environment.events.worker_report.add_listener(report)
+    environment.events.heartbeat_sent.add_listener(heartbeat)
 
 
 # -- signals ----------------------------------------------------------------------------------------
@@ -394,6 +434,15 @@ class _Observability:
     aborted: str | None = None
     verdict: Verdict | None = None
     watcher: gevent.Greenlet | None = field(default=None, repr=False)
+    monitor: Monitor | None = None
+    timeline: Timeline | None = None
+    generator: GeneratorVerdict | None = None
+    sampler: gevent.Greenlet | None = field(default=None, repr=False)
+    pacing: dict[str, PacingStats] = field(default_factory=dict)
+    """The latest open-model pacing counters each worker reported (kept after a worker is lost)."""
+    heartbeats: dict[str, float] = field(default_factory=dict)
+    """When the master last heard each worker's heartbeat (``time.monotonic()``)."""
+    process: psutil.Process = field(default_factory=psutil.Process, repr=False)
     signals: int = 0
     """SIGTERM and SIGINT received so far."""
     interrupted: bool = False
@@ -409,7 +458,26 @@ class _Observability:
         """The final verdict's results once judged, else the run so far (read by the exporter)."""
         if self.verdict is not None:
             return self.verdict.results
+        if self.timeline is not None:
+            return self.timeline.results(self.environment.stats, _elapsed(self))
         return evaluate(self.thresholds, self.environment.stats)
+
+    def current_generator(self) -> GeneratorVerdict | None:
+        """The generator's verdict once judged, else its figures and reasons so far (for the exporter)."""
+        if self.generator is not None:
+            return self.generator
+        if self.monitor is None:
+            return None
+        return GeneratorVerdict(self.monitor.health, judge(self.monitor.health, self.scenario))
+
+    def pacing_totals(self) -> PacingStats:
+        """Open-model pacing counters of the whole test: the workers' reports summed, or this process's."""
+        if not isinstance(self.environment.runner, MasterRunner):
+            return pacing_stats(self.environment)
+        reports = list(self.pacing.values())
+        return PacingStats(
+            sum(r.iterations for r in reports), sum(r.late for r in reports), sum(r.dropped for r in reports)
+        )
 
 
 def _observability(environment: Environment) -> _Observability | None:
@@ -425,11 +493,99 @@ def _start_watching(environment: Environment) -> None:
     observed.started_at = time.monotonic()
     observed.aborted = None
     observed.verdict = None
+    observed.generator = None
+    observed.pacing.clear()
+    observed.monitor = Monitor(_settings(environment, observed))
+    observed.timeline = Timeline(observed.thresholds) if observed.thresholds else None
+    if observed.sampler is None:
+        observed.sampler = gevent.spawn(_sample_each_second, observed)
     observed.workers_at_start = frozenset(_live_workers(environment))
     observed.workers_lost = ()
     observed.recording.start(environment)
     if observed.scenario.abort_on_fail and observed.thresholds and observed.watcher is None:
         observed.watcher = gevent.spawn(_watch_thresholds, observed)
+
+
+def _settings(environment: Environment, observed: _Observability) -> ScenarioSettings:
+    """The run's settings: the profile's (re-read at run start) or those validated at init."""
+    profile = running_profile(environment)
+    return profile.settings if profile is not None and profile.settings is not None else observed.scenario
+
+
+def _elapsed(observed: _Observability) -> float:
+    """Seconds since the run started, by the profile's clock when one runs."""
+    profile = running_profile(observed.environment)
+    return profile.elapsed() if profile is not None else time.monotonic() - (observed.started_at or 0.0)
+
+
+def _stage(observed: _Observability, elapsed: float) -> str:
+    profile = running_profile(observed.environment)
+    return profile.stage_name(elapsed) if profile is not None else ""
+
+
+def _sample_each_second(observed: _Observability) -> None:
+    """Once a second while a run spawns or runs: observe the generator and record the thresholds' timeline."""
+    observed.process.cpu_percent(None)  # the first call only starts psutil's measurement
+    while True:
+        asleep = time.monotonic()
+        gevent.sleep(1.0)
+        lag = max(time.monotonic() - asleep - 1.0, 0.0)
+        runner = observed.environment.runner
+        if runner is None or observed.monitor is None or runner.state not in (STATE_SPAWNING, STATE_RUNNING):
+            continue
+        try:
+            observed.monitor.observe(_observe(observed, lag))
+            if observed.timeline is not None:
+                elapsed = _elapsed(observed)
+                observed.timeline.tick(elapsed, _stage(observed, elapsed), observed.environment.stats)
+        except Exception:  # observing must never break the run
+            logger.debug("could not observe the generator", exc_info=True)
+
+
+def _observe(observed: _Observability, lag: float) -> Observation:
+    """The generator as the master (or the local runner) sees it now, as plain values."""
+    environment = observed.environment
+    runner = environment.runner
+    assert runner is not None
+    own_cpu = observed.process.cpu_percent(None) / 100
+    profile = running_profile(environment)
+    elapsed = _elapsed(observed)
+    open_model = profile is not None and profile.open_model
+    if profile is not None and not open_model:
+        users_planned = profile.planned_level(elapsed)
+    else:
+        users_planned = float(runner.target_user_count or 0)
+    now = time.monotonic()
+    if isinstance(runner, MasterRunner):
+        workers = list(runner.clients.values())
+        processes = [ProcessObservation("master", own_cpu, 0, runner.state, lag=lag)]
+        processes += [
+            ProcessObservation(
+                worker.id,
+                worker.cpu_usage / 100,
+                worker.user_count,
+                worker.state,
+                now - observed.heartbeats.get(worker.id, observed.started_at or now),
+            )
+            for worker in workers
+        ]
+        active = sum(1 for worker in workers if worker.state != STATE_MISSING)
+    else:
+        processes = [ProcessObservation("local", own_cpu, runner.user_count, runner.state, lag=lag)]
+        active = 0
+    paced = observed.pacing_totals()
+    return Observation(
+        elapsed=elapsed,
+        processes=processes,
+        users_planned=users_planned,
+        users_actual=float(runner.user_count),
+        iterations_rate_planned=profile.planned_level(elapsed) if profile is not None and open_model else None,
+        iterations=paced.iterations,
+        late=paced.late,
+        dropped=paced.dropped,
+        workers_active=active,
+        requests=environment.stats.total.num_requests,
+    )
 
 
 def _live_workers(environment: Environment) -> set[str]:
@@ -440,7 +596,18 @@ def _live_workers(environment: Environment) -> set[str]:
 
 
 def _on_test_stop(environment: Environment, **_kwargs: Any) -> None:
-    """Master: note the workers the run lost (before quitting, when workers leave on purpose)."""
+    """Master: note the workers the run lost (before quitting, when workers leave on purpose).
+    A worker: log its own open-model pacing counters (the master sums them in its summary)."""
+    if isinstance(environment.runner, WorkerRunner):
+        paced = pacing_stats(environment)
+        if paced.iterations or paced.dropped:
+            logger.info(
+                "open-model pacing on this worker: %d iterations started, %d late, %d dropped",
+                paced.iterations,
+                paced.late,
+                paced.dropped,
+            )
+        return
     observed = _observability(environment)
     if observed is not None and observed.workers_at_start:
         observed.workers_lost = tuple(sorted(observed.workers_at_start - _live_workers(environment)))
@@ -458,7 +625,10 @@ def _watch_thresholds(observed: _Observability) -> None:
                 continue
             if time.monotonic() - observed.started_at < grace:
                 continue
-            reason = abort_reason(evaluate(observed.thresholds, environment.stats))
+            results = observed.current_results()
+            if observed.timeline is not None:
+                results = [r for r in results if observed.timeline.settled(r.threshold)]
+            reason = abort_reason(results)
             if reason is None:
                 continue
             observed.aborted = reason
@@ -540,7 +710,8 @@ def _judge(environment: Environment, observed: _Observability) -> _Outcome:
         else:
             logger.warning("%s was interrupted before it completed: exit code %d", what, ExitCode.INTERRUPTED)
     if observed.thresholds:
-        observed.verdict = Verdict(evaluate(observed.thresholds, environment.stats), aborted=observed.aborted)
+        _judge_thresholds(environment, observed)
+    _judge_generator(environment, observed)
     inconclusive = _inconclusive(environment, observed)
     exit_code = _exit_code(observed, interrupted, inconclusive)
     if exit_code is not None:
@@ -551,12 +722,16 @@ def _judge(environment: Environment, observed: _Observability) -> _Outcome:
 
 
 def _inconclusive(environment: Environment, observed: _Observability) -> list[dict[str, Any]]:
-    """Why the run's measurements cannot be trusted, one entry per reason (empty: none)."""
-    reasons: list[dict[str, Any]] = []
-    if observed.started_at is not None and environment.stats.total.num_requests == 0:
-        reasons.append({"reason": "no_requests", "detail": "no request completed during the run"})
+    """Why the run's measurements cannot be trusted, one entry per reason (empty: none, or no run).
+
+    The generator's verdict (``trust.judge``: CPU, tracking, late iterations, workers not replaced in
+    time, no request), then a worker lost without ``--enable-rebalancing``: its users are never
+    started elsewhere, so the plan cannot be met.
+    """
+    reasons = [reason.to_dict() for reason in observed.generator.reasons] if observed.generator else []
     options = environment.parsed_options
-    if observed.workers_lost and not getattr(options, "enable_rebalancing", False):
+    lost_named = any(reason["reason"] == "workers" for reason in reasons)
+    if observed.workers_lost and not getattr(options, "enable_rebalancing", False) and not lost_named:
         reasons.append(
             {
                 "reason": "workers_lost",
@@ -575,10 +750,10 @@ def _exit_code(observed: _Observability, interrupted: bool, inconclusive: Sequen
         codes.append(ExitCode.INTERRUPTED)
     if observed.verdict is not None:
         codes.append(observed.verdict.exit_code)
-    elif inconclusive:
-        codes.append(ExitCode.INCONCLUSIVE)  # with thresholds, no samples already fails them (3)
     elif observed.stop is not None:
         codes.append(ExitCode.PASSED)  # a breakpoint run is judged by where it broke, not by the failures
+    if inconclusive:
+        codes.append(ExitCode.INCONCLUSIVE)  # below a failed threshold (3), above Locust's own rule (1)
     return most_severe(*codes) if codes else None
 
 
@@ -587,6 +762,8 @@ def _report(observed: _Observability, outcome: _Outcome) -> None:
     stats_logger = logging.getLogger("locust.stats_logger")
     if observed.verdict is not None:
         stats_logger.info("\n%s\n", observed.verdict.table())
+    if observed.generator is not None:
+        stats_logger.info("\n%s\n", observed.generator.table())
     for reason in outcome.summary["inconclusive"]:
         logger.warning("inconclusive (%s): %s", reason["reason"], reason["detail"])
     breach = outcome.summary.get("breach")
@@ -598,6 +775,30 @@ def _report(observed: _Observability, outcome: _Outcome) -> None:
             breach.get("rps") or 0.0,
         )
     stats_logger.info(json.dumps({"event": "locust_scenarios.summary", **outcome.summary}, default=str))
+
+
+def _judge_thresholds(environment: Environment, observed: _Observability) -> None:
+    """The thresholds' verdict: by stage and window from the timeline, the rest on the whole run."""
+    if observed.timeline is not None:
+        observed.timeline.finish(_elapsed(observed), environment.stats)
+        results = observed.timeline.results(environment.stats)
+    else:
+        results = evaluate(observed.thresholds, environment.stats)
+    observed.verdict = Verdict(results, aborted=observed.aborted)
+
+
+def _judge_generator(environment: Environment, observed: _Observability) -> None:
+    """Stop observing the generator and judge whether the run's load can be trusted."""
+    if observed.sampler is not None:
+        observed.sampler.kill(block=False)
+        observed.sampler = None
+    if observed.monitor is not None:
+        paced = observed.pacing_totals()
+        observed.monitor.record_totals(
+            environment.stats.total.num_requests, paced.iterations, paced.late, paced.dropped
+        )
+        health = observed.monitor.health
+        observed.generator = GeneratorVerdict(health, judge(health, _settings(environment, observed)))
 
 
 def _write_record(observed: _Observability, outcome: _Outcome) -> None:
@@ -648,6 +849,7 @@ def _summary(
         "inconclusive": list(inconclusive),
         "workers_lost": list(observed.workers_lost),
         "thresholds": [r.to_dict() for r in observed.verdict.results] if observed.verdict else [],
+        "generator": observed.generator.health.to_dict() if observed.generator is not None else None,
         "breach": breach,
         "totals": run_totals(stats),
         "started": _iso(started),

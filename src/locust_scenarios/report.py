@@ -64,6 +64,12 @@ def _outcome(record: Mapping[str, Any]) -> tuple[str, str]:
     return words.get(code, ("UNKNOWN", "other")) if isinstance(code, int) else ("UNKNOWN", "other")
 
 
+def _reason(reason: Mapping[str, Any]) -> str:
+    """``no_requests: no request completed during the run`` from an inconclusive reason."""
+    detail = reason.get("detail")
+    return f"{reason.get('reason')}: {detail}" if detail else str(reason.get("reason"))
+
+
 def _kind(result: Mapping[str, Any]) -> Kind:
     aggregate = str(result.get("aggregate", ""))
     return AGGREGATES.get(aggregate, "latency")
@@ -316,7 +322,7 @@ def render_html(record: Mapping[str, Any]) -> str:
     if verdict.get("interrupted"):
         notes.append("interrupted before the profile completed")
     for reason in verdict.get("inconclusive") or []:
-        notes.append(f"inconclusive: {reason.get('reason')}")
+        notes.append(f"inconclusive: {_reason(reason)}")
     breach = verdict.get("breach")
     if breach:
         notes.append(f"breakpoint: {breach.get('description')}")
@@ -395,7 +401,7 @@ def render_markdown(record: Mapping[str, Any]) -> str:
         f"duration {_seconds(record.get('duration_seconds'))}.",
     ]
     for reason in verdict.get("inconclusive") or []:
-        lines.append(f"- inconclusive: {reason.get('reason')}")
+        lines.append(f"- inconclusive: {_reason(reason)}")
     if verdict.get("aborted"):
         lines.append(f"- aborted during the run: {verdict['aborted']}")
     rows, _ = _threshold_rows(record)

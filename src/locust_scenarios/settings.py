@@ -245,6 +245,23 @@ class ScenarioSettings(_OptionModel):
     abort_on_fail: bool = Field(False, description="stop the run as soon as a threshold fails")
     abort_grace: Duration = Field(30.0, description="no abort during this first part of the run")
     summary: str | None = Field(None, description="write the verdict and summary as JSON to this path")
+    trust: bool = Field(
+        True, description="judge the load generator (exit 5 when it missed the plan); 'off' keeps only 'no request'"
+    )
+    trust_cpu: Ratio = Field(0.9, description="CPU usage of a generator process counted as saturated")
+    trust_lag: Duration = Field(
+        0.5, description="event-loop delay of the master or local runner that counts as saturated"
+    )
+    trust_cpu_share: Ratio = Field(
+        0.1, description="share of the run a generator process may spend saturated (CPU or event loop)"
+    )
+    trust_tracking: Ratio = Field(
+        0.2, description="largest shortfall of users or iterations/s against the plan, over the run"
+    )
+    trust_late: Ratio = Field(0.1, description="largest share of open-model iterations started late or dropped")
+    trust_worker_grace: Duration = Field(
+        30.0, description="time a lost worker's users may stay below the plan before the run is inconclusive"
+    )
     record: str | None = Field(None, description="write the run record (versioned JSON, see reports) to this path")
     report: str | None = Field(None, description="write the self-contained HTML report of the run to this path")
     record_log: bool = Field(

@@ -15,6 +15,11 @@ judged from the two full response-time distributions (see ``_distributions``), s
 fails it. For ``fail_ratio`` the percentage is in points (``fail_ratio<baseline+1%``); other
 aggregates (``rps>baseline-20%``) compare values only.
 
+``[stage=NAME]`` (before or instead of the request selector) judges a criterion on the requests made
+during the profile's stages of that name only (the names ``preview`` shows), and ``over DURATION``
+after the value makes it hold in every window of that length (``p95<300ms over 1m``). Both are
+judged on the master from what ``Timeline`` records once a second.
+
 Criteria are judged on the whole run at the end (the verdict), on the run so far during it (the
 exporter and ``--scenario-abort-on-fail``), or on the last ten seconds or so (the breakpoint profile's
 stop condition, built by ``stop_condition``). A criterion with no samples fails the verdict.
@@ -37,7 +42,16 @@ from locust.stats import calculate_response_time_percentile
 
 from . import _distributions as dist
 from .exitcodes import ExitCode
-from .settings import ScenarioSettings, SettingsError, env_name, option_name, parse_duration, parse_ratio, shown
+from .settings import (
+    ScenarioSettings,
+    SettingsError,
+    env_name,
+    format_duration,
+    option_name,
+    parse_duration,
+    parse_ratio,
+    shown,
+)
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -49,8 +63,10 @@ __all__ = [
     "Sample",
     "StopCondition",
     "Threshold",
+    "Timeline",
     "Verdict",
     "abort_reason",
+    "check_stages",
     "evaluate",
     "format_value",
     "parse",
@@ -108,6 +124,25 @@ class Threshold:
     baseline by ``with_baseline``."""
     baseline: Sample | None = field(default=None, compare=False, repr=False)
     """The baseline's requests behind a relative limit."""
+    stage: str | None = None
+    """``[stage=NAME]``: judged on the requests made during the stages of that name only."""
+    window: float | None = None
+    """``over DURATION``: must hold in every window of this many seconds."""
+
+    @property
+    def timed(self) -> bool:
+        """Whether the criterion is judged by stage or by window (from the timeline, not the totals)."""
+        return self.stage is not None or self.window is not None
+
+    @property
+    def where(self) -> str:
+        """Where the criterion is measured, for the verdict table: ``run``, ``stage steady``, ``every 1m``."""
+        parts = []
+        if self.window is not None:
+            parts.append(f"every {format_duration(self.window)}")
+        if self.stage is not None:
+            parts.append(f"stage {self.stage}")
+        return " in ".join(parts) or "run"
 
     @property
     def kind(self) -> Kind:
@@ -162,7 +197,10 @@ def parse(text: str | None, *, setting: str = "thresholds") -> tuple[Threshold, 
     thresholds = []
     for number, part in enumerate(parts, start=1):
         try:
-            thresholds.append(_parse_one(part, relative_allowed=setting == "thresholds"))
+            threshold = _parse_one(part, relative_allowed=setting == "thresholds")
+            if threshold.timed and setting == "stop_on":
+                raise ValueError("stages and 'over' windows apply to thresholds, not to stop criteria")
+            thresholds.append(threshold)
         except ValueError as error:
             where = f"criterion {number} {shown(part)}" if len(parts) > 1 else shown(part)
             raise _error(setting, text, f"{where}: {error}") from None
@@ -200,17 +238,50 @@ def _split(text: str, setting: str) -> list[str]:
     return parts
 
 
-def _parse_one(part: str, *, relative_allowed: bool = True) -> Threshold:
-    selector = None
+_STAGE_PREFIX = "stage="
+_OVER = re.compile(r"^(?P<criterion>.*?)\s+over\s+(?P<window>\S+)$")
+
+
+def _brackets(part: str) -> tuple[str | None, str | None, str]:
+    """The request selector and the stage of ``[...]`` prefixes, and the rest of the criterion."""
+    selector = stage = None
     rest = part
-    if rest.startswith("["):
+    while rest.startswith("["):
         end = rest.find("]")
         if end < 0:
             raise ValueError("'[' opens a request name that no ']' closes")
-        selector = rest[1:end].strip()
+        inside = rest[1:end].strip()
+        rest = rest[end + 1 :].strip()
+        if inside.startswith(_STAGE_PREFIX) and stage is None:
+            stage = inside.removeprefix(_STAGE_PREFIX).strip()
+            if not stage:
+                raise ValueError("'[stage=]' names no stage; write the name preview shows, e.g. [stage=steady]")
+            continue
+        if selector is not None:
+            raise ValueError("one request selector per criterion; pool requests with Locust's name= instead")
+        selector = inside
         if not selector:
             raise ValueError("'[]' selects no request; write a name such as [GET /api/items] or [/api/items]")
-        rest = rest[end + 1 :].strip()
+    return selector, stage, rest
+
+
+def _over(rest: str) -> tuple[str, float | None]:
+    """The criterion without its ``over DURATION`` suffix, and the window in seconds (``None``: none)."""
+    over = _OVER.match(rest)
+    if not over:
+        return rest, None
+    try:
+        window = parse_duration(over.group("window"))
+    except ValueError as error:
+        raise ValueError(f"window {over.group('window')!r} {error}") from None
+    if window < 1:
+        raise ValueError(f"window {over.group('window')!r} must be at least 1s (judged from per-second data)")
+    return over.group("criterion").strip(), window
+
+
+def _parse_one(part: str, *, relative_allowed: bool = True) -> Threshold:
+    selector, stage, rest = _brackets(part)
+    rest, window = _over(rest)
     match = _CRITERION.match(rest)
     if not match:
         raise ValueError("no comparison; write AGGREGATE<VALUE or AGGREGATE>VALUE, e.g. p95<500ms or rps>50")
@@ -227,9 +298,34 @@ def _parse_one(part: str, *, relative_allowed: bool = True) -> Threshold:
             raise ValueError("a limit relative to the baseline is allowed in thresholds only")
         percent = float(relative.group("percent") or 0) / 100
         change = -percent if relative.group("sign") == "-" else percent
+        if stage is not None or window is not None:
+            raise ValueError("a limit relative to the baseline is judged on the whole run: no stage, no window")
         return Threshold(part, aggregate, op, math.nan, selector=selector, quantile=quantile, relative=change)
     limit = _limit(kind, value_text)
-    return Threshold(text=part, aggregate=aggregate, operator=op, limit=limit, selector=selector, quantile=quantile)
+    return Threshold(
+        text=part,
+        aggregate=aggregate,
+        operator=op,
+        limit=limit,
+        selector=selector,
+        quantile=quantile,
+        stage=stage,
+        window=window,
+    )
+
+
+def check_stages(thresholds: Iterable[Threshold], stages: Sequence[str] | None, text: str | None) -> None:
+    """``SettingsError`` when a ``[stage=NAME]`` names no stage of the running profile (``stages``;
+    ``None`` when no profile runs)."""
+    for threshold in thresholds:
+        if threshold.stage is None or (stages is not None and threshold.stage in stages):
+            continue
+        known = f"the profile's stages are {', '.join(dict.fromkeys(stages))}" if stages else "no profile runs"
+        close = difflib.get_close_matches(threshold.stage, list(stages or ()), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise _error(
+            "thresholds", text or "", f"{threshold.text!r}: no stage named {threshold.stage!r} ({known}){hint}"
+        )
 
 
 def with_baseline(
@@ -375,7 +471,11 @@ def sample(stats: RequestStats, selector: str | None = None, *, window: bool = F
     each entry with the copy of its distribution Locust keeps for about ten seconds ago.
     """
     entries = _selected(stats, selector)
-    parts = [_window_sample(entry) if window else _run_sample(entry) for entry in entries]
+    return _merge([_window_sample(entry) if window else _run_sample(entry) for entry in entries])
+
+
+def _merge(parts: Sequence[Sample]) -> Sample:
+    """One sample pooling ``parts`` (their rates add up)."""
     if not parts:
         return _EMPTY
     if len(parts) == 1:
@@ -478,6 +578,8 @@ class Result:
     passed: bool
     note: str = ""
     """Why it failed without a value (no samples, no matching request name)."""
+    where: str = "run"
+    """Where it was measured: ``run``, ``stage steady (1m)``, ``worst of 5 windows of 1m (2m-3m)``."""
 
     def describe(self) -> str:
         """``p95<500ms: 730ms over 1200 samples (fail)``, for logs and stop reasons."""
@@ -498,6 +600,9 @@ class Result:
             "value": self.value,
             "samples": self.samples,
             "passed": self.passed,
+            "stage": self.threshold.stage,
+            "window_seconds": self.threshold.window,
+            "measured": self.where,
             **({"note": self.note} if self.note else {}),
         }
 
@@ -620,11 +725,11 @@ class Verdict:
 
     def table(self) -> str:
         """The verdict as a text table, printed at the end of the run."""
-        rows = [("threshold", "value", "samples", "result")]
+        rows = [("threshold", "value", "samples", "measured", "result")]
         for r in self.results:
             value = r.threshold.format(r.value) if r.samples else r.note
-            rows.append((r.threshold.text, value, str(r.samples), "pass" if r.passed else "FAIL"))
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+            rows.append((r.threshold.text, value, str(r.samples), r.where, "pass" if r.passed else "FAIL"))
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
         lines = [" ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
         lines.insert(1, "-" * len(max(lines, key=len)))
         failed = sum(1 for r in self.results if not r.passed)
@@ -635,3 +740,220 @@ class Verdict:
             reason = f"aborted during the run: {self.aborted}" if self.aborted else f"{failed} failed"
             summary = f"Thresholds: FAIL ({reason}), exit code {ExitCode.THRESHOLD_FAILED:d}"
         return "\n".join([*lines, summary])
+
+
+# ---------------------------------------------------------------------------------------------------
+# By stage and by window
+
+
+def _difference(now: Sample, base: Sample, seconds: float) -> Sample:
+    """The requests of ``now`` (a whole-run sample) made since ``base`` was taken ``seconds`` before."""
+    distribution = {
+        key: count - base.response_times.get(key, 0)
+        for key, count in now.response_times.items()
+        if count - base.response_times.get(key, 0) > 0
+    }
+    keys = sorted(distribution)
+    requests = now.requests - base.requests
+    return Sample(
+        requests=requests,
+        failures=now.failures - base.failures,
+        timed=now.timed - base.timed,
+        response_times=distribution,
+        total_response_time=now.total_response_time - base.total_response_time,
+        min_response_time=float(keys[0]) if keys else None,
+        max_response_time=float(keys[-1]) if keys else 0.0,
+        rps=requests / seconds if seconds > 0 else 0.0,
+    )
+
+
+def _pool(first: Sample, second: Sample, seconds: float) -> Sample:
+    """Two samples of one selector from different periods, as one (their rate over ``seconds`` in all)."""
+    pooled = _merge([first, second])
+    return Sample(
+        pooled.requests,
+        pooled.failures,
+        pooled.timed,
+        pooled.response_times,
+        pooled.total_response_time,
+        pooled.min_response_time,
+        pooled.max_response_time,
+        pooled.requests / seconds if seconds > 0 else 0.0,
+    )
+
+
+def _worse(threshold: Threshold, value: float, than: float) -> bool:
+    """Whether ``value`` is further on the failing side of the criterion than ``than``."""
+    return value > than if threshold.operator in ("<", "<=") else value < than
+
+
+@dataclass
+class _Window:
+    start: float
+    stage: str
+    base: dict[str | None, Sample]
+
+
+@dataclass
+class _WindowRecord:
+    judged: int = 0
+    failed: int = 0
+    worst: Result | None = None
+
+
+class Timeline:
+    """Judges ``[stage=NAME]`` and ``over DURATION`` criteria from what it records once a second.
+
+    ``tick`` is called about once a second during the run with the run time and the current stage.
+    It keeps a copy of the statistics only at stage and window boundaries: the requests of a stage
+    are the difference between the statistics at its end and at its start (a stage name that occurs
+    twice pools both), and each window is judged when it closes, keeping only the worst result. Windows
+    start with each stage; a window cut short by the end of its stage or of the run is judged when it
+    lasted at least half its length. Criteria without stage or window are judged on the whole run.
+    """
+
+    def __init__(self, thresholds: Iterable[Threshold]) -> None:
+        self.thresholds = tuple(thresholds)
+        timed = [t for t in self.thresholds if t.timed]
+        self._selectors = {t.selector for t in timed}
+        self._lengths = sorted({t.window for t in timed if t.window is not None})
+        self._records = {t: _WindowRecord() for t in timed if t.window is not None}
+        self._stage: str | None = None
+        self._stage_start = 0.0
+        self._stage_base: dict[str | None, Sample] = {}
+        self._stages: dict[tuple[str, str | None], tuple[Sample, float]] = {}
+        self._closed: set[str] = set()
+        self._open: dict[float, _Window] = {}
+
+    def settled(self, threshold: Threshold) -> bool:
+        """Whether the criterion's result so far is final enough to abort on: a failed window stays
+        failed, but a stage's result can change until the stage is over."""
+        if threshold.window is not None or threshold.stage is None:
+            return True
+        return threshold.stage in self._closed and threshold.stage != self._stage
+
+    def _snapshot(self, stats: RequestStats) -> dict[str | None, Sample]:
+        found = {}
+        for selector in self._selectors:
+            whole = sample(stats, selector)
+            found[selector] = Sample(
+                whole.requests,
+                whole.failures,
+                whole.timed,
+                dict(whole.response_times),
+                whole.total_response_time,
+                whole.min_response_time,
+                whole.max_response_time,
+                whole.rps,
+            )
+        return found
+
+    def tick(self, elapsed: float, stage: str, stats: RequestStats) -> None:
+        """One second of the run: close the stage or the windows that ended."""
+        if not self._selectors:
+            return
+        if stage != self._stage:
+            self._close(elapsed, stats)
+            self._stage, self._stage_start = stage, elapsed
+            self._stage_base = self._snapshot(stats)
+            self._open = {length: _Window(elapsed, stage, self._stage_base) for length in self._lengths}
+            return
+        for length, window in list(self._open.items()):
+            if elapsed - window.start >= length:
+                now = self._snapshot(stats)
+                self._judge_window(length, window, elapsed, now)
+                self._open[length] = _Window(elapsed, stage, now)
+
+    def finish(self, elapsed: float, stats: RequestStats) -> None:
+        """The run ended: close the current stage and windows."""
+        self._close(elapsed, stats)
+        self._stage = None
+        self._open = {}
+
+    def _close(self, elapsed: float, stats: RequestStats) -> None:
+        if self._stage is None:
+            return
+        now = self._snapshot(stats)
+        for key, part in self._stage_parts(now, elapsed).items():
+            self._stages[key] = part
+        self._closed.add(self._stage)
+        for length, window in self._open.items():
+            if elapsed - window.start >= length / 2:
+                self._judge_window(length, window, elapsed, now)
+
+    def _stage_parts(
+        self, now: Mapping[str | None, Sample], elapsed: float
+    ) -> dict[tuple[str, str | None], tuple[Sample, float]]:
+        """The closed stages' samples with the current stage's so far added."""
+        assert self._stage is not None
+        seconds = elapsed - self._stage_start
+        parts = {}
+        for selector in self._selectors:
+            part = _difference(now[selector], self._stage_base[selector], seconds)
+            key = (self._stage, selector)
+            earlier = self._stages.get(key)
+            if earlier is not None:
+                part, seconds_in_all = _pool(earlier[0], part, earlier[1] + seconds), earlier[1] + seconds
+            else:
+                seconds_in_all = seconds
+            parts[key] = (part, seconds_in_all)
+        return parts
+
+    def _judge_window(self, length: float, window: _Window, elapsed: float, now: Mapping[str | None, Sample]) -> None:
+        span = f"{format_duration(round(window.start))}-{format_duration(round(elapsed))}"
+        for threshold, record in self._records.items():
+            if threshold.window != length or threshold.stage not in (None, window.stage):
+                continue
+            part = _difference(now[threshold.selector], window.base[threshold.selector], elapsed - window.start)
+            value, samples = part.measure(threshold)
+            if value is None:
+                continue  # no traffic in this window: nothing to judge
+            record.judged += 1
+            passed = threshold.holds(value)
+            record.failed += not passed
+            if record.worst is None or record.worst.value is None or _worse(threshold, value, record.worst.value):
+                record.worst = Result(threshold, value, samples, passed, where=span)
+
+    def results(self, stats: RequestStats, elapsed: float | None = None) -> tuple[Result, ...]:
+        """Every criterion judged: timed ones from the record (and the current stage so far when
+        ``elapsed`` is given), the others on the whole run."""
+        stages = dict(self._stages)
+        if elapsed is not None and self._stage is not None and self._selectors:
+            stages.update(self._stage_parts(self._snapshot(stats), elapsed))
+        results: list[Result] = []
+        for threshold in self.thresholds:
+            if not threshold.timed:
+                results.extend(evaluate([threshold], stats))
+            elif threshold.window is not None:
+                results.append(self._window_result(threshold))
+            else:
+                results.append(self._stage_result(threshold, stages))
+        return tuple(results)
+
+    def _window_result(self, threshold: Threshold) -> Result:
+        record = self._records[threshold]
+        where = threshold.where
+        if record.worst is None or record.worst.value is None:
+            return Result(threshold, None, 0, passed=False, note=f"no {where} window with samples", where=where)
+        worst = record.worst
+        where = f"worst of {record.judged} windows of {format_duration(threshold.window or 0)} ({worst.where})"
+        if threshold.stage is not None:
+            where += f" in stage {threshold.stage}"
+        if record.failed:
+            where += f", {record.failed} failed"
+        return Result(threshold, worst.value, worst.samples, passed=record.failed == 0, where=where)
+
+    def _stage_result(
+        self, threshold: Threshold, stages: Mapping[tuple[str, str | None], tuple[Sample, float]]
+    ) -> Result:
+        assert threshold.stage is not None
+        found = stages.get((threshold.stage, threshold.selector))
+        where = f"stage {threshold.stage}"
+        if found is None:
+            return Result(threshold, None, 0, passed=False, note=f"no samples in stage {threshold.stage}", where=where)
+        part, seconds = found
+        where = f"stage {threshold.stage} ({format_duration(round(seconds))})"
+        value, samples = part.measure(threshold)
+        if value is None:
+            return Result(threshold, None, 0, passed=False, note=f"no samples in stage {threshold.stage}", where=where)
+        return Result(threshold, value, samples, passed=threshold.holds(value), where=where)

@@ -116,7 +116,9 @@ def test_killed_worker_ends_the_run_with_a_summary(
     reasons = [reason["reason"] for reason in summary["inconclusive"]]
     if rebalancing:  # the lost users were started on the other workers
         assert (code, reasons) == (0, []), master.output[-3000:]
-    else:  # the load stayed below the plan: the verdict says so
-        assert (code, reasons) == (5, ["workers_lost"]), master.output[-3000:]
+    else:  # the load stayed below the plan: the verdict says so (the users' tracking error may say it too)
+        assert code == 5, master.output[-3000:]
+        assert "workers_lost" in reasons, reasons
+        assert set(reasons) <= {"workers_lost", "tracking"}, reasons
     for worker in workers[1:]:
         assert worker.wait(timeout=30) == 0, worker.output[-3000:]

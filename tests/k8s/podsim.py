@@ -227,7 +227,8 @@ class PodSimulation:
         failures = 0
         while process.poll() is None:
             try:
-                ok = subprocess.run(self.probe_command(container), timeout=timeout, check=False).returncode == 0
+                probe = subprocess.run(self.probe_command(container), timeout=timeout, capture_output=True, check=False)
+                ok = probe.returncode == 0
             except subprocess.TimeoutExpired:
                 ok = False
             failures = 0 if ok else failures + 1

@@ -21,11 +21,11 @@ import jsonschema
 import pytest
 import yaml
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from locust_scenarios.bundle import BundleReport
 from locust_scenarios.fetch import fetch
 from locust_scenarios.record import schema
+from tests.conftest import answer_after
 
 from .conftest import RELEASE, K8sTools, by_kind, helm, http_get, python_of, render_run
 from .kubectl_replay import pod, replaying_kubectl
@@ -54,12 +54,7 @@ class RunResult:
 @pytest.fixture
 def slow_target(httpserver: HTTPServer) -> Iterator[HTTPServer]:
     """A local target whose / answers after 30 ms."""
-
-    def slow(_request: Request) -> Response:
-        time.sleep(0.03)
-        return Response("slow")
-
-    httpserver.expect_request("/").respond_with_handler(slow)
+    httpserver.expect_request("/").respond_with_handler(answer_after(0.03))
     yield httpserver
     httpserver.clear()
 

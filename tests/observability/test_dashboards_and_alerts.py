@@ -129,7 +129,7 @@ def test_promtool_checks_the_rule_file() -> None:
         [tool("promtool"), "check", "rules", str(ALERTS)], capture_output=True, text=True, timeout=60, check=False
     )
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "SUCCESS: 5 rules found" in check.stdout
+    assert "SUCCESS: 6 rules found" in check.stdout
 
 
 def test_promtool_unit_tests_of_the_alerts_pass() -> None:
@@ -156,8 +156,33 @@ def test_every_alert_has_a_final_comparison_to_strip() -> None:
         "LocustWorkersMissing",
         "LocustWorkersBelowExpected",
         "LocustExporterDown",
+        "LocustRunInconclusive",
     }
     for rule in alerts:
         assert _FINAL_COMPARISON.search(rule["expr"].strip()), rule["alert"]
         assert rule["annotations"]["summary"]
         assert rule["labels"]["severity"] in ("warning", "critical")
+
+
+def test_exact_numbers_come_from_locusts_quantiles_and_aggregates_from_the_histogram() -> None:
+    """The per-request table and 'Exact p95 by request' use the exported quantiles; the histogram
+    panels say they are estimates; the generator's health has its panels."""
+    by_title = {p["title"]: p for p in panels(dashboard())}
+    table = [t["expr"] for t in by_title["Requests by name"]["targets"]]
+    for quantile in ("0.5", "0.95", "0.99"):
+        assert any(f'quantile="{quantile}", window="run"' in expr for expr in table), quantile
+    assert not any("histogram_quantile" in expr for expr in table)
+    exact = by_title["Exact p95 by request"]["targets"][0]["expr"]
+    assert 'locust_request_duration_quantile_seconds{quantile="0.95", window="current"' in exact
+    for title in ("Latency p50 / p95 / p99", "p95 latency by request"):
+        assert "Estimated" in by_title[title]["description"]
+    for title, metric in (
+        ("Generator CPU by process", "locust_generator_cpu_usage_ratio"),
+        ("Users by process", "locust_generator_users"),
+        ("Heartbeat age and loop lag", "locust_generator_loop_lag_seconds"),
+        ("Iterations per second: planned vs achieved", "locust_iterations_total"),
+        ("Late and dropped iterations", "locust_iterations_dropped_total"),
+        ("Tracking error", "locust_users_tracking_error_ratio"),
+        ("Inconclusive reasons", "locust_generator_inconclusive"),
+    ):
+        assert any(metric in t["expr"] for t in by_title[title]["targets"]), title

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 import time
@@ -25,9 +26,10 @@ from locust_scenarios.exporter import (
     mount,
     parse_buckets,
 )
-from locust_scenarios.settings import SettingsError
+from locust_scenarios.settings import ScenarioSettings, SettingsError, load_settings
 from locust_scenarios.shapes import StagesProfile
 from locust_scenarios.thresholds import evaluate, parse
+from locust_scenarios.trust import Monitor, Observation, ProcessObservation, Verdict, judge
 from tests.conftest import free_port
 
 from .conftest import http_get, tool
@@ -353,3 +355,78 @@ def test_metrics_are_mounted_on_the_web_ui(environment: Environment, monkeypatch
         assert value(samples(body), "locust_requests_total", method="GET", name="/a") == 2
     finally:
         web_ui.stop()
+
+
+def test_quantiles_are_locusts_own_for_the_run_and_the_current_window(environment: Environment) -> None:
+    """locust_request_duration_quantile_seconds equals Locust's percentiles per name and in total."""
+    stats = environment.stats
+    fill(stats, "/q", [float(ms) for ms in range(1, 200)])
+    fill(stats, "/r", [40.0, 55.0, 230.0])
+    collector = LocustCollector(environment)
+    found = samples(collector.render())
+    metric = "locust_request_duration_quantile_seconds"
+    for quantile in ("0.5", "0.9", "0.95", "0.99"):
+        entry = stats.get("/q", "GET")
+        expected = entry.get_response_time_percentile(float(quantile)) / 1000
+        assert value(found, metric, method="GET", name="/q", quantile=quantile, window="run") == expected
+        total = stats.total.get_response_time_percentile(float(quantile)) / 1000
+        assert value(found, metric, method="", name="Aggregated", quantile=quantile, window="run") == total
+    assert (metric, (("method", "GET"), ("name", "/q"), ("quantile", "0.95"), ("window", "current"))) not in found
+    entry = stats.get("/q", "GET")
+    entry._cache_response_times(int(time.time()) - 10)  # Locust's snapshot of ten seconds ago
+    fill(stats, "/q", [150.0] * 30)
+    found = samples(collector.render())
+    current = entry.get_current_response_time_percentile(0.5)
+    assert current is not None
+    assert value(found, metric, method="GET", name="/q", quantile="0.5", window="current") == current / 1000
+    assert value(found, metric, method="GET", name="/q", quantile="0.5", window="run") == (
+        entry.get_response_time_percentile(0.5) / 1000
+    )
+    registry = CollectorRegistry()
+    registry.register(collector)
+    assert registry.get_sample_value(
+        metric, {"method": "GET", "name": "/q", "quantile": "0.5", "window": "current"}
+    ) == (current / 1000)
+
+
+def test_generator_figures_are_exported_when_the_plugin_supplies_them(environment: Environment) -> None:
+    """Per-process CPU, users, state and heartbeat age, pacing counters, tracking errors and reasons."""
+    chosen = load_settings(ScenarioSettings, {}, env_file=None)
+    monitor = Monitor(chosen)
+    workers = [ProcessObservation("w1", 0.95, 3, "running", 0.4), ProcessObservation("w2", 0.2, 1, "missing", 4.0)]
+    monitor.observe(Observation(1.0, workers, 8, 4, iterations_rate_planned=10, iterations=6, late=2, dropped=3))
+    collector = LocustCollector(environment)
+    collector.health = lambda: Verdict(monitor.health, judge(monitor.health, chosen))
+    found = samples(collector.render())
+    assert value(found, "locust_generator_cpu_usage_ratio", process="w1") == 0.95
+    assert value(found, "locust_generator_users", process="w1") == 3
+    assert value(found, "locust_generator_state", process="w2", state="missing") == 1
+    assert value(found, "locust_generator_heartbeat_age_seconds", process="w2") == 4.0
+    assert value(found, "locust_iterations_total") == 6
+    assert value(found, "locust_iterations_late_total") == 2
+    assert value(found, "locust_iterations_dropped_total") == 3
+    assert value(found, "locust_users_tracking_error_ratio") == 0.5
+    assert value(found, "locust_iterations_tracking_error_ratio") == 0.4
+    assert value(found, "locust_generator_inconclusive", reason="cpu") == 1
+    assert value(found, "locust_generator_inconclusive", reason="workers") == 0
+    registry = CollectorRegistry()
+    registry.register(collector)
+    assert registry.get_sample_value("locust_iterations_late_total") == 2
+
+
+def test_quantiles_match_locust_on_varied_distributions(environment: Environment) -> None:
+    """On many random distributions (wide spreads, ties, a single value), every exported run quantile
+    equals Locust's own percentile of the same request."""
+    rng = random.Random(10)
+    stats = environment.stats
+    names = [f"/n{index}" for index in range(30)]
+    for index, name in enumerate(names):
+        spread = rng.choice([1, 5, 80, 900, 20_000])
+        fill(stats, name, [float(rng.randint(1, spread)) for _ in range(1 + index * 7)])
+    found = samples(LocustCollector(environment).render())
+    for name in names:
+        entry = stats.get(name, "GET")
+        for quantile in ("0.5", "0.9", "0.95", "0.99"):
+            exported = value(found, "locust_request_duration_quantile_seconds", method="GET", name=name,
+                             quantile=quantile, window="run")  # fmt: skip
+            assert exported == entry.get_response_time_percentile(float(quantile)) / 1000, (name, quantile)

@@ -13,8 +13,10 @@ from locust_scenarios.exitcodes import ExitCode
 from locust_scenarios.settings import SettingsError
 from locust_scenarios.thresholds import (
     Threshold,
+    Timeline,
     Verdict,
     abort_reason,
+    check_stages,
     evaluate,
     format_value,
     parse,
@@ -292,9 +294,9 @@ def test_verdict_table_lists_every_criterion_and_the_outcome() -> None:
     p95 = f"{stats.total.get_response_time_percentile(0.95)}ms"
     table = Verdict(evaluate(parse("p95<1s,p95<10ms,[GET /x]rps>1"), stats)).table()
     lines = table.splitlines()
-    assert lines[0].split() == ["threshold", "value", "samples", "result"]
-    assert lines[2].split() == ["p95<1s", p95, "100", "pass"]
-    assert lines[3].split() == ["p95<10ms", p95, "100", "FAIL"]
+    assert lines[0].split() == ["threshold", "value", "samples", "measured", "result"]
+    assert lines[2].split() == ["p95<1s", p95, "100", "run", "pass"]
+    assert lines[3].split() == ["p95<10ms", p95, "100", "run", "FAIL"]
     assert "no request named 'GET /x'" in lines[4]
     assert lines[-1] == "Thresholds: FAIL (2 failed), exit code 3"
 
@@ -332,3 +334,137 @@ def test_threshold_can_recover_only_for_lower_bounds_on_counts() -> None:
     assert Threshold("requests>5", "requests", ">", 5).can_recover()
     assert not Threshold("failures<5", "failures", "<", 5).can_recover()
     assert not Threshold("p95<1s", "p95", "<", 1, quantile=0.95).can_recover()
+
+
+# -- by stage and by window ---------------------------------------------------------------------------
+
+
+def test_stage_and_window_are_parsed_with_the_request_selector() -> None:
+    """[stage=NAME], a request selector in either order, and 'over DURATION' after the value."""
+    staged, windowed, both = parse("[stage=steady]p95<300ms, p95<300ms over 1m, [GET /x][stage=ramp-up]rps>5 over 10s")
+    assert (staged.stage, staged.selector, staged.window, staged.limit) == ("steady", None, None, 0.3)
+    assert (windowed.stage, windowed.window, windowed.where) == (None, 60.0, "every 1m")
+    assert (both.stage, both.selector, both.window, both.where) == (
+        "ramp-up",
+        "GET /x",
+        10.0,
+        "every 10s in stage ramp-up",
+    )
+    assert parse("p95<300ms")[0].where == "run"
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("[stage=]p95<1s", "'[stage=]' names no stage"),
+        ("p95<1s over soon", "window 'soon' must be a duration"),
+        ("p95<1s over 500ms", "must be at least 1s"),
+        ("[GET /a][GET /b]p95<1s", "one request selector per criterion"),
+    ],
+)
+def test_bad_stage_or_window_is_refused(expression: str, expected: str) -> None:
+    """Bad stage selectors and windows are invalid settings naming the criterion."""
+    with pytest.raises(SettingsError, match="LOCUST_SCENARIO_THRESHOLDS") as raised:
+        parse(expression)
+    assert expected in str(raised.value)
+
+
+def test_stop_criteria_refuse_stages_and_windows() -> None:
+    """The breakpoint's stop criteria are judged on recent statistics: no stage, no window."""
+    with pytest.raises(SettingsError, match="LOCUST_SCENARIO_STOP_ON"):
+        parse("p95<1s over 1m", setting="stop_on")
+
+
+def test_a_stage_must_be_one_of_the_profiles() -> None:
+    """An unknown stage name is refused with the profile's stage names and the closest one."""
+    thresholds = parse("[stage=stedy]p95<1s")
+    with pytest.raises(SettingsError) as raised:
+        check_stages(thresholds, ["ramp-up", "steady", "ramp-down"], "[stage=stedy]p95<1s")
+    assert "no stage named 'stedy'" in str(raised.value)
+    assert "did you mean steady?" in str(raised.value)
+    with pytest.raises(SettingsError, match="no profile runs"):
+        check_stages(thresholds, None, "[stage=stedy]p95<1s")
+    check_stages(parse("[stage=steady]p95<1s,p99<2s"), ["ramp-up", "steady"], "x")
+
+
+def _log(stats: RequestStats, milliseconds: float, count: int, name: str = "/api/items") -> None:
+    for _ in range(count):
+        stats.log_request("GET", name, milliseconds, 10)
+
+
+def test_a_stage_criterion_is_judged_on_that_stages_requests_only() -> None:
+    """Slow requests during the ramp do not count against [stage=steady]p95; the whole-run p95 sees them."""
+    stats = RequestStats()
+    timeline = Timeline(parse("[stage=steady]p95<100ms,p95<100ms,[stage=steady]rps>9"))
+    timeline.tick(0, "ramp-up", stats)
+    _log(stats, 900, 50)
+    timeline.tick(5, "steady", stats)
+    _log(stats, 20, 100)
+    timeline.tick(15, "ramp-down", stats)
+    _log(stats, 900, 50)
+    timeline.finish(20, stats)
+    staged, whole, rate = timeline.results(stats)
+    assert (staged.passed, staged.value, staged.samples, staged.where) == (True, 0.02, 100, "stage steady (10s)")
+    assert (whole.passed, whole.where) == (False, "run")
+    assert (rate.value, rate.passed) == (10.0, True)
+    verdict = Verdict((staged, whole, rate)).table()
+    assert "stage steady (10s)" in verdict
+
+
+def test_a_stage_that_occurs_twice_pools_both_and_a_missing_stage_fails() -> None:
+    """Two 'hold' stages are judged together; a stage with no requests has no samples and fails."""
+    stats = RequestStats()
+    timeline = Timeline(parse("[stage=hold]max<=50ms,[stage=never]p95<1s"))
+    timeline.tick(0, "hold", stats)
+    _log(stats, 10, 5)
+    timeline.tick(3, "step", stats)
+    _log(stats, 900, 5)
+    timeline.tick(6, "hold", stats)
+    _log(stats, 50, 5)
+    timeline.finish(9, stats)
+    held, never = timeline.results(stats)
+    assert (held.value, held.samples, held.passed, held.where) == (0.05, 10, True, "stage hold (6s)")
+    assert (never.passed, never.note) == (False, "no samples in stage never")
+
+
+def test_a_window_criterion_must_hold_in_every_window() -> None:
+    """One slow 10 s window among fast ones fails 'p95<100ms over 10s'; the worst window is reported."""
+    stats = RequestStats()
+    timeline = Timeline(parse("p95<100ms over 10s"))
+    for second in range(31):
+        timeline.tick(second, "", stats)
+        _log(stats, 500 if 10 <= second < 20 else 20, 3)
+    timeline.finish(31, stats)
+    (result,) = timeline.results(stats)
+    assert result.passed is False
+    assert result.value == 0.5
+    assert result.samples == 30
+    assert result.where == "worst of 3 windows of 10s (10s-20s), 1 failed"
+    whole = evaluate(parse("p95<600ms"), stats)[0]
+    assert whole.passed
+
+
+def test_a_window_criterion_without_traffic_fails_for_lack_of_samples() -> None:
+    """No window with requests: the criterion fails with a note, like a whole-run one without samples."""
+    stats = RequestStats()
+    timeline = Timeline(parse("p95<1s over 5s"))
+    for second in range(12):
+        timeline.tick(second, "", stats)
+    timeline.finish(12, stats)
+    (result,) = timeline.results(stats)
+    assert (result.passed, result.samples, result.note) == (False, 0, "no every 5s window with samples")
+
+
+def test_only_settled_results_may_abort_the_run() -> None:
+    """A stage's result is final only once the stage is over; whole-run and window criteria always are."""
+    staged, windowed, whole = parse("[stage=steady]p95<1s, p95<1s over 10s, p95<1s")
+    timeline = Timeline((staged, windowed, whole))
+    stats = RequestStats()
+    timeline.tick(0, "ramp-up", stats)
+    assert not timeline.settled(staged)
+    timeline.tick(5, "steady", stats)
+    assert not timeline.settled(staged)
+    timeline.tick(15, "ramp-down", stats)
+    assert timeline.settled(staged)
+    assert timeline.settled(windowed)
+    assert timeline.settled(whole)
