@@ -17,6 +17,7 @@ import pytest
 from locust import task
 from locust.argument_parser import get_empty_argument_parser
 from locust.env import Environment
+from locust.runners import STATE_RUNNING, STATE_SPAWNING
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -62,18 +63,20 @@ def run(
 ) -> Environment:
     """Run users in-process for ``seconds`` and return the environment with its stats.
 
-    With ``until_requests`` the run lasts until that many requests completed instead (at most 60 s,
-    a guard against a hang), so that counts do not depend on how busy the machine is.
+    With ``until_requests`` the run lasts until that many requests completed instead, and a timed run
+    lasts until its first request completed (at most 60 s, a guard against a hang), so that counts do
+    not depend on how busy the machine is.
     """
     environment = Environment(user_classes=user_classes, host=host, parsed_options=parsed_options or options())
     runner = environment.create_local_runner()
     runner.start(users, spawn_rate=max(users, 1))
+    deadline = time.monotonic() + 60
     if until_requests is None:
         gevent.sleep(seconds)
-    else:
-        deadline = time.monotonic() + 60
-        while environment.stats.total.num_requests < until_requests and time.monotonic() < deadline:
-            gevent.sleep(0.05)
+        # On a busy machine the first request may not have completed yet: wait for it while users run.
+        until_requests = 1 if runner.state in (STATE_SPAWNING, STATE_RUNNING) else 0
+    while environment.stats.total.num_requests < until_requests and time.monotonic() < deadline:
+        gevent.sleep(0.05)
     runner.quit()
     return environment
 
@@ -496,7 +499,7 @@ def test_path_placeholders_are_quoted_and_name_the_request(httpserver: HTTPServe
                 pass
             self.stop()
 
-    environment = run([Named], base_url(httpserver), seconds=0.5)
+    environment = run([Named], base_url(httpserver), until_requests=2)
     assert environment.stats.get("/items/{id}", "GET").num_requests == 1
     assert environment.stats.get("/search", "GET").num_requests == 1
     assert environment.stats.total.num_failures == 0
