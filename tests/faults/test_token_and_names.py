@@ -72,7 +72,9 @@ def _distributed_run(
     master = start_locust(["-f", ENDPOINTS_USER, *master_options(port, workers=1), "-H", base_url(target)],
                           {**QUICK, **master_env}, name="master")  # fmt: skip
     worker = start_locust(["-f", ENDPOINTS_USER, *worker_options(port)], {**QUICK, **worker_env}, name="worker")
-    assert master.wait(timeout=90) == 0, master.output[-3000:]
+    # The subject is the header: a short distributed run on a busy machine may be judged inconclusive
+    # (5) by the generator's own checks, which says nothing about the token.
+    assert master.wait(timeout=90) in (0, 5), master.output[-3000:]
     worker.wait(timeout=30)
     return worker
 

