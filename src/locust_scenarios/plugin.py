@@ -515,10 +515,6 @@ def _exit_regardless(environment: Environment) -> None:
 def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
     if not isinstance(environment.runner, WorkerRunner):
         profile = running_profile(environment)
-        if profile is not None and profile.settings is not None:
-            # The profile re-read the options as the run started (web UI edits): the user
-            # templates resolve their endpoints and headers again from these settings.
-            environment.scenario_settings = profile.settings  # type: ignore[attr-defined]
         _start_watching(environment)
         return
     # A worker: the master's options have replaced the worker's own in parsed_options.
