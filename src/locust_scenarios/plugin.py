@@ -331,12 +331,12 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
     profile = running_profile(environment)
     try:
         checked, exporter, buckets, recording = _start_settings(environment, profile, on_worker)
+        scenario, judged, stop_criteria = checked
+        if not on_worker:
+            judged = with_baseline(judged, recording.baseline_lookup(), scenario.baseline_record)
     except SettingsError as error:
         _fail(str(error), environment)
         return
-    scenario, judged, stop_criteria = checked
-    if not on_worker:
-        judged = with_baseline(judged, recording.baseline_lookup(), scenario.baseline_record)
     install_redaction(scenario)
     stop = stop_condition(stop_criteria, environment) if stop_criteria and not on_worker else None
     if profile is not None and stop is not None:
