@@ -659,6 +659,15 @@ def _sample_each_second(observed: _Observability) -> None:
             logger.debug("could not observe the generator", exc_info=True)
 
 
+_TRACKING_ALLOWANCE = 2.0
+"""Seconds a closed-model plan may lead the running users: Locust's one-second tick plus spawning."""
+
+
+def _steps(span: float, step: float) -> list[float]:
+    """``0, step, 2*step, ... span``."""
+    return [i * step for i in range(int(span / step) + 1)]
+
+
 def _observe(observed: _Observability, lag: float) -> Observation:
     """The generator as the master (or the local runner) sees it now, as plain values."""
     environment = observed.environment
@@ -669,7 +678,12 @@ def _observe(observed: _Observability, lag: float) -> Observation:
     elapsed = _elapsed(observed)
     open_model = profile is not None and profile.open_model
     if profile is not None and not open_model:
-        users_planned = profile.planned_level(elapsed)
+        # What Locust can follow: a shape is asked once a second and users then spawn, so the
+        # generator is judged against the lowest planned level of the last few seconds, not against
+        # a jump it could not have made yet.
+        users_planned = min(
+            profile.planned_level(max(0.0, elapsed - back)) for back in _steps(_TRACKING_ALLOWANCE, 0.25)
+        )
     else:
         users_planned = float(runner.target_user_count or 0)
     now = time.monotonic()
