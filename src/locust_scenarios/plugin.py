@@ -660,12 +660,13 @@ def _sample_each_second(observed: _Observability) -> None:
 
 
 _TRACKING_ALLOWANCE = 2.0
-"""Seconds a closed-model plan may lead the running users: Locust's one-second tick plus spawning."""
+"""Seconds a closed-model plan and the running users may be apart: Locust's one-second tick, spawning,
+and the offset between the shape's clock and the observer's."""
 
 
-def _steps(span: float, step: float) -> list[float]:
-    """``0, step, 2*step, ... span``."""
-    return [i * step for i in range(int(span / step) + 1)]
+def _steps(low: float, high: float, step: float) -> list[float]:
+    """``low, low + step, ... high``."""
+    return [low + i * step for i in range(round((high - low) / step) + 1)]
 
 
 def _observe(observed: _Observability, lag: float) -> Observation:
@@ -678,11 +679,12 @@ def _observe(observed: _Observability, lag: float) -> Observation:
     elapsed = _elapsed(observed)
     open_model = profile is not None and profile.open_model
     if profile is not None and not open_model:
-        # What Locust can follow: a shape is asked once a second and users then spawn, so the
-        # generator is judged against the lowest planned level of the last few seconds, not against
-        # a jump it could not have made yet.
+        # What Locust can follow: a shape is asked once a second and users then spawn or stop, and
+        # this clock and the shape's may differ by a tick, so the generator is judged against the
+        # lowest planned level within the allowance either side, not a step it could not make yet.
         users_planned = min(
-            profile.planned_level(max(0.0, elapsed - back)) for back in _steps(_TRACKING_ALLOWANCE, 0.25)
+            profile.planned_level(max(0.0, elapsed + shift))
+            for shift in _steps(-_TRACKING_ALLOWANCE, _TRACKING_ALLOWANCE, 0.25)
         )
     else:
         users_planned = float(runner.target_user_count or 0)
