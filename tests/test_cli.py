@@ -135,7 +135,8 @@ def test_run_uses_the_built_in_locustfile(target: HTTPServer, tmp_path: Path) ->
     assert run.returncode == 0, run.stderr[-2000:]
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert [entry["name"] for entry in stats] == ["/api/items"]
-    assert stats[0]["num_requests"] == len(target.log) > 0
+    # A request still in flight when the run stops reaches the target but is not counted: at most one per user.
+    assert 0 < stats[0]["num_requests"] <= len(target.log) <= stats[0]["num_requests"] + 2
 
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
