@@ -48,6 +48,23 @@ def variants(seconds: int, users: int) -> dict[str, tuple[Path, dict[str, str]]]
     }
 
 
+PAIRS = (("config-driven user", "hand-written, checks status"), ("shaped", "plain"))
+"""(variant, its baseline): the ratios the budget is set on."""
+
+
+def round_order(number: int) -> list[str]:
+    """The variants in the order round ``number`` runs them.
+
+    Each variant runs right next to its baseline, and which of the two goes first swaps every round:
+    on a machine whose speed drifts (shared CPUs), a pair then sees the same machine, and a steady
+    drift favours neither side.
+    """
+    order = [name for pair in PAIRS for name in pair]
+    if number % 2:
+        order = [name for pair in PAIRS for name in reversed(pair)]
+    return order
+
+
 def main() -> None:
     """Measure and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -59,14 +76,15 @@ def main() -> None:
     chosen = variants(args.seconds, args.users)
     results: dict[str, list[Measurement]] = {name: [] for name in chosen}
     with nginx() as url:
-        for _ in range(args.rounds):
-            for name, (locustfile, env) in chosen.items():
+        for number in range(args.rounds):
+            for name in round_order(number):
+                locustfile, env = chosen[name]
                 results[name].append(run_locust(name, locustfile, url, seconds=args.seconds, users=args.users, env=env))
     medians = [median_of(name, runs) for name, runs in results.items()]
     print(f"{args.rounds} rounds of {args.seconds}s, {args.users} users, medians:")
     print_table(medians, baseline="plain")
     pairs = {}
-    for variant, baseline in (("config-driven user", "hand-written, checks status"), ("shaped", "plain")):
+    for variant, baseline in PAIRS:
         for measure in ("rps", "per_cpu_second"):
             ratios = sorted(
                 getattr(v, measure) / getattr(b, measure)
