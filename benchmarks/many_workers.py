@@ -17,6 +17,10 @@ Locust's heartbeat settings (``locust.runners``) are recorded with the results: 
 starved worker that misses ``HEARTBEAT_LIVENESS`` heartbeats (one every ``HEARTBEAT_INTERVAL`` s) is
 marked missing and its users leave the count.
 
+After each worker count the same count runs under plain Locust (``locustfiles/light_plain.py``, no
+library, a ``LoadTestShape`` drawing the same plan) as a control, read from its master's log (workers
+marked missing, whether Locust stopped the test for it, exit code); ``--no-control`` skips it.
+
 Usage: python benchmarks/many_workers.py [--workers 20,50] [--per-worker 2] [--ramp 20] [--hold 40]
 Bounded: each count has a hard timeout (start-up + plan + 120 s); only 127.0.0.1 is contacted.
 """
@@ -38,6 +42,7 @@ import psutil
 from _harness import free_port, machine, nginx, write_result
 
 LOCUSTFILE = Path(__file__).parent / "locustfiles" / "light.py"
+CONTROL = Path(__file__).parent / "locustfiles" / "light_plain.py"
 HEARTBEAT = {
     name: getattr(locust.runners, name)
     for name in (
@@ -200,6 +205,67 @@ def run(count: int, host: str, args: argparse.Namespace, log_dir: Path) -> dict[
     }
 
 
+def run_control(count: int, host: str, args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
+    """The same worker count under plain Locust (no library, a LoadTestShape for the same plan).
+
+    Plain Locust has no exporter, so this reads the master's log: when the last worker connected,
+    which workers were marked missing, whether Locust stopped the test for it, and the exit code.
+    """
+    peak = count * args.per_worker
+    master_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST")}
+    env["MANY_WORKERS_PLAN"] = f"{peak},{args.ramp},{args.hold}"
+    command = [sys.executable, "-m", "locust", "-f", str(CONTROL), "--only-summary"]
+    log_path = log_dir / f"control-master-{count}.log"
+    with log_path.open("wb") as master_log:
+        master = subprocess.Popen(
+            [*command, "--master", "--headless", "--expect-workers", str(count), "-H", host,
+             "--master-bind-host", "127.0.0.1", "--master-bind-port", str(master_port)],
+            env=env, stdout=master_log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        time.sleep(2)  # as the library's run waits for its exporter to answer
+        launched = time.time()
+        worker_processes = [
+            subprocess.Popen(
+                [*command, "--worker", "--master-host", "127.0.0.1", "--master-port", str(master_port)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(count)
+        ]
+        try:
+            master.wait(timeout=args.ramp + args.hold + 10 + 120 + count * 3)
+        except subprocess.TimeoutExpired:
+            master.kill()
+            master.wait()
+        finally:
+            for process in worker_processes:
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+    log = log_path.read_text(errors="replace").splitlines()
+    connected_after = None
+    missing: set[str] = set()
+    for line in log:
+        if f"{count} workers connected" in line and connected_after is None:
+            stamp = line[1:24]  # [2026-11-29 07:02:29,285]
+            moment = time.mktime(time.strptime(stamp[:19], "%Y-%m-%d %H:%M:%S")) + int(stamp[20:23]) / 1000
+            connected_after = moment - launched
+        if "failed to send heartbeat" in line:
+            missing.add(line.split("Worker ", 1)[1].split(" ", 1)[0])
+    return {
+        "workers": count,
+        "peak_users": peak,
+        "exit_code": master.returncode,
+        "all_connected_after_seconds": connected_after,
+        "workers_marked_missing": len(missing),
+        "stopped_by_locust_for_missing_workers": any("last worker went missing" in line for line in log),
+    }
+
+
 def main() -> None:
     """Run each worker count, print the table and write the result file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -209,15 +275,20 @@ def main() -> None:
     parser.add_argument("--hold", type=int, default=40)
     parser.add_argument("--interval", type=float, default=0.5)
     parser.add_argument("--logs", default="many-workers-logs")
+    parser.add_argument("--no-control", action="store_true", help="skip the plain-Locust control runs")
     args = parser.parse_args()
     started = machine()
     log_dir = Path(args.logs)
     log_dir.mkdir(exist_ok=True)
     results = []
+    controls = []
     with nginx() as host:
         for count in (int(part) for part in args.workers.split(",")):
             print(f"{count} workers ...", flush=True)
             results.append(run(count, host, args, log_dir))
+            if not args.no_control:
+                print(f"{count} workers, plain Locust ...", flush=True)
+                controls.append(run_control(count, host, args, log_dir))
 
     def show(value: float | None, spec: str) -> str:
         return "-" if value is None else format(value, spec)
@@ -236,7 +307,19 @@ def main() -> None:
             f"{show(row['tracking_error_mean_share'], '.1%'):>6} {show(row['lag_seconds'], '.2f'):>5} "
             f"{row['most_missing']:>7} {row['exit_code']!s:>4}"
         )
-    write_result("many_workers", {**vars(args), "heartbeat": HEARTBEAT}, results, started)
+    if controls:
+        print("plain Locust, same plan (from its master's log):")
+        print(f"{'workers':>7} {'connected s':>11} {'marked missing':>14} {'stopped by Locust':>17} {'exit':>4}")
+        for row in controls:
+            stopped = "yes" if row["stopped_by_locust_for_missing_workers"] else "no"
+            print(
+                f"{row['workers']:>7} {show(row['all_connected_after_seconds'], '.1f'):>11} "
+                f"{row['workers_marked_missing']:>14} {stopped:>17} "
+                f"{row['exit_code']!s:>4}"
+            )
+    write_result(
+        "many_workers", {**vars(args), "heartbeat": HEARTBEAT}, {"library": results, "plain_locust": controls}, started
+    )
 
 
 if __name__ == "__main__":
