@@ -43,14 +43,14 @@ def readme_locustfile(directory: Path) -> Path:
 class WebUI:
     """A ``locust`` process serving its web UI on 127.0.0.1 (stopped by its pid at the end)."""
 
-    def __init__(self, locustfile: Path, host: str, log: Path) -> None:
+    def __init__(self, locustfile: Path, host: str, log: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         args = ["-f", str(locustfile), "-H", host, "--web-host", "127.0.0.1", "--web-port", str(self.port)]
         with log.open("w") as sink:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "locust", *args], env=clean_env(), stdout=sink, stderr=subprocess.STDOUT
+                [sys.executable, "-m", "locust", *args], env=clean_env(env), stdout=sink, stderr=subprocess.STDOUT
             )
         self.until(lambda: self.get("/scenario") is not None, "the web UI to answer")
 
@@ -81,6 +81,13 @@ class WebUI:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def stop_run(self) -> None:
+        """POST /stop as the page's Stop button does, and wait until the run has stopped."""
+        request = urllib.request.Request(self.url + "/stop", data=b"", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+        self.until(lambda: self.get("/scenario")["state"] == "stopped", "the run to stop")
 
     def stop(self) -> int:
         """SIGTERM, then the exit code (bounded)."""
@@ -145,6 +152,38 @@ def test_form_settings_apply_to_the_run_and_judge_it(web_ui: WebUI) -> None:
     summary = json.loads(re.findall(r"(\{\"event\": \"locust_scenarios\.summary\".*\})", web_ui.output())[-1])
     assert summary["scenario"] == "smoke"
     assert [result["threshold"] for result in summary["thresholds"]] == ["p50<0.1ms"]
+
+
+def test_form_endpoints_and_auth_apply_to_each_run_they_start(target: HTTPServer, tmp_path: Path) -> None:
+    """The config-driven user sends what the form asked for: the endpoints and the auth scheme entered
+    for a run, and new ones entered for the next run after a stop (the token itself comes from the
+    environment, never from the form)."""
+    locustfile = tmp_path / "locustfile.py"
+    locustfile.write_text(
+        "from locust_scenarios import EndpointsUser, ScenarioShape\n\n"
+        "class Api(EndpointsUser):\n    pass\n\n"
+        "class Shape(ScenarioShape):\n    pass\n"
+    )
+    ui = WebUI(locustfile, base_url(target), tmp_path / "locust.log", env={"LOCUST_SCENARIO_AUTH_TOKEN": "tok-1"})
+    try:
+        plan = {"scenario": "stages", "scenario_stages": "1s:2,60s:2", "scenario_think_time": "100ms"}
+
+        def sent() -> list[tuple[str, str | None]]:
+            return [(request.path, request.headers.get("Authorization")) for request, _ in target.log]
+
+        assert ui.swarm({**plan, "scenario_endpoints": '[{"path": "/api/items"}]'})["success"] is True
+        ui.until(lambda: len(target.log) >= 5, "requests of the first run")
+        ui.stop_run()
+        assert set(sent()) == {("/api/items", "Bearer tok-1")}
+
+        target.clear_log()
+        second = {**plan, "scenario_endpoints": '[{"path": "/"}]', "scenario_auth_scheme": "Token"}
+        assert ui.swarm(second)["success"] is True
+        ui.until(lambda: len(target.log) >= 5, "requests of the second run")
+        ui.stop_run()
+        assert set(sent()) == {("/", "Token tok-1")}
+    finally:
+        ui.stop()
 
 
 def test_form_fields_are_grouped_with_the_profile_as_a_choice(web_ui: WebUI) -> None:
