@@ -8,6 +8,7 @@ against it while one Locust process manages under 10k.
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import json
 import os
 import platform
@@ -27,6 +28,18 @@ from typing import Any
 import psutil
 
 RESULTS = Path(__file__).parent / "results"
+LOCUSTFILES = Path(__file__).parent / "locustfiles"
+
+
+def locustfile_class(name: str, attribute: str) -> Any:
+    """``attribute`` of the benchmark locustfile ``locustfiles/<name>.py``, imported as a module."""
+    spec = importlib.util.spec_from_file_location(f"benchmark_locustfile_{name}", LOCUSTFILES / f"{name}.py")
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"no benchmark locustfile {name}.py in {LOCUSTFILES}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, attribute)
+
 
 NGINX_CONF = """
 worker_processes 1;

@@ -108,6 +108,31 @@ def best_lag(points: list[tuple[float, float, float]], peak: float) -> tuple[flo
     return best[0], best[1] / peak if peak else 0.0
 
 
+def start_workers(
+    command: list[str], master_port: int, count: int, env: dict[str, str]
+) -> list[subprocess.Popen[bytes]]:
+    """``count`` Locust workers of ``command``, connecting to the master on 127.0.0.1."""
+    return [
+        subprocess.Popen(
+            [*command, "--worker", "--master-host", "127.0.0.1", "--master-port", str(master_port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+
+
+def end_workers(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Wait for the workers to leave after their master (bounded), killing any that stay, by PID."""
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def run(count: int, host: str, args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     """One master with ``count`` workers, start to finish."""
     peak = count * args.per_worker
@@ -134,15 +159,7 @@ def run(count: int, host: str, args: argparse.Namespace, log_dir: Path) -> dict[
     while scrape(url) is None and master.poll() is None:
         time.sleep(0.2)
     started = time.monotonic()
-    worker_processes = [
-        subprocess.Popen(
-            [*locust_command, "--worker", "--master-host", "127.0.0.1", "--master-port", str(master_port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(count)
-    ]
+    worker_processes = start_workers(locust_command, master_port, count, env)
     deadline = started + args.ramp + args.hold + 10 + 120 + count * 3
     samples: list[dict[str, Any]] = []
     connected_after: float | None = None
@@ -174,12 +191,7 @@ def run(count: int, host: str, args: argparse.Namespace, log_dir: Path) -> dict[
         master.kill()
         master.wait()
     finally:
-        for process in worker_processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        end_workers(worker_processes)
     running = [s for s in samples if s["state"] in ("spawning", "running")]
     waiting = [s for s in samples if s["state"] == "ready" or (not running or s["seconds"] < running[0]["seconds"])]
     points = [(s["seconds"], s["planned"], s["reported"]) for s in running]
@@ -225,27 +237,14 @@ def run_control(count: int, host: str, args: argparse.Namespace, log_dir: Path) 
         )  # fmt: skip
         time.sleep(2)  # as the library's run waits for its exporter to answer
         launched = time.time()
-        worker_processes = [
-            subprocess.Popen(
-                [*command, "--worker", "--master-host", "127.0.0.1", "--master-port", str(master_port)],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            for _ in range(count)
-        ]
+        worker_processes = start_workers(command, master_port, count, env)
         try:
             master.wait(timeout=args.ramp + args.hold + 10 + 120 + count * 3)
         except subprocess.TimeoutExpired:
             master.kill()
             master.wait()
         finally:
-            for process in worker_processes:
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            end_workers(worker_processes)
     log = log_path.read_text(errors="replace").splitlines()
     connected_after = None
     missing: set[str] = set()

@@ -6,8 +6,9 @@ one user per variant, driven directly (task, then wait time), against nginx on 1
 the process's CPU clock in blocks of ``--requests``; the variants take turns block by block (the order
 swapping each time), so a drift in the machine's speed reaches them alike:
 
-- ``plain``: a FastHttpUser whose task sends ``GET /`` (no check);
-- ``hand-written, checks status``: the same with ``catch_response`` and a status check;
+- ``plain``: ``locustfiles/plain.py``, a FastHttpUser whose task sends ``GET /`` (no check);
+- ``hand-written, checks status``: ``locustfiles/checked.py``, the same with ``catch_response`` and a
+  status check;
 - ``config-driven user``: ``EndpointsUser`` with one endpoint (``GET /``) and no think time.
 
 Prints the median microseconds of CPU per request, and the median of the paired ratios (hand-written
@@ -26,38 +27,21 @@ import time
 from collections.abc import Callable
 from typing import cast
 
-from _harness import machine, nginx, write_result
-from locust import FastHttpUser, User, constant, events, task
+from _harness import locustfile_class, machine, nginx, write_result
+from locust import User, events
 from locust.env import Environment
 
 from locust_scenarios import EndpointsUser
-
-
-class Plain(FastHttpUser):
-    wait_time = constant(0)
-
-    @task
-    def home(self) -> None:
-        self.client.get("/")
-
-
-class Checked(FastHttpUser):
-    wait_time = constant(0)
-
-    @task
-    def home(self) -> None:
-        with self.client.get("/", catch_response=True) as response:
-            if response.status_code != 200:
-                response.failure(f"expected status 200, got {response.status_code}")
 
 
 class Endpoints(EndpointsUser):
     pass
 
 
+# The same hand-written users overhead.py runs as whole Locust processes.
 VARIANTS: dict[str, type[User]] = {
-    "plain": Plain,
-    "hand-written, checks status": Checked,
+    "plain": locustfile_class("plain", "Plain"),
+    "hand-written, checks status": locustfile_class("checked", "Checked"),
     "config-driven user": Endpoints,
 }
 
