@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from locust_scenarios import ExitCode
-from locust_scenarios.exitcodes import PRECEDENCE, most_severe
-from locust_scenarios.settings import SettingsError
+from locust_scenarios import ExitCode, SettingsError
+from locust_scenarios._exitcodes import PRECEDENCE, most_severe
 
 
 def test_codes_are_the_documented_numbers() -> None:

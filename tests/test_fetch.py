@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from locust_scenarios.cli import main
-from locust_scenarios.record import log_line
+from locust_scenarios._cli.main import main
+from locust_scenarios._records.record import log_line
 from tests.k8s.kubectl_replay import calls, pod, replaying_kubectl
 from tests.records import record_of
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from locust_scenarios._kube import (
+from locust_scenarios import ExitCode
+from locust_scenarios._cli.kube import (
     RunOutcome,
     exit_code_of,
     job_condition,
@@ -22,8 +23,7 @@ from locust_scenarios._kube import (
     newest_job,
     summary_from_log,
 )
-from locust_scenarios.cli import main
-from locust_scenarios.exitcodes import ExitCode
+from locust_scenarios._cli.main import main
 
 RECORDED = Path(__file__).parent / "fixtures" / "kube"
 JOB = "locust-scenarios-master-1129-0334"

@@ -9,8 +9,8 @@ import pytest
 from locust import runners
 from locust.argument_parser import get_parser
 
-import locust_scenarios.plugin  # noqa: F401  # registers the options on Locust's parser
-from locust_scenarios.exitcodes import ExitCode
+import locust_scenarios  # noqa: F401  # registers the options on Locust's parser
+from locust_scenarios import ExitCode
 
 
 @pytest.fixture

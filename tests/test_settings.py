@@ -8,17 +8,9 @@ import pytest
 from locust.argument_parser import get_parser
 
 import locust_scenarios  # noqa: F401  (registers the options on Locust's parser)
-from locust_scenarios.settings import (
-    ExporterSettings,
-    ScenarioSettings,
-    SettingsError,
-    format_duration,
-    install_hint,
-    load_settings,
-    parse_duration,
-    parse_ratio,
-    unknown_variable_warnings,
-)
+from locust_scenarios import ExporterSettings, ScenarioSettings, SettingsError, parse_duration
+from locust_scenarios._settings.models import load_settings
+from locust_scenarios._settings.options import format_duration, install_hint, parse_ratio, unknown_variable_warnings
 
 
 @pytest.mark.parametrize(
@@ -156,7 +148,7 @@ def test_option_table_matches_the_settings_models() -> None:
 
     from pydantic import SecretStr  # noqa: PLC0415
 
-    from locust_scenarios._options import OPTIONS  # noqa: PLC0415
+    from locust_scenarios._settings.options import OPTIONS  # noqa: PLC0415
 
     derived = [
         (model.options, field, info.description, SecretStr in typing.get_args(info.annotation))

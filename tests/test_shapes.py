@@ -9,24 +9,24 @@ import pytest
 from locust.util.load_locustfile import is_shape_class
 
 import locust_scenarios
-from locust_scenarios.settings import SettingsError
-from locust_scenarios.shapes import (
+from locust_scenarios import (
     BreakpointProfile,
     LoadProfile,
     Plan,
     ScenarioProfile,
     ScenarioShape,
+    SettingsError,
     SpikeProfile,
     Stage,
     StagesProfile,
     StressProfile,
     parse_stages,
-    profile_names,
     register_profile,
     repeat,
     scale,
     sequence,
 )
+from locust_scenarios._shapes.profiles import profile_names
 from locust_scenarios.testing import options_namespace
 
 SIX = ["smoke", "load", "stress", "spike", "endurance", "breakpoint"]

@@ -6,10 +6,10 @@ use: every Locust process imports this package, and most never touch them before
 
 from typing import TYPE_CHECKING, Any
 
-from . import plugin as _plugin  # registers the Locust event listeners
-from ._options import SettingsError, parse_duration
-from .exitcodes import ExitCode
-from .shapes import (
+from . import _plugin  # registers the Locust event listeners
+from ._exitcodes import ExitCode
+from ._settings.options import SettingsError, parse_duration
+from ._shapes.profiles import (
     BreakpointProfile,
     EnduranceProfile,
     LoadProfile,
@@ -27,7 +27,7 @@ from .shapes import (
     scale,
     sequence,
 )
-from .users import (
+from ._users.templates import (
     Call,
     EndpointsUser,
     PacingStats,
@@ -40,14 +40,14 @@ from .users import (
 )
 
 if TYPE_CHECKING:
-    from .endpoints import Endpoint, load_endpoints
-    from .settings import ExporterSettings, ScenarioSettings
+    from ._settings.models import ExporterSettings, ScenarioSettings
+    from ._users.endpoints import Endpoint, load_endpoints
 
 _LAZY = {
-    "Endpoint": "endpoints",
-    "ExporterSettings": "settings",
-    "ScenarioSettings": "settings",
-    "load_endpoints": "endpoints",
+    "Endpoint": "._users.endpoints",
+    "ExporterSettings": "._settings.models",
+    "ScenarioSettings": "._settings.models",
+    "load_endpoints": "._users.endpoints",
 }
 """Public names whose module imports pydantic, with that module."""
 
@@ -58,7 +58,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from importlib import import_module  # noqa: PLC0415
 
-    value = getattr(import_module(f".{module}", __name__), name)
+    value = getattr(import_module(module, __name__), name)
     globals()[name] = value
     return value
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from locust_scenarios.settings import parse_duration
+from locust_scenarios import parse_duration
 
 from .conftest import HERE, NAMESPACE, RELEASE, K8sTools, by_kind, helm, named, render
 

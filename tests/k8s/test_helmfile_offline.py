@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from locust_scenarios.settings import parse_duration
+from locust_scenarios import parse_duration
 
 from .conftest import K8sTools, by_kind, make_bundle
 
@@ -102,9 +102,9 @@ def test_sync_refreshes_when_the_command_exists(
     output = result.stdout + result.stderr
     assert "bundle refreshed: it ships the code installed now" in output
     assert CLUSTER_UNREACHABLE in output
-    import locust_scenarios.settings  # noqa: PLC0415  # the installed module the bundle must ship
+    import locust_scenarios._settings.models  # noqa: PLC0415  # the installed module the bundle must ship
 
-    assert stale.read_text() == Path(locust_scenarios.settings.__file__).read_text()
+    assert stale.read_text() == Path(locust_scenarios._settings.models.__file__).read_text()
 
 
 def test_sync_without_the_command_says_so_in_one_line(moved: Path, tools_only: Path, cli_shim: Path) -> None:

@@ -17,7 +17,8 @@ from locust.stats import RequestStats
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from locust_scenarios.exporter import (
+from locust_scenarios import ScenarioSettings, SettingsError, StagesProfile
+from locust_scenarios._exporter.collector import (
     DEFAULT_BUCKETS,
     OTHER,
     LocustCollector,
@@ -26,10 +27,9 @@ from locust_scenarios.exporter import (
     mount,
     parse_buckets,
 )
-from locust_scenarios.settings import ScenarioSettings, SettingsError, load_settings
-from locust_scenarios.shapes import StagesProfile
-from locust_scenarios.thresholds import evaluate, parse
-from locust_scenarios.trust import Monitor, Observation, ProcessObservation, Verdict, judge
+from locust_scenarios._settings.models import load_settings
+from locust_scenarios._thresholds.grammar import evaluate, parse
+from locust_scenarios._trust import Monitor, Observation, ProcessObservation, Verdict, judge
 from tests.conftest import free_port
 
 from .conftest import http_get, tool
@@ -361,7 +361,7 @@ def test_float_spelling_matches_prometheus_client() -> None:
     """The exporter spells floats as prometheus_client does (le labels must match), without importing it."""
     from prometheus_client.utils import floatToGoString  # noqa: PLC0415
 
-    from locust_scenarios.exporter import _float  # noqa: PLC0415
+    from locust_scenarios._exporter.collector import _float  # noqa: PLC0415
 
     values = [0.0, 0.005, 0.1, 1.0, 2.5, 30.0, 123456.789, 999999.0, 1e6, 1234567.5, 3.2e9, 1e16, 1e-7, -2.5]
     values += [float("inf"), float("-inf"), float("nan"), 7]

@@ -9,9 +9,8 @@ import pytest
 from locust.env import Environment
 from locust.stats import CachedResponseTimes, RequestStats
 
-from locust_scenarios.exitcodes import ExitCode
-from locust_scenarios.settings import SettingsError
-from locust_scenarios.thresholds import (
+from locust_scenarios import ExitCode, SettingsError
+from locust_scenarios._thresholds.grammar import (
     Threshold,
     Timeline,
     Verdict,

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .record import record_from_log
-from .report import render_html
-from .settings import SettingsError
+from locust_scenarios._records.record import record_from_log
+from locust_scenarios._records.report import render_html
+from locust_scenarios._settings.models import SettingsError
 
 __all__ = ["Fetched", "add_parser", "fetch"]
 

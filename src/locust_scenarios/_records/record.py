@@ -38,18 +38,18 @@ from locust import __version__ as locust_version
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner
 from locust.stats import StatsError
 
-from . import _distributions as dist
-from ._options import SCENARIO, SettingsError, env_name, option_name
-from .exporter import MetricsServer
-from .redaction import redact
-from .shapes import ScenarioProfile
-from .thresholds import Sample
+from locust_scenarios import _distributions as dist
+from locust_scenarios._exporter.collector import MetricsServer
+from locust_scenarios._settings.options import SCENARIO, SettingsError, env_name, option_name
+from locust_scenarios._settings.redaction import redact
+from locust_scenarios._shapes.profiles import ScenarioProfile
+from locust_scenarios._thresholds.grammar import Sample
 
 if TYPE_CHECKING:
     from locust.env import Environment
     from locust.stats import StatsEntry
 
-    from .settings import ScenarioSettings
+    from locust_scenarios._settings.models import ScenarioSettings
 
 __all__ = [
     "SCHEMA_VERSION",

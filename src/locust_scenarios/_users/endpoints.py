@@ -21,7 +21,14 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ._options import SettingsError, install_hint, parse_duration, setting_source, shown, suggest
+from locust_scenarios._settings.options import (
+    SettingsError,
+    install_hint,
+    parse_duration,
+    setting_source,
+    shown,
+    suggest,
+)
 
 __all__ = ["DEFAULT_ENDPOINTS", "Endpoint", "EndpointSource", "EndpointTable", "load_endpoints"]
 

@@ -26,7 +26,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from ._options import (
+from .options import (
     BUILTIN_SCENARIOS,
     DEFAULT_THINK_TIME,
     EXPORTER,

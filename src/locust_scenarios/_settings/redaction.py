@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Final
 
-from ._options import SECRET_FIELDS
+from .options import SECRET_FIELDS
 
 if TYPE_CHECKING:
-    from .settings import ScenarioSettings
+    from .models import ScenarioSettings
 
 __all__ = ["REDACTED", "install_redaction", "redact"]
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from locust import LoadTestShape
 
-from ._options import (
+from locust_scenarios._settings.options import (
     BUILTIN_SCENARIOS,
     MAX_RATE,
     SCENARIO,
@@ -36,7 +36,7 @@ from ._options import (
 if TYPE_CHECKING:
     from locust import User
 
-    from .settings import ScenarioSettings
+    from locust_scenarios._settings.models import ScenarioSettings
 
 __all__ = [
     "BreakpointProfile",
@@ -512,7 +512,7 @@ def _load(options: Any, class_defaults: Mapping[str, Any]) -> ScenarioSettings:
 
     pydantic loads here, when a profile is configured (at ``init``), not when the package is imported.
     """
-    from .settings import ScenarioSettings, load_settings  # noqa: PLC0415
+    from locust_scenarios._settings.models import ScenarioSettings, load_settings  # noqa: PLC0415
 
     return load_settings(ScenarioSettings, _with_common_options(options), class_defaults)
 

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from locust.argument_parser import get_empty_argument_parser
 
-from .exitcodes import ExitCode
+from locust_scenarios._exitcodes import ExitCode
 
 __all__ = [
     "BUILTIN_SCENARIOS",

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 from locust.env import Environment
 
-from ._options import environment_options, setting_source
+from .options import environment_options, setting_source
 
 if TYPE_CHECKING:
-    from .settings import ScenarioSettings
+    from .models import ScenarioSettings
 
 __all__ = ["scenario_settings", "setting_source"]
 
@@ -29,7 +29,7 @@ def scenario_settings(environment: Environment) -> ScenarioSettings:
         return stored  # type: ignore[no-any-return]
     cached = _SETTINGS.get(environment)
     if cached is None:
-        from .settings import ScenarioSettings, load_settings  # noqa: PLC0415  (pydantic, once per run)
+        from .models import ScenarioSettings, load_settings  # noqa: PLC0415  (pydantic, once per run)
 
         options = environment.parsed_options
         if options is None:

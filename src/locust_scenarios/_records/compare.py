@@ -15,10 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from . import _distributions as dist
-from .exitcodes import ExitCode
+from locust_scenarios import _distributions as dist
+from locust_scenarios._exitcodes import ExitCode
+from locust_scenarios._thresholds.grammar import format_value
+
 from .report import page
-from .thresholds import format_value
 
 __all__ = ["Comparison", "Delta", "RequestComparison", "compare"]
 

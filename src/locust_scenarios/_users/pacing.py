@@ -21,11 +21,11 @@ from locust import User
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
-from ._context import scenario_settings
-from ._options import SettingsError, parse_duration, setting_source
+from locust_scenarios._settings.context import scenario_settings
+from locust_scenarios._settings.options import SettingsError, parse_duration, setting_source
 
 if TYPE_CHECKING:
-    from .settings import ScenarioSettings
+    from locust_scenarios._settings.models import ScenarioSettings
 
 logger = logging.getLogger("locust_scenarios")
 

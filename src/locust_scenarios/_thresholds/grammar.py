@@ -40,8 +40,9 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from locust.stats import calculate_response_time_percentile
 
-from . import _distributions as dist
-from ._options import (
+from locust_scenarios import _distributions as dist
+from locust_scenarios._exitcodes import ExitCode
+from locust_scenarios._settings.options import (
     SCENARIO,
     SettingsError,
     env_name,
@@ -51,7 +52,6 @@ from ._options import (
     parse_ratio,
     shown,
 )
-from .exitcodes import ExitCode
 
 if TYPE_CHECKING:
     from locust.env import Environment

@@ -28,8 +28,8 @@ from flask import Response, jsonify, request
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING
 
-from ._options import SCENARIO, SettingsError, field_names, format_duration, option_dest
-from .shapes import ScenarioProfile, ScenarioShape
+from ._settings.options import SCENARIO, SettingsError, field_names, format_duration, option_dest
+from ._shapes.profiles import ScenarioProfile, ScenarioShape
 
 __all__ = ["FORM_GROUPS", "attach", "form_values", "scenario_status"]
 

@@ -18,8 +18,8 @@ from typing import Any
 from locust.argument_parser import get_empty_argument_parser
 from locust.util.timespan import parse_timespan
 
-from .exitcodes import ExitCode
-from .settings import (
+from locust_scenarios._exitcodes import ExitCode
+from locust_scenarios._settings.models import (
     ExporterSettings,
     ScenarioSettings,
     SettingsError,
@@ -30,7 +30,7 @@ from .settings import (
     parse_ratio,
     unknown_variable_warnings,
 )
-from .shapes import Plan, ScenarioProfile, ScenarioShape, iter_profiles
+from locust_scenarios._shapes.profiles import Plan, ScenarioProfile, ScenarioShape, iter_profiles
 
 __all__ = ["build_parser", "main", "plan_for", "render_chart", "render_text", "save_png"]
 
@@ -252,7 +252,7 @@ def _cmd_list(_args: argparse.Namespace) -> int:
 def _cmd_run(arguments: Sequence[str]) -> int:
     from locust.main import main as locust_main  # noqa: PLC0415  (loads Locust's whole runtime)
 
-    locustfile = os.path.join(os.path.dirname(__file__), "locustfile.py")
+    locustfile = os.path.join(os.path.dirname(os.path.dirname(__file__)), "locustfile.py")
     sys.argv = ["locust", "-f", locustfile, *arguments]
     locust_main()  # exits with Locust's (and our plugin's) exit code
     return 0
@@ -264,7 +264,7 @@ _PASS_THROUGH = {"preview": _cmd_preview, "run": _cmd_run}
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    demo = importlib.import_module("locust_scenarios._demo")
+    demo = importlib.import_module("locust_scenarios._cli.demo")
     result: int = demo.run_demo(duration=args.duration, users=args.users, scenario=args.scenario)
     return result
 
@@ -280,8 +280,8 @@ def _write_or_print(text: str, output: str | None) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from . import report  # noqa: PLC0415  (loaded only for this command)
-    from .record import load_record  # noqa: PLC0415
+    from locust_scenarios._records import report  # noqa: PLC0415  (loaded only for this command)
+    from locust_scenarios._records.record import load_record  # noqa: PLC0415
 
     record = load_record(args.record)
     renderers = {"html": report.render_html, "markdown": report.render_markdown, "junit": report.render_junit}
@@ -300,8 +300,8 @@ def _ratio_argument(name: str) -> Any:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import compare  # noqa: PLC0415  (loaded only for this command)
-    from .record import load_record  # noqa: PLC0415
+    from locust_scenarios._records.compare import compare  # noqa: PLC0415  (loaded only for this command)
+    from locust_scenarios._records.record import load_record  # noqa: PLC0415
 
     comparison = compare(
         load_record(args.baseline),
@@ -373,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _add_report_parsers(commands)
-    for module in ("_demo_target", "bundle", "_kube", "fetch"):
+    for module in ("_demo_target", "_cli.bundle.build", "_cli.kube", "_cli.fetch"):
         importlib.import_module(f"locust_scenarios.{module}").add_parser(commands)
     return parser
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 from xml.etree import ElementTree as ET
 
-from .exitcodes import ExitCode
-from .thresholds import AGGREGATES, Kind, format_value
+from locust_scenarios._exitcodes import ExitCode
+from locust_scenarios._thresholds.grammar import AGGREGATES, Kind, format_value
 
 __all__ = ["chart_svg", "describe_exit_code", "page", "render_html", "render_junit", "render_markdown"]
 

@@ -39,9 +39,10 @@ from locust.contrib.fasthttp import ResponseContextManager
 from locust.env import Environment
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopTest, StopUser
 
-from ._context import scenario_settings
-from ._options import SettingsError, format_duration, parse_duration, setting_source
-from ._url import expand_path
+from locust_scenarios._settings.context import scenario_settings
+from locust_scenarios._settings.options import SettingsError, format_duration, parse_duration, setting_source
+from locust_scenarios._settings.redaction import redact
+
 from .pacing import (
     PacingStats,
     WaitTime,
@@ -54,11 +55,12 @@ from .pacing import (
     settings_think_time,
     think_time,
 )
-from .redaction import redact
+from .url import expand_path
 
 if TYPE_CHECKING:
+    from locust_scenarios._settings.models import ScenarioSettings
+
     from .endpoints import Endpoint, EndpointSource, EndpointTable, load_endpoints
-    from .settings import ScenarioSettings
 
 __all__ = [
     "Call",

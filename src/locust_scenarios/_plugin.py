@@ -43,8 +43,11 @@ from locust import events, runners
 from locust.env import Environment
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
-from . import webui
-from ._options import (
+from . import _webui as webui
+from ._exitcodes import ExitCode, most_severe
+from ._exporter.collector import LocustCollector, MetricsServer, mount, new_run_id, parse_buckets, push
+from ._records.record import Recording
+from ._settings.options import (
     MAX_LOCAL_USERS,
     SCENARIO,
     SECRET_FIELDS,
@@ -56,13 +59,9 @@ from ._options import (
     setting_source,
     unknown_variable_warnings,
 )
-from .exitcodes import ExitCode, most_severe
-from .exporter import LocustCollector, MetricsServer, mount, new_run_id, parse_buckets, push
-from .pacing import PacingStats, pacing_stats
-from .record import Recording
-from .redaction import install_redaction
-from .shapes import ScenarioProfile, profile_names
-from .thresholds import (
+from ._settings.redaction import install_redaction
+from ._shapes.profiles import ScenarioProfile, profile_names
+from ._thresholds.grammar import (
     Result,
     StopCondition,
     Threshold,
@@ -75,13 +74,14 @@ from .thresholds import (
     stop_condition,
     with_baseline,
 )
-from .thresholds import parse as parse_thresholds
-from .trust import Monitor, Observation, ProcessObservation, judge
-from .trust import Verdict as GeneratorVerdict
-from .users import check_host, check_user_classes, validate_user_settings
+from ._thresholds.grammar import parse as parse_thresholds
+from ._trust import Monitor, Observation, ProcessObservation, judge
+from ._trust import Verdict as GeneratorVerdict
+from ._users.pacing import PacingStats, pacing_stats
+from ._users.templates import check_host, check_user_classes, validate_user_settings
 
 if TYPE_CHECKING:
-    from .settings import ExporterSettings, ScenarioSettings
+    from ._settings.models import ExporterSettings, ScenarioSettings
 
 __all__ = ["running_profile"]
 
@@ -234,7 +234,7 @@ def _run_settings(
 
     ``profile`` (when given) is configured with them. Raises ``SettingsError``.
     """
-    from .settings import ScenarioSettings, load_settings  # noqa: PLC0415  (pydantic loads at init)
+    from ._settings.models import ScenarioSettings, load_settings  # noqa: PLC0415  (pydantic loads at init)
 
     scenario = load_settings(ScenarioSettings, options)
     if profile is not None:
@@ -260,7 +260,7 @@ def _check_form(environment: Environment, options: Mapping[str, Any]) -> None:
 
 def _apply_form(environment: Environment) -> None:
     """After Locust wrote the form into its options and started the profile: judge what it asked for."""
-    from .settings import ScenarioSettings, load_settings  # noqa: PLC0415  (pydantic loads at init)
+    from ._settings.models import ScenarioSettings, load_settings  # noqa: PLC0415  (pydantic loads at init)
 
     observed = _observability(environment)
     profile = running_profile(environment)
@@ -298,7 +298,7 @@ def _start_settings(
     environment: Environment, profile: ScenarioProfile | None, on_worker: bool
 ) -> tuple[tuple[ScenarioSettings, tuple[Threshold, ...], tuple[Threshold, ...]], ExporterSettings, Any, Recording]:
     """Everything a run reads, checked; one ``SettingsError`` naming every invalid setting at once."""
-    from .settings import ExporterSettings, load_settings  # noqa: PLC0415  (pydantic loads at init)
+    from ._settings.models import ExporterSettings, load_settings  # noqa: PLC0415  (pydantic loads at init)
 
     options = environment.parsed_options
     problems: list[str] = []
@@ -524,7 +524,7 @@ def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
         environment.scenario_settings = profile.settings  # type: ignore[attr-defined]
         return
     try:
-        from .settings import ScenarioSettings, load_settings  # noqa: PLC0415  (loaded at init)
+        from ._settings.models import ScenarioSettings, load_settings  # noqa: PLC0415  (loaded at init)
 
         environment.scenario_settings = load_settings(  # type: ignore[attr-defined]
             ScenarioSettings, environment.parsed_options

@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from locust_scenarios.assets import Assets, AssetsNotFoundError, locate
-from locust_scenarios.exitcodes import ExitCode
+from locust_scenarios._cli.assets import Assets, AssetsNotFoundError, locate
+from locust_scenarios._exitcodes import ExitCode
 
 __all__ = [
     "CONFIGMAP_KEY",
@@ -88,26 +88,14 @@ MANIFEST_NAME = "bundle.json"
 PYTHONPATH_ZIP = "pythonpath.zip"
 """With ``--zip``: the package and the helper modules as one zip, under the chart's ``files/``."""
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-_PACKAGE_DIR = Path(__file__).resolve().parent
+_PACKAGE_DIR = Path(__file__).resolve().parents[2]
 FILES = "files"
 _COMPILED_SUFFIXES = (".so", ".pyd", ".dll", ".dylib")
 _SKIPPED_PARTS = frozenset({"__pycache__", "_assets"})
-_HOST_ONLY_MODULES = frozenset(
-    {
-        "__main__.py",
-        "cli.py",
-        "bundle.py",
-        "assets.py",
-        "_kube.py",
-        "fetch.py",
-        "compare.py",
-        "_demo.py",
-        "_demo_target.py",
-    }
-)
-"""Modules that run only where the bundle is made (the command line, the bundler, the Kubernetes and
-comparison commands, the demo). No pod imports them, and in the pods they would only take room in the
-release that Helm stores in one Secret of at most 1 MiB."""
+_HOST_ONLY_MODULES = frozenset({"__main__.py", "_cli", "_demo_target.py", "_records/compare.py"})
+"""Modules and packages that run only where the bundle is made (the command line with the bundler, the
+Kubernetes commands and the demo; the demo target; the comparison of records). No pod imports them, and in
+the pods they would only take room in the release that Helm stores in one Secret of at most 1 MiB."""
 
 
 class BundleError(Exception):
@@ -309,7 +297,7 @@ def _package_files(package_dir: Path, version: str) -> dict[str, str]:
         relative = path.relative_to(package_dir)
         if path.is_dir() or _SKIPPED_PARTS.intersection(relative.parts) or path.suffix == ".pyc":
             continue
-        if relative.as_posix() in _HOST_ONLY_MODULES:
+        if relative.as_posix() in _HOST_ONLY_MODULES or relative.parts[0] in _HOST_ONLY_MODULES:
             continue
         if path.suffix in _COMPILED_SUFFIXES:
             raise BundleError(f"{path} is compiled code; only pure-Python code rides in ConfigMaps")
@@ -485,8 +473,8 @@ def planned_seconds() -> dict[str, int]:
 
     The chart derives its default Job deadline from it when the values name no duration or stages.
     """
-    from .settings import parse_duration  # noqa: PLC0415  (Locust and pydantic load only when bundling)
-    from .shapes import iter_profiles  # noqa: PLC0415
+    from locust_scenarios._settings.models import parse_duration  # noqa: PLC0415  (Locust and pydantic load only when bundling)
+    from locust_scenarios._shapes.profiles import iter_profiles  # noqa: PLC0415
 
     planned = {}
     for profile in iter_profiles():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 __all__ = ["Assets", "AssetsNotFoundError", "locate"]
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
 class AssetsNotFoundError(FileNotFoundError):

@@ -19,8 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .exitcodes import ExitCode
-from .settings import parse_duration
+from locust_scenarios._exitcodes import ExitCode
+from locust_scenarios._settings.models import parse_duration
 
 __all__ = [
     "SUMMARY_EVENT",

@@ -17,11 +17,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._options import format_duration
-from .exitcodes import ExitCode
+from ._exitcodes import ExitCode
+from ._settings.options import format_duration
 
 if TYPE_CHECKING:
-    from .settings import ScenarioSettings
+    from ._settings.models import ScenarioSettings
 
 __all__ = [
     "REASONS",

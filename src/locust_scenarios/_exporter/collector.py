@@ -45,16 +45,16 @@ from locust.runners import (
 )
 from locust.stats import CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW, StatsError
 
-from ._options import EXPORTER, SettingsError, env_name, option_name, parse_duration, shown
-from .trust import REASONS
+from locust_scenarios._settings.options import EXPORTER, SettingsError, env_name, option_name, parse_duration, shown
+from locust_scenarios._trust import REASONS
 
 if TYPE_CHECKING:
     from locust.env import Environment
     from locust.stats import StatsEntry
     from prometheus_client.metrics_core import Metric
 
-    from .thresholds import Result
-    from .trust import Verdict as GeneratorVerdict
+    from locust_scenarios._thresholds.grammar import Result
+    from locust_scenarios._trust import Verdict as GeneratorVerdict
 
 __all__ = [
     "CONTENT_TYPE",
