@@ -25,7 +25,8 @@ from locust_scenarios._records.record import (
 )
 from locust_scenarios._records.report import render_html, render_junit, render_markdown
 from locust_scenarios._settings.redaction import REDACTED, install_redaction
-from locust_scenarios._thresholds.grammar import evaluate, parse, with_baseline
+from locust_scenarios._thresholds.grammar import parse, with_baseline
+from locust_scenarios._thresholds.judging import evaluate
 from tests.records import lognormal_times, record_of
 
 

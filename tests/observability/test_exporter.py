@@ -28,7 +28,8 @@ from locust_scenarios._exporter.collector import (
     parse_buckets,
 )
 from locust_scenarios._settings.models import load_settings
-from locust_scenarios._thresholds.grammar import evaluate, parse
+from locust_scenarios._thresholds.grammar import parse
+from locust_scenarios._thresholds.judging import evaluate
 from locust_scenarios._trust import Monitor, Observation, ProcessObservation, Verdict, judge
 from tests.conftest import free_port
 

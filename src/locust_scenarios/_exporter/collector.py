@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from locust.stats import StatsEntry
     from prometheus_client.metrics_core import Metric
 
-    from locust_scenarios._thresholds.grammar import Result
+    from locust_scenarios._thresholds.judging import Result
     from locust_scenarios._trust import Verdict as GeneratorVerdict
 
 __all__ = [

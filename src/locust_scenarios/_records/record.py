@@ -43,7 +43,7 @@ from locust_scenarios._exporter.collector import MetricsServer
 from locust_scenarios._settings.options import SCENARIO, SettingsError, env_name, option_name
 from locust_scenarios._settings.redaction import redact
 from locust_scenarios._shapes.profiles import ScenarioProfile
-from locust_scenarios._thresholds.grammar import Sample
+from locust_scenarios._thresholds.measure import Sample
 
 if TYPE_CHECKING:
     from locust.env import Environment
