@@ -28,7 +28,7 @@ from locust_scenarios import (  # noqa: E402
     parse_duration,
     parse_stages,
 )
-from locust_scenarios._exporter.collector import parse_buckets  # noqa: E402
+from locust_scenarios._exporter.buckets import parse_buckets  # noqa: E402
 from locust_scenarios._settings.models import load_settings  # noqa: E402
 from locust_scenarios._thresholds.grammar import parse as parse_thresholds  # noqa: E402
 

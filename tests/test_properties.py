@@ -23,7 +23,7 @@ from locust_scenarios import (
     parse_duration,
     parse_stages,
 )
-from locust_scenarios._exporter.collector import parse_buckets
+from locust_scenarios._exporter.buckets import parse_buckets
 from locust_scenarios._settings.models import load_settings
 from locust_scenarios._settings.options import MAX_DURATION
 from locust_scenarios._thresholds.grammar import parse as parse_thresholds

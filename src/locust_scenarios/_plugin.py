@@ -45,7 +45,9 @@ from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterR
 
 from . import _webui as webui
 from ._exitcodes import ExitCode, most_severe
-from ._exporter.collector import LocustCollector, MetricsServer, mount, new_run_id, parse_buckets, push
+from ._exporter.buckets import parse_buckets
+from ._exporter.collector import LocustCollector, new_run_id
+from ._exporter.serving import MetricsServer, mount, push
 from ._records.record import Recording
 from ._settings.options import (
     MAX_LOCAL_USERS,

@@ -1,4 +1,4 @@
-"""The Prometheus exporter: Locust's own statistics, read when scraped.
+"""The collector: Locust's own statistics as Prometheus metrics, read when scraped.
 
 ``LocustCollector`` is a prometheus_client custom collector. It does no per-request work: at scrape
 time it walks ``environment.runner.stats`` (on the master these are the workers' aggregated reports)
@@ -10,29 +10,19 @@ renders the text exposition itself: label strings are escaped once per request n
 lines are rebuilt only when its counts changed, and a response time is mapped to its bucket through a
 cache (Locust's rounding leaves a few hundred distinct values). ``collect()`` yields the same data as
 prometheus_client metric families, for registries and the Pushgateway.
-
-``MetricsServer`` serves ``/metrics`` on its own port with gevent's WSGI server; ``mount`` adds the
-same page to Locust's web UI; ``push`` sends the final state to a Pushgateway.
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
-import math
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from flask import Response
-from gevent.pywsgi import WSGIServer
-from locust import stats as locust_stats
-from locust.exception import CatchResponseError
 from locust.runners import (
     STATE_CLEANUP,
     STATE_INIT,
@@ -43,10 +33,13 @@ from locust.runners import (
     STATE_STOPPING,
     MasterRunner,
 )
-from locust.stats import CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW, StatsError
+from locust.stats import CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW
 
-from locust_scenarios._settings.options import EXPORTER, SettingsError, env_name, option_name, parse_duration, shown
 from locust_scenarios._trust import REASONS
+
+from .buckets import DEFAULT_BUCKETS
+from .exposition import FAMILIES, Family, format_float, header, render_labels
+from .labels import OTHER, clean_label, error_label
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -56,57 +49,16 @@ if TYPE_CHECKING:
     from locust_scenarios._thresholds.judging import Result
     from locust_scenarios._trust import Verdict as GeneratorVerdict
 
-__all__ = [
-    "CONTENT_TYPE",
-    "DEFAULT_BUCKETS",
-    "OTHER",
-    "QUANTILES",
-    "LocustCollector",
-    "MetricsServer",
-    "content_type",
-    "error_label",
-    "mount",
-    "new_run_id",
-    "parse_buckets",
-    "push",
-]
+__all__ = ["QUANTILES", "LocustCollector", "new_run_id"]
 
 logger = logging.getLogger("locust_scenarios.exporter")
 
-DEFAULT_BUCKETS: Final = (
-    0.005,
-    0.01,
-    0.02,
-    0.035,
-    0.05,
-    0.075,
-    0.1,
-    0.15,
-    0.2,
-    0.25,
-    0.35,
-    0.5,
-    0.75,
-    1.0,
-    1.5,
-    2.5,
-    5.0,
-    10.0,
-    30.0,
-)
-"""Latency bucket bounds in seconds: fine where HTTP services usually answer, coarse towards timeouts."""
 
 QUANTILES: Final = (0.5, 0.9, 0.95, 0.99)
 """Quantiles exported exactly as Locust computes them (``locust_request_duration_quantile_seconds``)."""
 
 AGGREGATED: Final = "Aggregated"
 """The ``name`` of the quantiles over every request (Locust's own name for its total row)."""
-
-CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
-"""The Prometheus text format ``render()`` writes."""
-
-OTHER: Final = "(other)"
-"""Label value that request names and error messages beyond the cardinality cap fold into."""
 
 RUNNER_STATES: Final = (
     STATE_INIT,
@@ -117,136 +69,13 @@ RUNNER_STATES: Final = (
     STATE_STOPPED,
 )
 WORKER_STATES: Final = (*RUNNER_STATES, STATE_MISSING)
-
-_ERROR_MAX_LENGTH: Final = 120
 _OTHER_ERROR: Final = ("", OTHER, OTHER)
 """The one error series that every combination beyond the cap is counted in."""
-_MAX_BUCKET: Final = 3600.0
-"""The largest bucket bound in seconds (a response slower than an hour is ``+Inf`` territory)."""
-
-
-def _float(value: float) -> str:
-    """A float as Go spells it, and so prometheus_client (``le`` values must match its output).
-
-    ``+Inf``, ``-Inf``, ``NaN``; Python's shortest repr otherwise, except that positive values from a
-    million on switch to an exponent (``1.5e+06``) as Go does. Written here so that serving metrics
-    does not import prometheus_client (tests compare it with ``prometheus_client.utils.floatToGoString``).
-    """
-    value = float(value)
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if math.isnan(value):
-        return "NaN"
-    text = repr(value)
-    point = text.find(".")
-    if value > 0 and point > 6:
-        digits = text[:point] + text[point + 1 :]
-        mantissa = f"{digits[0]}.{digits[1:]}".rstrip("0.")
-        return f"{mantissa}e+{point - 1:02d}"
-    return text
-
-
-# ---------------------------------------------------------------------------------------------------
-# Configuration helpers
-
-
-def parse_buckets(text: str | None) -> tuple[float, ...]:
-    """Bucket bounds in seconds from ``'5ms,10ms,100ms,1s'``; the defaults when ``None``.
-
-    Every bound must be a value Locust's rounding can produce (exact below 100 ms, then steps of
-    10 ms to 1 s, 100 ms to 10 s and 1 s above), so that every bucket count is exact.
-    """
-    if text is None or not text.strip():
-        return DEFAULT_BUCKETS
-    where = f"{env_name(EXPORTER, 'buckets')}={shown(text)} ({option_name(EXPORTER, 'buckets')})"
-    bounds: list[float] = []
-    for part in (p.strip() for p in text.split(",")):
-        try:
-            seconds = parse_duration(part)
-        except ValueError as error:
-            raise SettingsError(f"invalid setting {where}: bucket {shown(part)} {error}") from None
-        if seconds > _MAX_BUCKET:
-            raise SettingsError(f"invalid setting {where}: bucket {shown(part)} is above the largest, 1h")
-        milliseconds = seconds * 1000
-        rounded = locust_stats.bucket_response_time(milliseconds)
-        if rounded <= 0 or abs(rounded - milliseconds) > 1e-6:
-            below, above = _grid_neighbours(milliseconds)
-            raise SettingsError(
-                f"invalid setting {where}: bucket {shown(part)} is not on Locust's response-time grid "
-                f"(exact below 100ms, then 10ms steps to 1s, 100ms to 10s, 1s above); "
-                f"nearest: {below:g}ms or {above:g}ms"
-            )
-        bounds.append(rounded / 1000)
-    if sorted(set(bounds)) != bounds:
-        raise SettingsError(f"invalid setting {where}: buckets must be distinct and in increasing order")
-    return tuple(bounds)
-
-
-def _grid_neighbours(milliseconds: float) -> tuple[float, float]:
-    step = 1.0 if milliseconds < 100 else 10.0 if milliseconds < 1000 else 100.0 if milliseconds < 10000 else 1000.0
-    below = max(step, (milliseconds // step) * step)
-    return below, below + step
 
 
 def new_run_id() -> str:
     """A run id that sorts by start time: ``20250101T120000Z-3f2a``."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
-
-
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{4,}")
-_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
-_LONG_NUMBER = re.compile(r"\d{4,}")
-_SPACE = re.compile(r"\s+")
-
-
-def error_label(error: object) -> str:
-    """An error as a bounded label value.
-
-    The same message as Locust's error report, with the varying parts that would multiply series
-    replaced: object addresses, UUIDs and numbers of four digits or more (ports, ids, timestamps)
-    become ``N``. Cut to 120 characters.
-    """
-    if isinstance(error, CatchResponseError) and error.args:
-        text = str(error.args[0])
-    elif isinstance(error, str) and error.startswith("CatchResponseError(") and error.endswith(")"):
-        # distributed mode: the worker sent repr(CatchResponseError('message'))
-        text = error[len("CatchResponseError(") : -1]
-        if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-            text = text[1:-1]
-    elif isinstance(error, str):
-        text = error
-    else:
-        text = StatsError.parse_error(error if isinstance(error, Exception) else str(error))
-    text = _UUID.sub("N", text)
-    text = _ADDRESS.sub("0xN", text)
-    text = _LONG_NUMBER.sub("N", text)
-    text = _SPACE.sub(" ", text).strip()
-    if len(text) > _ERROR_MAX_LENGTH:
-        text = text[: _ERROR_MAX_LENGTH - 1] + "…"
-    return text
-
-
-def _clean(value: str) -> str:
-    """``value`` as valid UTF-8: a lone surrogate (possible in a Python string) becomes ``?``."""
-    if value.isascii():
-        return value
-    return value.encode("utf-8", "replace").decode("utf-8")
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
-
-
-def _labels(pairs: Mapping[str, str]) -> str:
-    return ",".join(f'{key}="{_escape(value)}"' for key, value in pairs.items())
-
-
-def _number(value: float) -> str:
-    return str(value) if isinstance(value, int) else _float(value)
-
-
-# ---------------------------------------------------------------------------------------------------
-# The collector
 
 
 @dataclass
@@ -268,74 +97,6 @@ class _Requests:
     quantile_lines: str = ""
     entry: Any = None
     """The Locust ``StatsEntry`` behind the series (``None`` for the folded ``(other)``)."""
-
-
-_HELP: Final[Mapping[str, tuple[str, str]]] = {
-    "locust_requests": ("counter", "Requests made, by method and request name (failures included)."),
-    "locust_request_failures": ("counter", "Requests that failed, by method and request name."),
-    "locust_request_duration_seconds": (
-        "histogram",
-        "Response times from Locust's rounded distribution, by method and request name.",
-    ),
-    "locust_response_size_bytes": ("counter", "Bytes of response content received, by method and request name."),
-    "locust_errors": ("counter", "Failed requests by method, request name and normalised error message."),
-    "locust_users": ("gauge", "Users running now, by user class (summed over workers)."),
-    "locust_users_target": ("gauge", "Users the scenario plans at this moment (its profile's target)."),
-    "locust_iterations_target_per_second": (
-        "gauge",
-        "Iterations per second the scenario plans at this moment (open-model profiles).",
-    ),
-    "locust_workers": ("gauge", "Connected workers by state (all zero without workers)."),
-    "locust_workers_expected": ("gauge", "Workers the master waits for (--expect-workers)."),
-    "locust_runner_state": ("gauge", "1 for the runner's current state, 0 for the others."),
-    "locust_scenario_info": ("gauge", "The running scenario, its current stage and the run id (always 1)."),
-    "locust_threshold_passing": ("gauge", "1 while a threshold passes on the run so far, 0 when it fails."),
-    "locust_threshold_value": (
-        "gauge",
-        "The measured value of a threshold's aggregate (seconds, fraction, per second or count).",
-    ),
-    "locust_threshold_limit": ("gauge", "The limit a threshold compares against, in the same unit as its value."),
-    "locust_request_duration_quantile_seconds": (
-        "summary",
-        "Response-time quantiles exactly as Locust computes them, over the run or its current window.",
-    ),
-    "locust_generator_cpu_usage_ratio": (
-        "gauge",
-        "CPU usage of each load generator process (worker, master or local runner), 1 = one core.",
-    ),
-    "locust_generator_users": ("gauge", "Users running in each load generator process."),
-    "locust_generator_state": ("gauge", "1 for each load generator process's current state."),
-    "locust_generator_heartbeat_age_seconds": ("gauge", "Seconds since the master last heard each worker."),
-    "locust_generator_loop_lag_seconds": (
-        "gauge",
-        "How late the event loop of the master or local runner woke its once-a-second observer.",
-    ),
-    "locust_iterations": ("counter", "Open-model iterations started, summed over every worker."),
-    "locust_iterations_late": ("counter", "Open-model iterations started late, summed over every worker."),
-    "locust_iterations_dropped": (
-        "counter",
-        "Open-model iterations dropped after a stall, summed over every worker.",
-    ),
-    "locust_users_tracking_error_ratio": (
-        "gauge",
-        "Share of the planned user-seconds not running, over the run so far (0 = on plan).",
-    ),
-    "locust_iterations_tracking_error_ratio": (
-        "gauge",
-        "Share of the planned open-model iterations not started, over the run so far (0 outside the open model).",
-    ),
-    "locust_generator_inconclusive": (
-        "gauge",
-        "1 for each reason the run is inconclusive so far (the load generator could not deliver the plan).",
-    ),
-    "locust_exporter_scrape_duration_seconds": ("gauge", "Time the previous scrape took to render."),
-}
-
-
-def _header(name: str) -> str:
-    kind, text = _HELP[name]
-    exposed = f"{name}_total" if kind == "counter" else name
-    return f"# HELP {exposed} {text}\n# TYPE {exposed} {kind}\n"
 
 
 class LocustCollector:
@@ -364,7 +125,7 @@ class LocustCollector:
         """The load generator's figures and verdict so far (set by the plugin)."""
         self.last_scrape_seconds = 0.0
         self._bounds_ms = [bound * 1000 for bound in self.buckets]
-        self._le = [_float(bound) for bound in self.buckets] + ["+Inf"]
+        self._le = [format_float(bound) for bound in self.buckets] + ["+Inf"]
         self._bucket_of: dict[int, int] = {}
         self._names: dict[str, str] = {}
         self._series: dict[tuple[str, str], _Requests] = {}
@@ -406,7 +167,7 @@ class LocustCollector:
             f'locust_request_duration_seconds_bucket{{{labels},le="{le}"}} {count}\n'
             for le, count in zip(self._le, series.buckets, strict=True)
         ]
-        histogram.append(f"locust_request_duration_seconds_sum{{{labels}}} {_float(series.seconds)}\n")
+        histogram.append(f"locust_request_duration_seconds_sum{{{labels}}} {format_float(series.seconds)}\n")
         histogram.append(f"locust_request_duration_seconds_count{{{labels}}} {series.buckets[-1]}\n")
         series.quantile_lines = self._quantile_lines(labels, series.quantiles, "run")
         series.lines = (
@@ -419,14 +180,14 @@ class LocustCollector:
     @staticmethod
     def _quantile_lines(labels: str, quantiles: Iterable[tuple[float, float]], window: str) -> str:
         return "".join(
-            f'locust_request_duration_quantile_seconds{{{labels},quantile="{_float(q)}",window="{window}"}} '
-            f"{_float(value)}\n"
+            f'locust_request_duration_quantile_seconds{{{labels},quantile="{format_float(q)}",window="{window}"}} '
+            f"{format_float(value)}\n"
             for q, value in quantiles
         )
 
     def _new_series(self, method: str, name: str) -> _Requests:
-        labels = {"method": _clean(method), "name": _clean(name)}
-        return _Requests(labels=labels, text_labels=_labels(labels))
+        labels = {"method": clean_label(method), "name": clean_label(name)}
+        return _Requests(labels=labels, text_labels=render_labels(labels))
 
     def _request_series(self) -> list[_Requests]:
         """One series per exported (method, name); folded names are summed into ``(other)``."""
@@ -500,8 +261,8 @@ class LocustCollector:
         for key, error in list(self.environment.stats.errors.items()):
             labels = self._errors.get(key)
             if labels is None:
-                method = _clean(error.method or "")
-                labels = (method, _clean(self._exported_name(error.name)), _clean(error_label(error.error)))
+                method = clean_label(error.method or "")
+                labels = (method, clean_label(self._exported_name(error.name)), clean_label(error_label(error.error)))
                 if labels not in self._error_values:
                     if len(self._error_values) >= self.max_names:
                         labels = _OTHER_ERROR  # the cap counts combinations of method, name and message
@@ -575,15 +336,15 @@ class LocustCollector:
             logger.debug("could not read the generator's figures", exc_info=True)
             return None
 
-    def _generator_families(self) -> Iterator[_Family]:
+    def _generator_families(self) -> Iterator[Family]:
         """The load generator's health: per process, the pacing counters, tracking errors, reasons."""
         verdict = self._generator()
         if verdict is None:
             return
         health = verdict.health
-        cpu, users = _Family("locust_generator_cpu_usage_ratio"), _Family("locust_generator_users")
-        state, heartbeat = _Family("locust_generator_state"), _Family("locust_generator_heartbeat_age_seconds")
-        lag = _Family("locust_generator_loop_lag_seconds")
+        cpu, users = Family("locust_generator_cpu_usage_ratio"), Family("locust_generator_users")
+        state, heartbeat = Family("locust_generator_state"), Family("locust_generator_heartbeat_age_seconds")
+        lag = Family("locust_generator_loop_lag_seconds")
         for process in list(health.processes.values()):
             labels = {"process": process.name}
             cpu.add(labels, process.cpu)
@@ -602,11 +363,11 @@ class LocustCollector:
             ("locust_users_tracking_error_ratio", health.users_tracking_error),
             ("locust_iterations_tracking_error_ratio", health.iterations_tracking_error or 0.0),
         ):
-            family = _Family(name)
+            family = Family(name)
             family.add({}, value)
             yield family
         reasons = {reason.reason for reason in verdict.reasons}
-        family = _Family("locust_generator_inconclusive")
+        family = Family("locust_generator_inconclusive")
         for reason in REASONS:
             family.add({"reason": reason}, 1 if reason in reasons else 0)
         yield family
@@ -627,64 +388,64 @@ class LocustCollector:
         started = time.perf_counter()
         series = self._request_series()
         parts = [
-            _header("locust_requests"),
+            header("locust_requests"),
             *(s.lines[0] for s in series),
-            _header("locust_request_failures"),
+            header("locust_request_failures"),
             *(s.lines[1] for s in series),
-            _header("locust_request_duration_seconds"),
+            header("locust_request_duration_seconds"),
             *(s.lines[2] for s in series),
-            _header("locust_response_size_bytes"),
+            header("locust_response_size_bytes"),
             *(s.lines[3] for s in series),
-            _header("locust_request_duration_quantile_seconds"),
+            header("locust_request_duration_quantile_seconds"),
         ]
         for s, window, quantiles in self._quantile_series(series):
             parts.append(
                 s.quantile_lines if window == "run" else self._quantile_lines(s.text_labels, quantiles, window)
             )
         for family in self._small_families():
-            parts.append(_header(family.name))
+            parts.append(header(family.name))
             parts.extend(family.lines)
-        parts.append(_header("locust_exporter_scrape_duration_seconds"))
-        parts.append(f"locust_exporter_scrape_duration_seconds {_float(self.last_scrape_seconds)}\n")
+        parts.append(header("locust_exporter_scrape_duration_seconds"))
+        parts.append(f"locust_exporter_scrape_duration_seconds {format_float(self.last_scrape_seconds)}\n")
         body = "".join(parts).encode()
         self.last_scrape_seconds = time.perf_counter() - started
         return body
 
-    def _small_families(self) -> Iterator[_Family]:
+    def _small_families(self) -> Iterator[Family]:
         """Everything but the per-request families: few series, built on every scrape."""
-        errors = _Family("locust_errors")
+        errors = Family("locust_errors")
         for (method, name, message), count in self._error_series().items():
             errors.add({"method": method, "name": name, "error": message}, count)
         yield errors
 
-        users = _Family("locust_users")
+        users = Family("locust_users")
         for user_class, count in self._users().items():
             users.add({"user_class": user_class}, count)
         yield users
 
         scenario, stage, level, open_model = self._plan()
-        target = _Family("locust_iterations_target_per_second" if open_model else "locust_users_target")
+        target = Family("locust_iterations_target_per_second" if open_model else "locust_users_target")
         target.add({}, level)
         yield target
 
         workers, expected = self._workers()
-        family = _Family("locust_workers")
+        family = Family("locust_workers")
         for state, count in workers.items():
             family.add({"state": state}, count)
         yield family
         if expected is not None:
-            family = _Family("locust_workers_expected")
+            family = Family("locust_workers_expected")
             family.add({}, expected)
             yield family
 
         runner = self.environment.runner
         state = runner.state if runner is not None else STATE_INIT
-        family = _Family("locust_runner_state")
+        family = Family("locust_runner_state")
         for name in RUNNER_STATES:
             family.add({"state": name}, 1 if name == state else 0)
         yield family
 
-        family = _Family("locust_scenario_info")
+        family = Family("locust_scenario_info")
         family.add({"scenario": scenario, "stage": stage, "run_id": self.run_id}, 1)
         yield family
 
@@ -692,9 +453,9 @@ class LocustCollector:
 
         results = self._threshold_results()
         if results:
-            passing = _Family("locust_threshold_passing")
-            value = _Family("locust_threshold_value")
-            limit = _Family("locust_threshold_limit")
+            passing = Family("locust_threshold_passing")
+            value = Family("locust_threshold_value")
+            limit = Family("locust_threshold_limit")
             for result in results:
                 labels = {"threshold": result.threshold.text}
                 passing.add(labels, 1 if result.passed else 0)
@@ -709,7 +470,7 @@ class LocustCollector:
         """The families this collector may yield, without samples (for registry name checks)."""
         from prometheus_client.metrics_core import Metric  # noqa: PLC0415  (only registries need it)
 
-        for name, (kind, text) in _HELP.items():
+        for name, (kind, text) in FAMILIES.items():
             yield Metric(name, text, kind)
 
     def collect(self) -> Iterable[Metric]:
@@ -723,15 +484,15 @@ class LocustCollector:
 
         series = self._request_series()
         label_names = ["method", "name"]
-        requests = CounterMetricFamily("locust_requests", _HELP["locust_requests"][1], labels=label_names)
+        requests = CounterMetricFamily("locust_requests", FAMILIES["locust_requests"][1], labels=label_names)
         failures = CounterMetricFamily(
-            "locust_request_failures", _HELP["locust_request_failures"][1], labels=label_names
+            "locust_request_failures", FAMILIES["locust_request_failures"][1], labels=label_names
         )
         durations = HistogramMetricFamily(
-            "locust_request_duration_seconds", _HELP["locust_request_duration_seconds"][1], labels=label_names
+            "locust_request_duration_seconds", FAMILIES["locust_request_duration_seconds"][1], labels=label_names
         )
         sizes = CounterMetricFamily(
-            "locust_response_size_bytes", _HELP["locust_response_size_bytes"][1], labels=label_names
+            "locust_response_size_bytes", FAMILIES["locust_response_size_bytes"][1], labels=label_names
         )
         for s in series:
             values = [s.labels["method"], s.labels["name"]]
@@ -744,14 +505,14 @@ class LocustCollector:
         yield from (requests, failures, durations, sizes)
         # A summary without _sum and _count: the quantiles alone (promtool refuses a quantile label elsewhere).
         name = "locust_request_duration_quantile_seconds"
-        quantiles = Metric(name, _HELP[name][1], "summary")
+        quantiles = Metric(name, FAMILIES[name][1], "summary")
         for s, window, measured in self._quantile_series(series):
             for q, value in measured:
-                labels = {**s.labels, "quantile": _float(q), "window": window}
+                labels = {**s.labels, "quantile": format_float(q), "window": window}
                 quantiles.add_sample(name, labels, value)
         yield quantiles
         for family in self._small_families():
-            kind, text = _HELP[family.name]
+            kind, text = FAMILIES[family.name]
             metric: Metric
             if kind == "counter":
                 metric = CounterMetricFamily(family.name, text, labels=family.label_names)
@@ -761,7 +522,7 @@ class LocustCollector:
                 metric.add_metric([labels[n] for n in family.label_names], value)
             yield metric
         scrape = GaugeMetricFamily(
-            "locust_exporter_scrape_duration_seconds", _HELP["locust_exporter_scrape_duration_seconds"][1]
+            "locust_exporter_scrape_duration_seconds", FAMILIES["locust_exporter_scrape_duration_seconds"][1]
         )
         scrape.add_metric([], self.last_scrape_seconds)
         yield scrape
@@ -805,120 +566,3 @@ def _current_quantiles(entry: StatsEntry) -> tuple[tuple[float, float], ...]:
     recent = {ms: count - old.get(ms, 0) for ms, count in entry.response_times.items() if count - old.get(ms, 0)}
     timed = (entry.num_requests - entry.num_none_requests) - (cached.num_requests - cached.num_none_requests)
     return _quantiles(recent, timed)
-
-
-class _Family:
-    """A small family being built: its samples, and their text lines."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.suffix = "_total" if _HELP[name][0] == "counter" else ""
-        self.samples: list[tuple[dict[str, str], float]] = []
-        self.lines: list[str] = []
-        self.label_names: list[str] = []
-
-    def add(self, labels: dict[str, str], value: float) -> None:
-        if not self.label_names:
-            self.label_names = list(labels)
-        labels = {key: _clean(value) for key, value in labels.items()}
-        self.samples.append((labels, value))
-        text = f"{{{_labels(labels)}}}" if labels else ""
-        self.lines.append(f"{self.name}{self.suffix}{text} {_number(value)}\n")
-
-
-# ---------------------------------------------------------------------------------------------------
-# Serving
-
-
-class MetricsServer:
-    """``/metrics`` on its own port, served by gevent's WSGI server in the Locust process."""
-
-    def __init__(self, collector: LocustCollector, host: str = "0.0.0.0", port: int = 0) -> None:  # noqa: S104
-        self.collector = collector
-        self.host = host
-        self.requested_port = port
-        self._server: WSGIServer | None = None
-        self.files: Mapping[str, Path] = {}
-        """Files served at ``/results/<name>`` (the run record and report once written)."""
-
-    def app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        """The WSGI application: the exposition at ``/metrics``, a pointer to it elsewhere."""
-        path = environ.get("PATH_INFO", "/")
-        if path == "/metrics":
-            try:
-                body = self.collector.render()
-            except Exception:
-                logger.exception("rendering the metrics failed")
-                start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
-                return [b"rendering the metrics failed, see the Locust log\n"]
-            start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
-            return [body]
-        if path == "/":
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"locust-scenarios exporter: see /metrics\n"]
-        if path.startswith("/results/") and path.removeprefix("/results/") in self.files:
-            found = self.files[path.removeprefix("/results/")]
-            try:
-                body = found.read_bytes()
-            except OSError:
-                logger.exception("reading %s failed", found)
-                start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
-                return [b"reading the file failed, see the Locust log\n"]
-            headers = [("Content-Type", content_type(found.name)), ("Content-Length", str(len(body)))]
-            start_response("200 OK", headers)
-            return [body]
-        start_response("404 Not Found", [("Content-Type", "text/plain")])
-        return [b"not found; metrics are at /metrics\n"]
-
-    def start(self) -> int:
-        """Start serving in a greenlet; returns the bound port (useful with port 0)."""
-        server = WSGIServer((self.host, self.requested_port), self.app, log=None, error_log=logger)
-        server.start()
-        self._server = server
-        port = int(server.server_port)
-        if self.host in ("0.0.0.0", "", "::"):  # noqa: S104  (the wildcard is not an address to visit)
-            logger.info("Prometheus metrics at http://127.0.0.1:%d/metrics (listening on all interfaces)", port)
-        else:
-            logger.info("Prometheus metrics at http://%s:%d/metrics", self.host, port)
-        return port
-
-    @property
-    def port(self) -> int | None:
-        """The bound port while serving."""
-        return int(self._server.server_port) if self._server is not None else None
-
-    def stop(self) -> None:
-        """Stop serving (idempotent)."""
-        if self._server is not None:
-            self._server.stop(timeout=1)
-            self._server = None
-
-
-def content_type(name: str) -> str:
-    """The media type of a served result file, by its suffix."""
-    if name.endswith(".html"):
-        return "text/html; charset=utf-8"
-    if name.endswith(".json"):
-        return "application/json"
-    if name.endswith(".xml"):
-        return "application/xml"
-    return "text/plain; charset=utf-8"
-
-
-def mount(web_ui: Any, collector: LocustCollector) -> None:
-    """Add ``/metrics`` to Locust's web UI (behind its login when ``--web-login`` is on)."""
-
-    def metrics() -> Response:
-        return Response(collector.render(), mimetype=None, content_type=CONTENT_TYPE)
-
-    protected = web_ui.auth_required_if_enabled(metrics)
-    web_ui.app.add_url_rule("/metrics", "locust_scenarios_metrics", protected)
-
-
-def push(collector: LocustCollector, url: str, *, job: str = "locust", timeout: float = 10.0) -> None:
-    """Replace the run's group on a Pushgateway with the current state (grouped by ``run_id``)."""
-    from prometheus_client import CollectorRegistry, push_to_gateway  # noqa: PLC0415  (only when pushing)
-
-    registry = CollectorRegistry()
-    registry.register(collector)
-    push_to_gateway(url, job=job, registry=registry, grouping_key={"run_id": collector.run_id}, timeout=timeout)

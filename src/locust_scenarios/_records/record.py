@@ -39,7 +39,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner
 from locust.stats import StatsError
 
 from locust_scenarios import _distributions as dist
-from locust_scenarios._exporter.collector import MetricsServer
+from locust_scenarios._exporter.serving import MetricsServer
 from locust_scenarios._settings.options import SCENARIO, SettingsError, env_name, option_name
 from locust_scenarios._settings.redaction import redact
 from locust_scenarios._shapes.profiles import ScenarioProfile
