@@ -17,7 +17,7 @@ from locust_scenarios import ExporterSettings, ScenarioSettings
 from locust_scenarios._cli.main import plan_for, render_chart, save_png
 from locust_scenarios._settings.models import describe
 from locust_scenarios._settings.options import format_duration
-from locust_scenarios._shapes.profiles import iter_profiles
+from locust_scenarios._shapes.profile import iter_profiles
 
 DOCS = Path(__file__).parent
 

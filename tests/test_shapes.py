@@ -26,7 +26,7 @@ from locust_scenarios import (
     scale,
     sequence,
 )
-from locust_scenarios._shapes.profiles import profile_names
+from locust_scenarios._shapes.profile import profile_names
 from locust_scenarios.testing import options_namespace
 
 SIX = ["smoke", "load", "stress", "spike", "endurance", "breakpoint"]

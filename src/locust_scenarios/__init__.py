@@ -9,35 +9,20 @@ from typing import TYPE_CHECKING, Any
 from . import _plugin  # registers the Locust event listeners
 from ._exitcodes import ExitCode
 from ._settings.options import SettingsError, parse_duration
+from ._shapes.plan import Plan, Stage, parse_stages, repeat, scale, sequence
+from ._shapes.profile import ScenarioProfile, register_profile
 from ._shapes.profiles import (
     BreakpointProfile,
     EnduranceProfile,
     LoadProfile,
-    Plan,
-    ScenarioProfile,
-    ScenarioShape,
     SmokeProfile,
     SpikeProfile,
-    Stage,
     StagesProfile,
     StressProfile,
-    parse_stages,
-    register_profile,
-    repeat,
-    scale,
-    sequence,
 )
-from ._users.templates import (
-    Call,
-    EndpointsUser,
-    PacingStats,
-    RestUser,
-    open_model_pacing,
-    pacing,
-    pacing_stats,
-    scenario_wait_time,
-    think_time,
-)
+from ._shapes.selecting import ScenarioShape
+from ._users.pacing import PacingStats, open_model_pacing, pacing, pacing_stats, scenario_wait_time, think_time
+from ._users.templates import Call, EndpointsUser, RestUser
 
 if TYPE_CHECKING:
     from ._settings.models import ExporterSettings, ScenarioSettings

@@ -62,7 +62,7 @@ from ._settings.options import (
     unknown_variable_warnings,
 )
 from ._settings.redaction import install_redaction
-from ._shapes.profiles import ScenarioProfile, profile_names
+from ._shapes.profile import ScenarioProfile, profile_names
 from ._thresholds.grammar import Threshold, check_stages, with_baseline
 from ._thresholds.grammar import parse as parse_thresholds
 from ._thresholds.judging import Result, StopCondition, Verdict, abort_reason, evaluate, stop_condition

@@ -29,7 +29,8 @@ from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING
 
 from ._settings.options import SCENARIO, SettingsError, field_names, format_duration, option_dest
-from ._shapes.profiles import ScenarioProfile, ScenarioShape
+from ._shapes.profile import ScenarioProfile
+from ._shapes.selecting import ScenarioShape
 
 __all__ = ["FORM_GROUPS", "attach", "form_values", "scenario_status"]
 

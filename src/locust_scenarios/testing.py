@@ -23,8 +23,10 @@ from locust.event import Events
 from locust.runners import STATE_STOPPED
 
 from ._plugin import running_profile
-from ._settings.models import ExporterSettings, ScenarioSettings, option_dest
-from ._shapes.profiles import ScenarioProfile, ScenarioShape
+from ._settings.models import ExporterSettings, ScenarioSettings
+from ._settings.options import option_dest
+from ._shapes.profile import ScenarioProfile
+from ._shapes.selecting import ScenarioShape
 
 if TYPE_CHECKING:
     from locust import User

@@ -18,8 +18,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from locust_scenarios import ScenarioSettings, SettingsError, StagesProfile
-from locust_scenarios._exporter.buckets import parse_buckets
-from locust_scenarios._exporter.collector import DEFAULT_BUCKETS, OTHER, LocustCollector, error_label
+from locust_scenarios._exporter.buckets import DEFAULT_BUCKETS, parse_buckets
+from locust_scenarios._exporter.collector import LocustCollector
+from locust_scenarios._exporter.labels import OTHER, error_label
 from locust_scenarios._exporter.serving import MetricsServer, mount
 from locust_scenarios._settings.models import load_settings
 from locust_scenarios._thresholds.grammar import parse

@@ -14,7 +14,7 @@ from locust.log import setup_logging
 from locust.stats import print_error_report, print_percentile_stats, print_stats
 
 from locust_scenarios._demo_target import serve
-from locust_scenarios._settings.models import format_duration, parse_duration
+from locust_scenarios._settings.options import format_duration, parse_duration
 from locust_scenarios._users.templates import EndpointsUser
 from locust_scenarios.testing import RunResult, run_profile
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from locust_scenarios._exitcodes import ExitCode
-from locust_scenarios._settings.models import parse_duration
+from locust_scenarios._settings.options import parse_duration
 
 __all__ = [
     "SUMMARY_EVENT",

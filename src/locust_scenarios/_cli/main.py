@@ -19,18 +19,18 @@ from locust.argument_parser import get_empty_argument_parser
 from locust.util.timespan import parse_timespan
 
 from locust_scenarios._exitcodes import ExitCode
-from locust_scenarios._settings.models import (
-    ExporterSettings,
-    ScenarioSettings,
+from locust_scenarios._settings.models import ExporterSettings, ScenarioSettings, describe
+from locust_scenarios._settings.options import (
     SettingsError,
     add_options,
-    describe,
     format_duration,
     install_hint,
     parse_ratio,
     unknown_variable_warnings,
 )
-from locust_scenarios._shapes.profiles import Plan, ScenarioProfile, ScenarioShape, iter_profiles
+from locust_scenarios._shapes.plan import Plan
+from locust_scenarios._shapes.profile import ScenarioProfile, iter_profiles
+from locust_scenarios._shapes.selecting import ScenarioShape
 
 __all__ = ["build_parser", "main", "plan_for", "render_chart", "render_text", "save_png"]
 

@@ -42,7 +42,7 @@ from locust_scenarios import _distributions as dist
 from locust_scenarios._exporter.serving import MetricsServer
 from locust_scenarios._settings.options import SCENARIO, SettingsError, env_name, option_name
 from locust_scenarios._settings.redaction import redact
-from locust_scenarios._shapes.profiles import ScenarioProfile
+from locust_scenarios._shapes.profile import ScenarioProfile
 from locust_scenarios._thresholds.measure import Sample
 
 if TYPE_CHECKING:

@@ -473,8 +473,8 @@ def planned_seconds() -> dict[str, int]:
 
     The chart derives its default Job deadline from it when the values name no duration or stages.
     """
-    from locust_scenarios._settings.models import parse_duration  # noqa: PLC0415  (Locust and pydantic load only when bundling)
-    from locust_scenarios._shapes.profiles import iter_profiles  # noqa: PLC0415
+    from locust_scenarios._settings.options import parse_duration  # noqa: PLC0415  (Locust and pydantic load only when bundling)
+    from locust_scenarios._shapes.profile import iter_profiles  # noqa: PLC0415
 
     planned = {}
     for profile in iter_profiles():
