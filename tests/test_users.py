@@ -41,7 +41,7 @@ from locust_scenarios._settings.context import scenario_settings
 from locust_scenarios._settings.options import add_options
 from locust_scenarios._users.endpoints import DEFAULT_ENDPOINTS
 from locust_scenarios._users.pacing import _SlotSchedule
-from locust_scenarios._users.templates import validate_user_settings
+from locust_scenarios._users.validation import validate_user_settings
 
 from .conftest import base_url, clean_env, free_port, locust, master_options, worker_options
 

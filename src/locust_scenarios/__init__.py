@@ -21,8 +21,9 @@ from ._shapes.profiles import (
     StressProfile,
 )
 from ._shapes.selecting import ScenarioShape
+from ._users.calls import Call
 from ._users.pacing import PacingStats, open_model_pacing, pacing, pacing_stats, scenario_wait_time, think_time
-from ._users.templates import Call, EndpointsUser, RestUser
+from ._users.templates import EndpointsUser, RestUser
 
 if TYPE_CHECKING:
     from ._settings.models import ExporterSettings, ScenarioSettings

@@ -71,7 +71,7 @@ from ._thresholds.timeline import Timeline
 from ._trust import Monitor, Observation, ProcessObservation, judge
 from ._trust import Verdict as GeneratorVerdict
 from ._users.pacing import PacingStats, pacing_stats
-from ._users.templates import check_host, check_user_classes, validate_user_settings
+from ._users.validation import check_host, check_user_classes, validate_user_settings
 
 if TYPE_CHECKING:
     from ._settings.models import ExporterSettings, ScenarioSettings
