@@ -12,17 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from locust_scenarios._cli.bundle import build as bundle_module
-from locust_scenarios._cli.bundle.build import (
-    MAX_CONFIGMAP_BYTES,
-    BundleError,
-    add_parser,
-    configmap_key,
-    evaluate_marker,
-    main,
-    refresh_bundle,
-    required_distributions,
-)
+from locust_scenarios._cli.bundle import command as bundle_module
+from locust_scenarios._cli.bundle.build import refresh_bundle
+from locust_scenarios._cli.bundle.command import add_parser, main
+from locust_scenarios._cli.bundle.errors import BundleError
+from locust_scenarios._cli.bundle.payload import MAX_CONFIGMAP_BYTES, configmap_key
+from locust_scenarios._cli.bundle.requirements import evaluate_marker, required_distributions
 
 from .conftest import FIXTURES, assets_for_tests, make_bundle
 

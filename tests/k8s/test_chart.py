@@ -16,13 +16,8 @@ import yaml
 from referencing import Registry, Resource
 
 from locust_scenarios import ScenarioSettings
-from locust_scenarios._cli.bundle.build import (
-    CONFIGMAP_KEY,
-    MAX_CONFIGMAP_BYTES,
-    MAX_RELEASE_BYTES,
-    BundleReport,
-    release_size,
-)
+from locust_scenarios._cli.bundle.build import BundleReport
+from locust_scenarios._cli.bundle.payload import CONFIGMAP_KEY, MAX_CONFIGMAP_BYTES, MAX_RELEASE_BYTES, release_size
 from locust_scenarios._settings.options import env_name
 
 from .conftest import HERE, RELEASE, K8sTools, by_kind, ci_values, helm, make_bundle, named, render

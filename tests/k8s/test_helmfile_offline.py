@@ -93,7 +93,7 @@ def test_sync_refreshes_when_the_command_exists(
     so); `template` before it left the stale file alone."""
     deploy = tmp_path / "deploy"
     make_bundle(deploy)
-    stale = deploy / "chart" / "files" / "package" / "locust_scenarios" / "settings.py"
+    stale = deploy / "chart" / "files" / "package" / "locust_scenarios" / "_settings" / "models.py"
     stale.write_text("# stale copy from an older install\n")
     path = _system_path(tools_only, cli_shim)
     assert run(deploy, path, "-e", "smoke", "template", HOST="http://127.0.0.1:1").returncode == 0

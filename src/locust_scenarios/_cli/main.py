@@ -373,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _add_report_parsers(commands)
-    for module in ("_demo_target", "_cli.bundle.build", "_cli.kube", "_cli.fetch"):
+    for module in ("_demo_target", "_cli.bundle.command", "_cli.kube", "_cli.fetch"):
         importlib.import_module(f"locust_scenarios.{module}").add_parser(commands)
     return parser
 
