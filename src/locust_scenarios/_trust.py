@@ -8,7 +8,7 @@ per-second history, so an endurance run costs the same memory as a smoke test); 
 them into the reasons a run is inconclusive (exit code 5).
 
 Plain values in, plain values out: the plugin reads Locust's runner and the pacing reports and
-feeds them here. This module imports only ``settings`` and ``exitcodes``.
+feeds them here. This module imports only the settings and the exit codes.
 """
 
 from __future__ import annotations

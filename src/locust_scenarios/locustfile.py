@@ -8,6 +8,8 @@ without it is refused with exit code 2); every other ``LOCUST_SCENARIO_*`` setti
 
 from locust_scenarios import EndpointsUser, ScenarioShape
 
+__all__ = ["Endpoints", "Shape"]
+
 
 class Endpoints(EndpointsUser):
     """Weighted requests from ``LOCUST_SCENARIO_ENDPOINTS``."""

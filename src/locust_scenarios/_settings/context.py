@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 from locust.env import Environment
 
-from .options import environment_options, setting_source
+from .options import environment_options
 
 if TYPE_CHECKING:
     from .models import ScenarioSettings
 
-__all__ = ["scenario_settings", "setting_source"]
+__all__ = ["scenario_settings"]
 
 _SETTINGS: weakref.WeakKeyDictionary[Environment, ScenarioSettings] = weakref.WeakKeyDictionary()
 

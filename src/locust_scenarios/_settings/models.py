@@ -9,9 +9,9 @@ carries the one-line message naming the variable, the value and what is allowed.
 
 pydantic and pydantic-settings load with this module, which the package imports only where settings
 are validated (``init``, a preview, a test): the names, help texts, limits and units of the options
-live in the pydantic-free ``_options``, so registering the options costs no pydantic import.
+live in the pydantic-free ``options``, so registering the options costs no pydantic import.
 
-This module imports nothing else of ours but ``_options`` and ``exitcodes``: it is the start of the
+This module imports nothing else of ours but ``options`` and the exit codes: it is the start of the
 one-way data flow.
 """
 
@@ -27,59 +27,24 @@ from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, Validation
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .options import (
-    BUILTIN_SCENARIOS,
     DEFAULT_THINK_TIME,
     EXPORTER,
-    MAX_DURATION,
-    MAX_LOCAL_USERS,
     MAX_RATE,
     MAX_USERS,
     SCENARIO,
     SECRET_FIELDS,
     OptionGroup,
     SettingsError,
-    add_options,
     env_name,
-    environment_options,
-    format_duration,
     help_text,
-    install_hint,
     option_dest,
     option_name,
     parse_duration,
     parse_ratio,
     shown,
-    suggest,
-    unknown_variable_warnings,
 )
 
-__all__ = [
-    "BUILTIN_SCENARIOS",
-    "DEFAULT_THINK_TIME",
-    "MAX_DURATION",
-    "MAX_LOCAL_USERS",
-    "MAX_RATE",
-    "MAX_USERS",
-    "Duration",
-    "ExporterSettings",
-    "Ratio",
-    "ScenarioSettings",
-    "SettingsError",
-    "add_options",
-    "describe",
-    "env_name",
-    "environment_options",
-    "format_duration",
-    "install_hint",
-    "load_settings",
-    "option_dest",
-    "option_name",
-    "parse_duration",
-    "parse_ratio",
-    "shown",
-    "suggest",
-    "unknown_variable_warnings",
-]
+__all__ = ["Duration", "ExporterSettings", "Ratio", "ScenarioSettings", "describe", "load_settings"]
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 """Seconds, written as ``500ms``, ``90s``, ``5m``, ``1h30m`` or a number."""
@@ -113,7 +78,7 @@ class _OptionModel(BaseSettings):
         populate_by_name=True,
     )
     options: ClassVar[OptionGroup]
-    """How the fields are spelt as options and variables (``_options`` holds the help texts)."""
+    """How the fields are spelt as options and variables (``options`` holds the help texts)."""
 
     @classmethod
     def settings_customise_sources(

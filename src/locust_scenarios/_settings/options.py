@@ -3,7 +3,7 @@
 Every Locust process imports the package, and Locust builds its option parser (the
 ``init_command_line_parser`` event) before ``init``. Registering our options therefore must not need
 pydantic: ``OPTIONS`` lists every field of the settings models with its help text, and
-``add_options`` registers them from that table. ``settings`` builds the pydantic models with these
+``add_options`` registers them from that table. ``models`` builds the pydantic models with these
 help texts and validates the values at ``init``; a test checks that the table and the models agree
 field for field.
 """

@@ -2,7 +2,7 @@
 
 Loadable and testable without a running Locust: ``load_endpoints`` turns a file path, inline JSON or
 parsed definitions into validated ``Endpoint`` objects, or one line naming the bad entry. The
-weighted pick lives here too (URL templates are in ``_url``). pydantic loads with this module: the
+weighted pick lives here too (URL templates are in ``url``). pydantic loads with this module: the
 templates import it when they first read their endpoints (at ``init``), not with the package.
 """
 
