@@ -25,8 +25,9 @@ from locust_scenarios._records.record import (
 )
 from locust_scenarios._records.report import render_html, render_junit, render_markdown
 from locust_scenarios._settings.redaction import REDACTED, install_redaction
-from locust_scenarios._thresholds.grammar import parse, with_baseline
+from locust_scenarios._thresholds.grammar import parse
 from locust_scenarios._thresholds.judging import evaluate
+from locust_scenarios._thresholds.measure import with_baseline
 from tests.records import lognormal_times, record_of
 
 

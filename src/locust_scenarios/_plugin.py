@@ -63,10 +63,10 @@ from ._settings.options import (
 )
 from ._settings.redaction import install_redaction
 from ._shapes.profile import ScenarioProfile, profile_names
-from ._thresholds.grammar import Threshold, check_stages, with_baseline
+from ._thresholds.grammar import Threshold, check_stages
 from ._thresholds.grammar import parse as parse_thresholds
 from ._thresholds.judging import Result, StopCondition, Verdict, abort_reason, evaluate, stop_condition
-from ._thresholds.measure import run_totals
+from ._thresholds.measure import run_totals, with_baseline
 from ._thresholds.timeline import Timeline
 from ._trust import Monitor, Observation, ProcessObservation, judge
 from ._trust import Verdict as GeneratorVerdict

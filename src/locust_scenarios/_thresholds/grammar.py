@@ -26,8 +26,8 @@ import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Final, Literal
+from dataclasses import dataclass, field
+from typing import Final, Literal, Protocol
 
 from locust_scenarios._settings.options import (
     SCENARIO,
@@ -40,17 +40,15 @@ from locust_scenarios._settings.options import (
     shown,
 )
 
-if TYPE_CHECKING:
-    from .measure import Sample
-
 __all__ = [
     "AGGREGATES",
+    "Baseline",
     "Kind",
     "Threshold",
     "check_stages",
+    "expression_error",
     "format_value",
     "parse",
-    "with_baseline",
 ]
 
 
@@ -84,6 +82,17 @@ _PERCENTILE = re.compile(r"^p(?:\((?P<paren>\d+(?:\.\d+)?)\)|(?P<plain>\d+(?:\.\
 _BARE_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
 
+class Baseline(Protocol):
+    """The baseline's requests a relative limit is judged against (a ``measure.Sample``)."""
+
+    @property
+    def requests(self) -> int: ...
+    @property
+    def failures(self) -> int: ...
+    @property
+    def response_times(self) -> Mapping[int, int]: ...
+
+
 @dataclass(frozen=True)
 class Threshold:
     """One criterion, with its limit in base units (seconds, a fraction, per second, a count)."""
@@ -100,7 +109,7 @@ class Threshold:
     relative: float | None = None
     """For ``baseline+N%`` limits, ``N/100`` (negative for ``baseline-N%``); ``limit`` is set from the
     baseline by ``with_baseline``."""
-    baseline: Sample | None = field(default=None, compare=False, repr=False)
+    baseline: Baseline | None = field(default=None, compare=False, repr=False)
     """The baseline's requests behind a relative limit."""
     stage: str | None = None
     """``[stage=NAME]``: judged on the requests made during the stages of that name only."""
@@ -177,11 +186,11 @@ def parse(text: str | None, *, setting: str = "thresholds") -> tuple[Threshold, 
             thresholds.append(threshold)
         except ValueError as error:
             where = f"criterion {number} {shown(part)}" if len(parts) > 1 else shown(part)
-            raise _error(setting, text, f"{where}: {error}") from None
+            raise expression_error(setting, text, f"{where}: {error}") from None
     return tuple(thresholds)
 
 
-def _error(setting: str, text: str, message: str) -> SettingsError:
+def expression_error(setting: str, text: str, message: str) -> SettingsError:
     model = SCENARIO
     return SettingsError(
         f"invalid setting {env_name(model, setting)}={shown(text)} ({option_name(model, setting)}): {message}"
@@ -208,7 +217,7 @@ def _split(text: str, setting: str) -> list[str]:
     for number, part in enumerate(parts, start=1):
         if not part:
             message = f"criterion {number} is empty (two commas in a row or a trailing comma)"
-            raise _error(setting, text, message)
+            raise expression_error(setting, text, message)
     return parts
 
 
@@ -297,37 +306,9 @@ def check_stages(thresholds: Iterable[Threshold], stages: Sequence[str] | None, 
         known = f"the profile's stages are {', '.join(dict.fromkeys(stages))}" if stages else "no profile runs"
         close = difflib.get_close_matches(threshold.stage, list(stages or ()), n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]}?" if close else ""
-        raise _error(
+        raise expression_error(
             "thresholds", text or "", f"{threshold.text!r}: no stage named {threshold.stage!r} ({known}){hint}"
         )
-
-
-def with_baseline(
-    thresholds: Sequence[Threshold], lookup: Callable[[str | None], Sample | None] | None, source: str | None = None
-) -> tuple[Threshold, ...]:
-    """Relative limits (``p95<baseline+10%``) made absolute from the baseline's requests.
-
-    ``lookup`` gives the baseline's ``Sample`` for a selector; ``SettingsError`` when a relative limit
-    has no baseline, or the baseline has no samples for its requests.
-    """
-    resolved = []
-    for threshold in thresholds:
-        if threshold.relative is None:
-            resolved.append(threshold)
-            continue
-        setting = "baseline_record"
-        if lookup is None:
-            message = f"{threshold.text!r} compares with a baseline: give a run record with --scenario-baseline-record"
-            raise _error("thresholds", threshold.text, message)
-        base = lookup(threshold.selector)
-        value, _ = base.measure(threshold) if base is not None else (None, 0)
-        if base is None or value is None:
-            what = f"requests named {threshold.selector!r}" if threshold.selector else "requests"
-            raise _error(setting, source or "", f"the baseline has no {what} for {threshold.text!r}")
-        # the fail ratio's percentage is in points; every other aggregate's is relative
-        limit = value + threshold.relative if threshold.kind == "ratio" else value * (1 + threshold.relative)
-        resolved.append(replace(threshold, limit=limit, baseline=base))
-    return tuple(resolved)
 
 
 def _aggregate(text: str) -> tuple[str, float | None]:

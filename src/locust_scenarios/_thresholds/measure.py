@@ -7,18 +7,18 @@ Locust's rounded distribution, so percentiles are the very numbers Locust report
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
 from locust.stats import calculate_response_time_percentile
 
-from .grammar import Threshold
+from .grammar import Threshold, expression_error
 
 if TYPE_CHECKING:
     from locust.stats import RequestStats, StatsEntry
 
-__all__ = ["Sample", "merge", "run_totals", "sample", "selected"]
+__all__ = ["Sample", "merge", "run_totals", "sample", "selected", "with_baseline"]
 
 
 @dataclass(frozen=True)
@@ -174,3 +174,31 @@ def run_totals(stats: RequestStats) -> dict[str, float | int | None]:
         value, _ = whole.measure(Threshold(name, name, "<", 0.0, quantile=quantile))
         totals[f"{name}_seconds"] = value
     return totals
+
+
+def with_baseline(
+    thresholds: Sequence[Threshold], lookup: Callable[[str | None], Sample | None] | None, source: str | None = None
+) -> tuple[Threshold, ...]:
+    """Relative limits (``p95<baseline+10%``) made absolute from the baseline's requests.
+
+    ``lookup`` gives the baseline's ``Sample`` for a selector; ``SettingsError`` when a relative limit
+    has no baseline, or the baseline has no samples for its requests.
+    """
+    resolved = []
+    for threshold in thresholds:
+        if threshold.relative is None:
+            resolved.append(threshold)
+            continue
+        setting = "baseline_record"
+        if lookup is None:
+            message = f"{threshold.text!r} compares with a baseline: give a run record with --scenario-baseline-record"
+            raise expression_error("thresholds", threshold.text, message)
+        base = lookup(threshold.selector)
+        value, _ = base.measure(threshold) if base is not None else (None, 0)
+        if base is None or value is None:
+            what = f"requests named {threshold.selector!r}" if threshold.selector else "requests"
+            raise expression_error(setting, source or "", f"the baseline has no {what} for {threshold.text!r}")
+        # the fail ratio's percentage is in points; every other aggregate's is relative
+        limit = value + threshold.relative if threshold.kind == "ratio" else value * (1 + threshold.relative)
+        resolved.append(replace(threshold, limit=limit, baseline=base))
+    return tuple(resolved)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from locust import FastHttpUser
 from locust.contrib.fasthttp import ResponseContextManager
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopTest, StopUser
 
@@ -24,7 +25,6 @@ from locust_scenarios._settings.redaction import redact
 
 if TYPE_CHECKING:
     from .endpoints import EndpointTable
-    from .templates import RestUser
 
 __all__ = ["Call", "CallBlock", "Picker", "Request", "judge", "seconds", "send"]
 
@@ -184,7 +184,7 @@ class CallBlock:
 
     __slots__ = ("_call", "_request", "_response", "_user")
 
-    def __init__(self, user: RestUser, request: Request) -> None:
+    def __init__(self, user: FastHttpUser, request: Request) -> None:
         self._user = user
         self._request = request
 
@@ -236,7 +236,7 @@ class Request:
     data: str | None = None
 
 
-def send(user: RestUser, request: Request) -> ResponseContextManager:
+def send(user: FastHttpUser, request: Request) -> ResponseContextManager:
     """Send a request with ``catch_response``: the caller judges it and Locust reports it once."""
     return user.client.request(
         request.method,
