@@ -78,6 +78,7 @@ def settings_page() -> str:
         "falls through to a `.env` file in the working directory, then to class attributes of the profile\n",
         "(`users = 50` on a subclass), then to the defaults below. Values are validated before any user\n",
         "spawns; a bad one exits with code 2 and one line naming the variable, the value and the rule.\n",
+        "A value you did not set is named as what stood in for it (`(not set; the smoke profile's default)`).\n",
         "Misspelt `LOCUST_SCENARIO_*` variables are reported with the closest known name. An empty\n",
         "value (`LOCUST_SCENARIO_USERS=`) counts as not set.\n",
         "\n## Locust's own `-u`, `-r` and `-t`\n\n",

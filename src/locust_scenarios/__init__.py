@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import _plugin  # registers the Locust event listeners
 from ._exitcodes import ExitCode
-from ._settings.options import SettingsError, parse_duration
+from ._settings.errors import SettingsError
+from ._settings.options import parse_duration
 from ._shapes.plan import Plan, Stage, parse_stages, repeat, scale, sequence
 from ._shapes.profile import ScenarioProfile, register_profile
 from ._shapes.profiles import (

@@ -22,6 +22,7 @@ Importing this module registers the listeners; they do nothing until Locust fire
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import math
@@ -49,16 +50,17 @@ from ._exporter.buckets import parse_buckets
 from ._exporter.collector import LocustCollector, new_run_id
 from ._exporter.serving import MetricsServer, mount, push
 from ._records.record import Recording
+from ._settings.errors import SettingsError
 from ._settings.options import (
+    EXPORTER,
     MAX_LOCAL_USERS,
     SCENARIO,
     SECRET_FIELDS,
-    SettingsError,
+    Setting,
     add_options,
     format_duration,
     option_dest,
     parse_duration,
-    setting_source,
     unknown_variable_warnings,
 )
 from ._settings.redaction import install_redaction
@@ -128,7 +130,8 @@ class _MasterPatience(argparse.Action):
             if self.dest.endswith("interval") and seconds <= 0:
                 raise ValueError("must be above zero")
         except ValueError as error:
-            sys.stderr.write(f"locust-scenarios: invalid setting {option_string}={values!r}: {error}\n")
+            named = Setting(getattr(self, "env_var", None) or str(option_string), "/".join(self.option_strings))
+            sys.stderr.write(f"locust-scenarios: {SettingsError.invalid(named, values, str(error))}\n")
             raise SystemExit(ExitCode.INVALID_CONFIG) from None
         setattr(namespace, self.dest, seconds)
         interval = getattr(namespace, "scenario_master_retry_interval", None) or _LOCUST_CONNECT_TIMEOUT
@@ -150,21 +153,28 @@ def _check_process_limits(
         if profile is not None and profile.settings is not None and not profile.open_model:
             peak = max(peak or 0, math.ceil(profile.plan.peak))
         if peak is not None and peak > MAX_LOCAL_USERS:
-            raise SettingsError(
-                f"invalid setting {setting_source('users', peak)}: one Locust process runs at most "
-                f"{MAX_LOCAL_USERS} users; run workers (--master/--worker or --processes) for more"
+            given = peak == scenario.users and "users" in scenario.model_fields_set
+            raise SettingsError.invalid(
+                "users",
+                peak,
+                f"one Locust process runs at most {MAX_LOCAL_USERS} users; "
+                "run workers (--master/--worker or --processes) for more",
+                source=None if given else "not set; the profile's peak",
             )
     web_port = getattr(options, "web_port", None)
     headless = getattr(options, "headless", False) or isinstance(environment.runner, WorkerRunner)
     if exporter.port is not None and exporter.port != 0 and not headless and exporter.port == web_port:
-        raise SettingsError(
-            f"invalid setting LOCUST_PROMETHEUS_PORT={exporter.port} (--prometheus-port): it is also the web UI's "
-            "port (--web-port); the web UI serves /metrics itself, so leave the setting out or pick another port"
+        raise SettingsError.invalid(
+            "port",
+            exporter.port,
+            "it is also the web UI's port (--web-port); the web UI serves /metrics itself, "
+            "so leave the setting out or pick another port",
+            group=EXPORTER,
         )
     if scenario.summary and not isinstance(environment.runner, WorkerRunner):
         problem = _unwritable(Path(scenario.summary))
         if problem:
-            raise SettingsError(f"invalid setting {setting_source('summary', scenario.summary)}: {problem}")
+            raise SettingsError.invalid("summary", scenario.summary, problem)
 
 
 def _unwritable(path: Path) -> str | None:
@@ -290,7 +300,7 @@ def _collect(problems: list[str], check: Callable[[], _T]) -> _T | None:
 def _start_settings(
     environment: Environment, profile: ScenarioProfile | None, on_worker: bool
 ) -> tuple[tuple[ScenarioSettings, tuple[Threshold, ...], tuple[Threshold, ...]], ExporterSettings, Any, Recording]:
-    """Everything a run reads, checked; one ``SettingsError`` naming every invalid setting at once."""
+    """Everything a run reads, checked; one ``SettingsError`` naming every refused setting at once."""
     from ._settings.models import ExporterSettings, load_settings  # noqa: PLC0415  (pydantic loads at init)
 
     options = environment.parsed_options
@@ -309,7 +319,7 @@ def _start_settings(
         Recording() if on_worker or checked is None else _collect(problems, lambda: Recording.configure(checked[0]))
     )
     if problems or checked is None or exporter is None or buckets is None or recording is None:
-        raise SettingsError("; ".join(problems))
+        raise SettingsError.joined(problems)
     return checked, exporter, buckets, recording
 
 
@@ -362,7 +372,12 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
         try:
             observed.server.start()
         except OSError as error:
-            _fail(f"cannot serve metrics on {exporter.host}:{exporter.port} (--prometheus-port): {error}", environment)
+            # A port in use (or below 1024) is the port's fault; an address this host lacks is the host's.
+            field, value = (
+                ("port", exporter.port) if error.errno in (errno.EADDRINUSE, errno.EACCES) else ("host", exporter.host)
+            )
+            where = f"cannot serve metrics on {exporter.host}:{exporter.port} ({error})"
+            _fail(str(SettingsError.invalid(field, value, where, group=EXPORTER)), environment)
     if web_ui is not None:
         mount(web_ui, observed.collector)
         webui.attach(

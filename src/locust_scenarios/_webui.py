@@ -28,7 +28,8 @@ from flask import Response, jsonify, request
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING
 
-from ._settings.options import SCENARIO, SettingsError, field_names, format_duration, option_dest
+from ._settings.errors import SettingsError
+from ._settings.options import SCENARIO, field_names, format_duration, option_dest
 from ._shapes.profile import ScenarioProfile
 from ._shapes.selecting import ScenarioShape
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from locust_scenarios._records.record import record_from_log
 from locust_scenarios._records.report import render_html
-from locust_scenarios._settings.options import SettingsError
+from locust_scenarios._settings.errors import SettingsError
 
 __all__ = ["Fetched", "add_parser", "fetch"]
 

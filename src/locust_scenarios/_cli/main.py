@@ -19,9 +19,9 @@ from locust.argument_parser import get_empty_argument_parser
 from locust.util.timespan import parse_timespan
 
 from locust_scenarios._exitcodes import ExitCode
+from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._settings.models import ExporterSettings, ScenarioSettings, describe
 from locust_scenarios._settings.options import (
-    SettingsError,
     add_options,
     format_duration,
     install_hint,

@@ -6,7 +6,8 @@ from typing import Final
 
 from locust import stats as locust_stats
 
-from locust_scenarios._settings.options import EXPORTER, SettingsError, env_name, option_name, parse_duration, shown
+from locust_scenarios._settings.errors import SettingsError
+from locust_scenarios._settings.options import EXPORTER, parse_duration, shown
 
 __all__ = ["DEFAULT_BUCKETS", "parse_buckets"]
 
@@ -45,27 +46,30 @@ def parse_buckets(text: str | None) -> tuple[float, ...]:
     """
     if text is None or not text.strip():
         return DEFAULT_BUCKETS
-    where = f"{env_name(EXPORTER, 'buckets')}={shown(text)} ({option_name(EXPORTER, 'buckets')})"
+
+    def refused(rule: str) -> SettingsError:
+        return SettingsError.invalid("buckets", text, rule, group=EXPORTER)
+
     bounds: list[float] = []
     for part in (p.strip() for p in text.split(",")):
         try:
             seconds = parse_duration(part)
         except ValueError as error:
-            raise SettingsError(f"invalid setting {where}: bucket {shown(part)} {error}") from None
+            raise refused(f"bucket {shown(part)} {error}") from None
         if seconds > _MAX_BUCKET:
-            raise SettingsError(f"invalid setting {where}: bucket {shown(part)} is above the largest, 1h")
+            raise refused(f"bucket {shown(part)} is above the largest, 1h")
         milliseconds = seconds * 1000
         rounded = locust_stats.bucket_response_time(milliseconds)
         if rounded <= 0 or abs(rounded - milliseconds) > 1e-6:
             below, above = _grid_neighbours(milliseconds)
-            raise SettingsError(
-                f"invalid setting {where}: bucket {shown(part)} is not on Locust's response-time grid "
+            raise refused(
+                f"bucket {shown(part)} is not on Locust's response-time grid "
                 f"(exact below 100ms, then 10ms steps to 1s, 100ms to 10s, 1s above); "
                 f"nearest: {below:g}ms or {above:g}ms"
             )
         bounds.append(rounded / 1000)
     if sorted(set(bounds)) != bounds:
-        raise SettingsError(f"invalid setting {where}: buckets must be distinct and in increasing order")
+        raise refused("buckets must be distinct and in increasing order")
     return tuple(bounds)
 
 

@@ -40,7 +40,8 @@ from locust.stats import StatsError
 
 from locust_scenarios import _distributions as dist
 from locust_scenarios._exporter.serving import MetricsServer
-from locust_scenarios._settings.options import SCENARIO, SettingsError, env_name, option_name
+from locust_scenarios._settings.errors import SettingsError
+from locust_scenarios._settings.options import SCENARIO, option_name, shown
 from locust_scenarios._settings.redaction import redact
 from locust_scenarios._shapes.profile import ScenarioProfile
 from locust_scenarios._thresholds.measure import Sample
@@ -85,11 +86,6 @@ def schema() -> dict[str, Any]:
 # Settings
 
 
-def _where(setting: str, value: object) -> str:
-    model = SCENARIO
-    return f"{env_name(model, setting)}={value!r} ({option_name(model, setting)})"
-
-
 def parse_tags(text: str | None) -> dict[str, str]:
     """``'environment=staging,team=shop'`` as a mapping; ``SettingsError`` for a part without ``=``."""
     tags: dict[str, str] = {}
@@ -98,9 +94,8 @@ def parse_tags(text: str | None) -> dict[str, str]:
             continue
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
-            raise SettingsError(
-                f"invalid setting {_where('tags', text)}: {part!r} is not key=value — "
-                "tags such as 'environment=staging,team=shop'"
+            raise SettingsError.invalid(
+                "tags", text, f"{shown(part)} is not key=value — tags such as 'environment=staging,team=shop'"
             )
         tags[key.strip()] = value.strip()
     return tags
@@ -122,32 +117,35 @@ def _check_writable(path: str, setting: str) -> Path:
     """The path, once its folder exists (created if need be) and accepts a new file."""
     target = Path(path)
     if target.is_dir():
-        raise SettingsError(f"invalid setting {_where(setting, path)}: is a folder, give a file path")
+        raise SettingsError.invalid(setting, path, "is a folder, give a file path")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".write-check-"):
             pass
     except OSError as error:
         reason = error.strerror or str(error)
-        raise SettingsError(f"invalid setting {_where(setting, path)}: cannot write there ({reason})") from None
+        raise SettingsError.invalid(setting, path, f"cannot write there ({reason})") from None
     return target
 
 
 def load_record(path: str | Path, *, setting: str | None = None) -> dict[str, Any]:
     """A run record read from ``path``; ``SettingsError`` when it is missing, not JSON or another version."""
-    where = _where(setting, str(path)) if setting else f"run record {str(path)!r}"
+
+    def refused(rule: str) -> SettingsError:
+        if setting:
+            return SettingsError.invalid(setting, str(path), rule)
+        return SettingsError(f"invalid run record {shown(str(path))}: {rule}")
+
     try:
         loaded = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
-        raise SettingsError(f"invalid {where}: cannot read it ({error.strerror or error})") from None
+        raise refused(f"cannot read it ({error.strerror or error})") from None
     except ValueError as error:
-        raise SettingsError(f"invalid {where}: not JSON ({error})") from None
+        raise refused(f"not JSON ({error})") from None
     if not isinstance(loaded, dict) or loaded.get("kind") != KIND:
-        raise SettingsError(f'invalid {where}: not a locust-scenarios run record (no "kind": "{KIND}")')
+        raise refused(f'not a locust-scenarios run record (no "kind": "{KIND}")')
     if loaded.get("schema_version") != SCHEMA_VERSION:
-        raise SettingsError(
-            f"invalid {where}: schema version {loaded.get('schema_version')!r}, this version reads {SCHEMA_VERSION}"
-        )
+        raise refused(f"schema version {loaded.get('schema_version')!r}, this version reads {SCHEMA_VERSION}")
     return loaded
 
 

@@ -24,24 +24,23 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from .errors import SettingsError, pydantic_rule
 from .options import (
     DEFAULT_THINK_TIME,
     EXPORTER,
     MAX_RATE,
     MAX_USERS,
     SCENARIO,
-    SECRET_FIELDS,
     OptionGroup,
-    SettingsError,
     env_name,
     help_text,
     option_dest,
     option_name,
     parse_duration,
     parse_ratio,
-    shown,
 )
 
 __all__ = ["Duration", "ExporterSettings", "Ratio", "ScenarioSettings", "describe", "load_settings"]
@@ -166,12 +165,10 @@ class ScenarioSettings(_OptionModel):
     tags: str | None = Field(None, description=_scenario("tags"))
     baseline_record: str | None = Field(None, description=_scenario("baseline_record"))
 
-    secret_fields: ClassVar[frozenset[str]] = SECRET_FIELDS
-
     @field_validator("auth_token", mode="before")
     @classmethod
     def _plain_token(cls, value: object) -> object:
-        # The error never repeats the token: _one_line hides the input of secret fields.
+        # The error never repeats the token: the option table marks it secret, so no message shows it.
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
         if isinstance(text, str) and text and not _TOKEN.fullmatch(text):
             raise ValueError(
@@ -236,7 +233,7 @@ def load_settings(
 ) -> SettingsT:
     """Merge and validate: Locust's parsed ``options`` > ``.env`` > ``class_defaults`` > defaults.
 
-    Raises ``SettingsError`` with a one-line message naming every invalid setting.
+    Raises ``SettingsError`` with a one-line message naming every refused setting.
     """
     target: type[SettingsT] = model
     defaults = {k: v for k, v in (class_defaults or {}).items() if k in model.model_fields}
@@ -252,7 +249,7 @@ def load_settings(
     try:
         return target(_env_file=env_file if env_file and os.path.exists(env_file) else None, **given)
     except ValidationError as error:
-        raise SettingsError(_one_line(model, error, given, defaults)) from None
+        raise _one_line(model, error, given, defaults) from None
 
 
 def _constraints(model: type[_OptionModel], field: str) -> dict[str, Any]:
@@ -269,32 +266,27 @@ def _constraints(model: type[_OptionModel], field: str) -> dict[str, Any]:
 
 def _one_line(
     model: type[_OptionModel], error: ValidationError, given: Mapping[str, Any], defaults: Mapping[str, Any]
-) -> str:
-    """Every invalid setting of ``error``, one clause each, on one line."""
-    clauses = [_clause(model, found, given, defaults) for found in error.errors()]
-    return "; ".join(dict.fromkeys(clauses))
+) -> SettingsError:
+    """Every refused setting of ``error``, one clause each, on one line."""
+    return SettingsError.joined(_clause(model, found, given, defaults) for found in error.errors())
 
 
-def _clause(model: type[_OptionModel], first: Any, given: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
-    loc = [str(part) for part in first["loc"]]
-    field = loc[0] if loc else "?"
+def _clause(
+    model: type[_OptionModel], found: ErrorDetails, given: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> SettingsError:
+    """One pydantic error as a refused setting, named where its value came from."""
+    field = str(found["loc"][0]) if found["loc"] else "scenario"
     if field == "LOCUST_SCENARIO":
         field = "scenario"
-    secret: frozenset[str] = getattr(model, "secret_fields", frozenset())
-    value = "<hidden>" if field in secret else shown(first.get("input"))
-    where = env_name(model, field) if field in model.model_fields else field
     if field in given:
-        source = f"{where}={value} ({option_name(model, field)})"
+        source = None  # the option (command line, environment or config file)
     elif field in defaults:
-        source = f"{where}={value} (class attribute {field})"
+        source = f"class attribute {field}"
     else:
-        source = f"{where}={value}"
-    message = str(first["msg"])
-    message = message.removeprefix("Value error, ")
-    message = message.replace("Input should be", "must be").replace("input should be", "must be")
+        source = "from .env"
     allowed = model.model_fields[field].description if field in model.model_fields else ""
-    hint = f" — {allowed}" if allowed else ""
-    return f"invalid setting {source}: {message}{hint}"
+    rule = pydantic_rule(found) + (f" — {allowed}" if allowed else "")
+    return SettingsError.invalid(field, found.get("input"), rule, group=model.options, source=source)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Our Locust options without pydantic: their names, the option table, units and the error type.
+"""Our Locust options without pydantic: their names, the option table and units.
 
 Every Locust process imports the package, and Locust builds its option parser (the
 ``init_command_line_parser`` event) before ``init``. Registering our options therefore must not need
@@ -16,16 +16,15 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from locust.argument_parser import get_empty_argument_parser
-
-from locust_scenarios._exitcodes import ExitCode
 
 __all__ = [
     "BUILTIN_SCENARIOS",
     "DEFAULT_THINK_TIME",
     "EXPORTER",
+    "LOCUST_HOST",
     "MAX_DURATION",
     "MAX_LOCAL_USERS",
     "MAX_RATE",
@@ -35,7 +34,7 @@ __all__ = [
     "SECRET_FIELDS",
     "Option",
     "OptionGroup",
-    "SettingsError",
+    "Setting",
     "add_options",
     "env_name",
     "environment_options",
@@ -47,7 +46,7 @@ __all__ = [
     "option_name",
     "parse_duration",
     "parse_ratio",
-    "setting_source",
+    "setting",
     "shown",
     "suggest",
     "unknown_variable_warnings",
@@ -81,12 +80,6 @@ def shown(value: object, limit: int = _SHOWN_LIMIT) -> str:
     if len(text) <= limit:
         return text
     return f"{text[: limit - 1]}…({len(str(value))} characters)"
-
-
-class SettingsError(ValueError):
-    """Invalid configuration; ``str()`` is one line naming the variable, the value and what is allowed."""
-
-    exit_code: ClassVar[int] = ExitCode.INVALID_CONFIG
 
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
@@ -290,9 +283,28 @@ def option_dest(model: object, field: str) -> str:
     return option_name(model, field).removeprefix("--").replace("-", "_")
 
 
-def setting_source(field: str, value: object) -> str:
-    """``LOCUST_SCENARIO_X='value' (--scenario-x)`` for messages, with long values cut short."""
-    return f"{env_name(SCENARIO, field)}={shown(value)} ({option_name(SCENARIO, field)})"
+@dataclass(frozen=True)
+class Setting:
+    """How a setting is named to people: its environment variable (or another name) and where it is set."""
+
+    name: str
+    """``LOCUST_SCENARIO_USERS``; for values that are not settings, e.g. ``Api.host``."""
+    where: str
+    """``--scenario-users``; for values that are not settings, e.g. ``class attribute``."""
+    secret: bool = False
+    """Whether its value is never shown."""
+
+
+def setting(field: str, group: OptionGroup = SCENARIO) -> Setting:
+    """A setting of the option table, named by its variable and its option (``KeyError`` if unknown)."""
+    for option in OPTIONS:
+        if option.group is group and option.field == field:
+            return Setting(env_name(group, field), option_name(group, field), option.secret)
+    raise KeyError(f"no option for {field!r} in {group.env_prefix}*")
+
+
+LOCUST_HOST = Setting("LOCUST_HOST", "-H/--host")
+"""Locust's own target host, which the user templates need."""
 
 
 class _Offered(list[str]):

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from locust import LoadTestShape
 
+from locust_scenarios._settings.errors import SettingsError, setting_phrase
 from locust_scenarios._settings.options import (
     BUILTIN_SCENARIOS,
     SCENARIO,
-    SettingsError,
     environment_options,
     field_names,
     format_duration,
@@ -72,9 +72,8 @@ def profile_class(name: str) -> type[ScenarioProfile]:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise SettingsError(
-            f"invalid setting LOCUST_SCENARIO={name!r} (--scenario): must be one of "
-            f"{', '.join(profile_names())}{suggest(name, profile_names())}"
+        raise SettingsError.invalid(
+            "scenario", name, f"must be one of {', '.join(profile_names())}{suggest(name, profile_names())}"
         ) from None
 
 
@@ -139,7 +138,8 @@ class ScenarioProfile(LoadTestShape):
         if self._max_duration is not None and self._max_duration < plan.duration:
             plan = plan.truncated(self._max_duration)
         if not plan.stages or plan.duration <= 0:
-            raise SettingsError(f"invalid setting LOCUST_SCENARIO={self.scenario_name!r}: the plan is empty")
+            source = self.source_of(settings, "scenario")
+            raise SettingsError.invalid("scenario", self.scenario_name, "the plan is empty", source=source)
         self._plan = plan
 
     def _remember_common_options(self, options: Any) -> Mapping[str, Any]:
@@ -265,6 +265,23 @@ class ScenarioProfile(LoadTestShape):
         if value is None:
             value = self.seconds(settings, "duration") * default_share
         return float(value)
+
+    def source_of(self, settings: ScenarioSettings, name: str) -> str | None:
+        """Where a value the plan used came from, for messages: ``None`` when the user set it (an
+        option, a variable, a config or ``.env`` file), else what stood in for it."""
+        if name in settings.model_fields_set:
+            return None
+        if getattr(settings, name, None) is not None or getattr(type(self), name, None) is not None:
+            return f"not set; the {self.scenario_name} profile's default"
+        return "not set; a share of the duration"
+
+    def too_long(self, settings: ScenarioSettings, name: str, seconds: float, rule: str) -> SettingsError:
+        """The duration setting ``name`` (``seconds`` as the plan used it) refused, named as it was set."""
+        return SettingsError.invalid(name, format_duration(seconds), rule, source=self.source_of(settings, name))
+
+    def phrase(self, settings: ScenarioSettings, name: str, seconds: float) -> str:
+        """A duration setting the plan used, for the rule of another one's refusal."""
+        return setting_phrase(name, format_duration(seconds), source=self.source_of(settings, name))
 
 
 def _with_common_options(options: Any) -> Any:

@@ -9,11 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from locust_scenarios._settings.options import (
-    SettingsError,
-    format_duration,
-    shown,
-)
+from locust_scenarios._settings.errors import SettingsError
+from locust_scenarios._settings.options import format_duration
 
 from .plan import Plan, Stage, parse_stages, scale
 from .profile import ScenarioProfile, register_profile
@@ -52,18 +49,30 @@ class LoadProfile(ScenarioProfile):
         ramp_up = self.seconds(settings, "ramp_up", self.ramp_up_share)
         ramp_down = self.seconds(settings, "ramp_down", self.ramp_down_share)
         if ramp_up + ramp_down >= total:
-            ramps = f"LOCUST_SCENARIO_RAMP_UP={format_duration(ramp_up)}"
-            if ramp_down:  # smoke has no ramp-down: do not name a setting the user never met
-                ramps += f" + LOCUST_SCENARIO_RAMP_DOWN={format_duration(ramp_down)}"
-            raise SettingsError(
-                f"invalid setting {ramps}: must be shorter than LOCUST_SCENARIO_DURATION={format_duration(total)}"
-            )
+            raise self._ramps_too_long(settings, {"ramp_up": ramp_up, "ramp_down": ramp_down}, total)
         stages = (
             Stage(ramp_up, peak, "ramp-up"),
             Stage(total - ramp_up - ramp_down, peak, "steady"),
             Stage(ramp_down, 0, "ramp-down"),
         )
         return Plan(tuple(s for s in stages if s.duration > 0), unit=unit)
+
+    def _ramps_too_long(self, settings: ScenarioSettings, ramps: dict[str, float], total: float) -> SettingsError:
+        """The ramps leave no time at the peak: the setting the user gave is named as the invalid one.
+
+        A ramp of zero is left out (smoke has no ramp-down: do not name a setting the user never met).
+        """
+        ramps = {name: seconds for name, seconds in ramps.items() if seconds}
+        given = [name for name in ramps if self.source_of(settings, name) is None]
+        if not given and self.source_of(settings, "duration") is None:
+            shown = " + ".join(self.phrase(settings, name, seconds) for name, seconds in ramps.items())
+            return self.too_long(settings, "duration", total, f"must be longer than the ramps, {shown}")
+        name = given[0] if given else next(iter(ramps))
+        others = [self.phrase(settings, other, seconds) for other, seconds in ramps.items() if other != name]
+        rule = f"must be shorter than {self.phrase(settings, 'duration', total)}"
+        if others:
+            rule = f"with {', '.join(others)}, {rule}"
+        return self.too_long(settings, name, ramps[name], rule)
 
 
 @register_profile("smoke")
@@ -102,10 +111,8 @@ class StressProfile(ScenarioProfile):
         share = (total - ramp_down) / steps
         ramp = self.seconds(settings, "ramp_up", 0.10 / steps * (total - ramp_down) / total)
         if ramp >= share:
-            raise SettingsError(
-                f"invalid setting LOCUST_SCENARIO_RAMP_UP={format_duration(ramp)}: must be shorter than "
-                f"each step ({format_duration(share)} = (duration - ramp_down) / steps)"
-            )
+            rule = f"must be shorter than each step ({format_duration(share)} = (duration - ramp_down) / steps)"
+            raise self.too_long(settings, "ramp_up", ramp, rule)
         stages: list[Stage] = []
         for step in range(1, steps + 1):
             level = peak * step / steps
@@ -142,11 +149,20 @@ class SpikeProfile(ScenarioProfile):
         before = min(30.0, total / 8)
         recovery = total - ramp_up - before - 2 * rise - hold
         if recovery <= 0:
-            raise SettingsError(
-                f"invalid setting LOCUST_SCENARIO_DURATION={format_duration(total)}: too short for the "
-                f"spike's ramp-up, baseline, rise, hold ({format_duration(hold)}) and fall; "
-                f"must exceed {format_duration(total - recovery)}"
+            parts = {"ramp_up": ramp_up, "hold": hold}
+            given = [name for name in parts if self.source_of(settings, name) is None]
+            if self.source_of(settings, "duration") is None or not given:
+                rule = (
+                    f"too short for the spike's ramp-up, baseline, rise, hold ({format_duration(hold)}) and fall; "
+                    f"must exceed {format_duration(total - recovery)}"
+                )
+                raise self.too_long(settings, "duration", total, rule)
+            name = given[0]
+            rule = (
+                f"leaves no time to recover within {self.phrase(settings, 'duration', total)}; "
+                f"must be shorter than {format_duration(parts[name] + recovery)}"
             )
+            raise self.too_long(settings, name, parts[name], rule)
         stages = (
             Stage(ramp_up, base, "ramp-up"),
             Stage(before, base, "baseline"),
@@ -217,11 +233,12 @@ class StagesProfile(ScenarioProfile):
     stages: ClassVar[Sequence[Stage] | str] = "30s:5,1m:5,30s:0"
 
     def build(self, settings: ScenarioSettings) -> Plan:
-        source: Sequence[Stage] | str = settings.stages or type(self).stages
+        declared: Sequence[Stage] | str = settings.stages or type(self).stages
         try:
-            stages = parse_stages(source) if isinstance(source, str) else list(source)
+            stages = parse_stages(declared) if isinstance(declared, str) else list(declared)
         except ValueError as error:
-            raise SettingsError(f"invalid setting LOCUST_SCENARIO_STAGES={shown(source)}: {error}") from None
+            source = None if settings.stages else f"not set; the {type(self).__name__} class attribute stages"
+            raise SettingsError.invalid("stages", declared, str(error), source=source) from None
         plan = Plan(tuple(stages), unit="iterations/s" if settings.rate is not None else "users")
         wanted = settings.rate if settings.rate is not None else settings.users
         if wanted is not None and plan.peak > 0:

@@ -29,16 +29,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal, Protocol
 
-from locust_scenarios._settings.options import (
-    SCENARIO,
-    SettingsError,
-    env_name,
-    format_duration,
-    option_name,
-    parse_duration,
-    parse_ratio,
-    shown,
-)
+from locust_scenarios._settings.errors import SettingsError
+from locust_scenarios._settings.options import format_duration, parse_duration, parse_ratio, shown
 
 __all__ = [
     "AGGREGATES",
@@ -190,11 +182,10 @@ def parse(text: str | None, *, setting: str = "thresholds") -> tuple[Threshold, 
     return tuple(thresholds)
 
 
-def expression_error(setting: str, text: str, message: str) -> SettingsError:
-    model = SCENARIO
-    return SettingsError(
-        f"invalid setting {env_name(model, setting)}={shown(text)} ({option_name(model, setting)}): {message}"
-        " — criteria such as 'p95<500ms,fail_ratio<1%,rps>50,[GET /api/items]p99<1s'"
+def expression_error(setting: str, text: str | None, message: str) -> SettingsError:
+    """The expression of ``setting`` (``thresholds``, ``stop_on``, ``baseline_record``) refused."""
+    return SettingsError.invalid(
+        setting, text, f"{message} — criteria such as 'p95<500ms,fail_ratio<1%,rps>50,[GET /api/items]p99<1s'"
     )
 
 

@@ -197,7 +197,7 @@ def with_baseline(
         value, _ = base.measure(threshold) if base is not None else (None, 0)
         if base is None or value is None:
             what = f"requests named {threshold.selector!r}" if threshold.selector else "requests"
-            raise expression_error(setting, source or "", f"the baseline has no {what} for {threshold.text!r}")
+            raise expression_error(setting, source, f"the baseline has no {what} for {threshold.text!r}")
         # the fail ratio's percentage is in points; every other aggregate's is relative
         limit = value + threshold.relative if threshold.kind == "ratio" else value * (1 + threshold.relative)
         resolved.append(replace(threshold, limit=limit, baseline=base))

@@ -21,14 +21,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from locust_scenarios._settings.options import (
-    SettingsError,
-    install_hint,
-    parse_duration,
-    setting_source,
-    shown,
-    suggest,
-)
+from locust_scenarios._settings.errors import SettingsError, pydantic_rule
+from locust_scenarios._settings.options import Setting, install_hint, parse_duration, shown, suggest
 
 __all__ = ["DEFAULT_ENDPOINTS", "Endpoint", "EndpointSource", "EndpointTable", "load_endpoints"]
 
@@ -218,9 +212,7 @@ def _validated(entries: list[Mapping[str, Any]]) -> tuple[Endpoint, ...]:
             # "path is required" that follows from it.
             first = min(error.errors(), key=lambda found: found["type"] != "extra_forbidden")
             field = ".".join(str(part) for part in first["loc"]) or "entry"
-            message = str(first["msg"]).removeprefix("Value error, ")
-            message = message.replace("Input should be", "must be").replace("Field required", "is required")
-            message = message.replace("Extra inputs are not permitted", "is not a known field")
+            message = pydantic_rule(first)
             if first["type"] == "extra_forbidden":
                 known = [info.alias or name for name, info in Endpoint.model_fields.items()]
                 message += suggest(field, known)
@@ -231,23 +223,23 @@ def _validated(entries: list[Mapping[str, Any]]) -> tuple[Endpoint, ...]:
     return tuple(endpoints)
 
 
-def load_endpoints(source: EndpointSource | None, *, origin: str | None = None) -> tuple[Endpoint, ...]:
+def load_endpoints(source: EndpointSource | None, *, origin: Setting | None = None) -> tuple[Endpoint, ...]:
     """Validated endpoints from a file path, inline JSON, or parsed definitions; ``GET /`` for ``None``.
 
     Raises ``SettingsError`` with one line naming ``origin`` (default: the
-    ``LOCUST_SCENARIO_ENDPOINTS`` setting), the value and the first bad entry.
+    ``LOCUST_SCENARIO_ENDPOINTS`` setting; a class attribute names itself), the value and the first
+    bad entry.
     """
     if source is None or (isinstance(source, str) and not source.strip()):
         return DEFAULT_ENDPOINTS
-    described = source if isinstance(source, str | Path) else "[...]"
-    origin = origin or setting_source("endpoints", str(described))
+    described = str(source) if isinstance(source, str | Path) else "[...]"
     try:
         document = _read_document(source) if isinstance(source, str | Path) else list(source)
         return _validated(_entries(document))
     except RecursionError:
-        raise SettingsError(f"invalid setting {origin}: the endpoints are nested too deeply") from None
+        raise SettingsError.invalid(origin or "endpoints", described, "the endpoints are nested too deeply") from None
     except ValueError as error:
-        raise SettingsError(f"invalid setting {origin}: {error}") from None
+        raise SettingsError.invalid(origin or "endpoints", described, str(error)) from None
 
 
 @dataclass(frozen=True)

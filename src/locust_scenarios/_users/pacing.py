@@ -22,7 +22,8 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 
 from locust_scenarios._settings.context import scenario_settings
-from locust_scenarios._settings.options import SettingsError, parse_duration, setting_source
+from locust_scenarios._settings.errors import SettingsError
+from locust_scenarios._settings.options import parse_duration
 
 if TYPE_CHECKING:
     from locust_scenarios._settings.models import ScenarioSettings
@@ -74,7 +75,7 @@ def settings_think_time(settings: ScenarioSettings) -> tuple[float, float]:
     try:
         return _think_time_range(settings.think_time)
     except ValueError as error:
-        raise SettingsError(f"invalid setting {setting_source('think_time', settings.think_time)}: {error}") from None
+        raise SettingsError.invalid("think_time", settings.think_time, str(error)) from None
 
 
 def uniform(low: float, high: float) -> float:

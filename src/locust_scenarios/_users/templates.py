@@ -18,7 +18,6 @@ import logging
 import weakref
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
@@ -28,7 +27,8 @@ from locust import FastHttpUser, User, task
 from locust.env import Environment
 
 from locust_scenarios._settings.context import scenario_settings
-from locust_scenarios._settings.options import SettingsError
+from locust_scenarios._settings.errors import SettingsError
+from locust_scenarios._settings.options import Setting
 
 from .calls import Call, CallBlock, Picker, Request, judge, seconds, send
 from .pacing import before_first_iteration, scenario_wait_time, settings_think_time
@@ -37,7 +37,7 @@ from .url import expand_path
 if TYPE_CHECKING:
     from .endpoints import EndpointSource, EndpointTable
 
-__all__ = ["NO_ENDPOINTS", "EndpointsUser", "RestUser", "endpoint_table", "validate_class"]
+__all__ = ["EndpointsUser", "RestUser", "endpoint_table", "no_endpoints", "validate_class"]
 
 logger = logging.getLogger("locust_scenarios")
 
@@ -58,19 +58,23 @@ def endpoint_table(environment: Environment, user_class: type[EndpointsUser]) ->
         if configured:
             endpoints = load_endpoints(configured)
         elif user_class.endpoints is None and user_class.require_endpoints:
-            raise SettingsError(NO_ENDPOINTS)
+            raise no_endpoints()
         else:
             declared = user_class.endpoints
-            shown = declared if isinstance(declared, str | Path) else "[...]"
-            endpoints = load_endpoints(declared, origin=f"{user_class.__name__}.endpoints={str(shown)!r}")
+            origin = Setting(f"{user_class.__name__}.endpoints", "class attribute")
+            endpoints = load_endpoints(declared, origin=origin)
         table = tables[(user_class, configured)] = EndpointTable.of(endpoints)
     return table
 
 
-NO_ENDPOINTS = (
-    "invalid setting LOCUST_SCENARIO_ENDPOINTS (--scenario-endpoints): not given; name the requests to "
-    'send, e.g. LOCUST_SCENARIO_ENDPOINTS=endpoints.toml or \'[{"path": "/"}]\' (see docs/users.md)'
-)
+def no_endpoints() -> SettingsError:
+    """The refusal of a run whose config-driven user must be told its endpoints and was not."""
+    return SettingsError.invalid(
+        "endpoints",
+        None,
+        "not given; name the requests to send, e.g. LOCUST_SCENARIO_ENDPOINTS=endpoints.toml "
+        'or \'[{"path": "/"}]\' (see docs/users.md)',
+    )
 
 
 def validate_class(environment: Environment, user_class: type[User]) -> None:

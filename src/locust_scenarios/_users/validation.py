@@ -13,10 +13,11 @@ from urllib.parse import urlsplit
 from locust import FastHttpUser, HttpUser, User
 from locust.env import Environment
 
-from locust_scenarios._settings.options import SettingsError, setting_source
+from locust_scenarios._settings.errors import SettingsError
+from locust_scenarios._settings.options import LOCUST_HOST, Setting
 
 from .pacing import paces_open_model, settings_think_time
-from .templates import NO_ENDPOINTS, EndpointsUser, RestUser, validate_class
+from .templates import EndpointsUser, RestUser, no_endpoints, validate_class
 
 if TYPE_CHECKING:
     from locust_scenarios._settings.models import ScenarioSettings
@@ -40,7 +41,7 @@ def validate_user_settings(environment: Environment, settings: ScenarioSettings 
 
                 load_endpoints(settings.endpoints)
             elif issubclass(user_class, EndpointsUser) and user_class.require_endpoints and not user_class.endpoints:
-                raise SettingsError(NO_ENDPOINTS)
+                raise no_endpoints()
         return
     for user_class in environment.user_classes:
         validate_class(environment, user_class)
@@ -56,10 +57,11 @@ def check_user_classes(user_classes: Sequence[type[User]], settings: ScenarioSet
         return
     unpaced = sorted(cls.__name__ for cls in user_classes if not paces_open_model(cls))
     if unpaced:
-        raise SettingsError(
-            f"invalid setting {setting_source('rate', settings.rate)}: the open model paces iterations, "
-            f"and {', '.join(unpaced)} cannot (its wait_time does not follow the planned rate); "
-            "subclass RestUser or EndpointsUser, or set wait_time = open_model_pacing()"
+        raise SettingsError.invalid(
+            "rate",
+            settings.rate,
+            f"the open model paces iterations, and {', '.join(unpaced)} cannot (its wait_time does not "
+            "follow the planned rate); subclass RestUser or EndpointsUser, or set wait_time = open_model_pacing()",
         )
 
 
@@ -71,22 +73,23 @@ def check_host(environment: Environment, host: str | None) -> None:
     """
     http_users = [cls for cls in environment.user_classes if issubclass(cls, HttpUser | FastHttpUser)]
     if host:
-        _check_url(host, "LOCUST_HOST", "-H/--host")
+        _check_url(host, LOCUST_HOST)
         return
     missing = sorted(cls.__name__ for cls in http_users if not cls.host)
     if missing:
-        raise SettingsError(
-            f"invalid setting LOCUST_HOST (-H/--host): not given, and {', '.join(missing)} has no host "
-            "attribute; give the target's URL, e.g. -H http://127.0.0.1:8000"
+        raise SettingsError.invalid(
+            LOCUST_HOST,
+            None,
+            f"not given, and {', '.join(missing)} has no host attribute; "
+            "give the target's URL, e.g. -H http://127.0.0.1:8000",
         )
     for cls in http_users:
-        _check_url(str(cls.host), f"{cls.__name__}.host", "class attribute")
+        _check_url(str(cls.host), Setting(f"{cls.__name__}.host", "class attribute"))
 
 
-def _check_url(url: str, name: str, where: str) -> None:
+def _check_url(url: str, named: Setting) -> None:
     parsed = urlsplit(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise SettingsError(
-            f"invalid setting {name}={url!r} ({where}): must be a URL starting with http:// or https://, "
-            "e.g. http://127.0.0.1:8000"
+        raise SettingsError.invalid(
+            named, url, "must be a URL starting with http:// or https://, e.g. http://127.0.0.1:8000"
         )
