@@ -1,8 +1,9 @@
 """The process exit codes of every entry point (local run, master, the chart's Jobs, the CLI).
 
 One definition that code, tests and docs use. When several apply, the most severe wins in the order
-of :data:`PRECEDENCE`: invalid configuration, then an interrupted profile, then a failed threshold,
-then an inconclusive run, then Locust's own "some request failed", then a pass.
+of :data:`PRECEDENCE`: invalid configuration, then a failed external tool (only the host-side
+commands run one), then an interrupted profile, then a failed threshold, then an inconclusive run, then
+Locust's own "some request failed", then a pass.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class ExitCode(IntEnum):
     """Interrupted before the profile completed (SIGTERM, Ctrl-C): never reported as a pass."""
     INCONCLUSIVE = 5
     """The load generator could not deliver the plan, so the measurements cannot be trusted."""
+    TOOL_FAILED = 6
+    """An external tool the command runs (kubectl) is missing, failed or did not answer in time."""
 
     @property
     def meaning(self) -> str:
@@ -41,10 +44,12 @@ _MEANINGS = {
     ExitCode.THRESHOLD_FAILED: "a threshold failed, at the end or by abort during the run",
     ExitCode.INTERRUPTED: "interrupted before the profile completed (SIGTERM, Ctrl-C)",
     ExitCode.INCONCLUSIVE: "inconclusive: the load generator could not deliver the plan",
+    ExitCode.TOOL_FAILED: "an external tool (kubectl) is missing, failed or did not answer in time",
 }
 
 PRECEDENCE: tuple[ExitCode, ...] = (
     ExitCode.INVALID_CONFIG,
+    ExitCode.TOOL_FAILED,
     ExitCode.INTERRUPTED,
     ExitCode.THRESHOLD_FAILED,
     ExitCode.INCONCLUSIVE,

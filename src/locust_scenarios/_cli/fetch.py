@@ -21,6 +21,8 @@ from locust_scenarios._records.record import record_from_log
 from locust_scenarios._records.report import render_html
 from locust_scenarios._settings.errors import SettingsError
 
+from .kube import ToolError
+
 __all__ = ["Fetched", "add_parser", "fetch"]
 
 
@@ -38,11 +40,11 @@ def _kubectl(kubectl: Sequence[str], *args: str, timeout: float = 60) -> str:
     try:
         done = subprocess.run([*kubectl, *args], capture_output=True, text=True, timeout=timeout, check=False)
     except FileNotFoundError:
-        raise SettingsError(f"kubectl not found ({kubectl[0]!r}): install it or pass --kubectl PATH") from None
+        raise ToolError(f"kubectl not found ({kubectl[0]!r}): install it or pass --kubectl PATH") from None
     except subprocess.TimeoutExpired:
-        raise SettingsError(f"kubectl {' '.join(args[:2])} did not answer within {timeout:g}s") from None
+        raise ToolError(f"kubectl {' '.join(args[:2])} did not answer within {timeout:g}s") from None
     if done.returncode != 0:
-        raise SettingsError(f"kubectl {' '.join(args)} failed: {done.stderr.strip() or done.returncode}")
+        raise ToolError(f"kubectl {' '.join(args)} failed: {done.stderr.strip() or done.returncode}")
     return done.stdout
 
 

@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from locust_scenarios._exitcodes import ExitCode
 from locust_scenarios._settings.options import parse_duration
@@ -25,8 +25,8 @@ from locust_scenarios._settings.options import parse_duration
 __all__ = [
     "SUMMARY_EVENT",
     "Kubectl",
-    "KubectlError",
     "RunOutcome",
+    "ToolError",
     "add_parser",
     "exit_code_of",
     "job_condition",
@@ -41,8 +41,13 @@ TERMINAL = ("Complete", "Failed")
 MASTER_SELECTOR = "app.kubernetes.io/component=master,app.kubernetes.io/instance={release}"
 
 
-class KubectlError(Exception):
-    """kubectl is missing, or a command failed (its message is kubectl's last line)."""
+class ToolError(Exception):
+    """An external tool (kubectl) is missing, failed or did not answer; ``str()`` is one line.
+
+    Not invalid configuration: the command's own input was fine, the tool or the cluster was not.
+    """
+
+    exit_code: ClassVar[int] = ExitCode.TOOL_FAILED
 
 
 @dataclass(frozen=True)
@@ -142,21 +147,21 @@ class Kubectl:
     def __init__(self, binary: str, namespace: str | None, context: str | None = None) -> None:
         found = shutil.which(binary)
         if found is None:
-            raise KubectlError(f"{binary!r} not found (--kubectl): install kubectl or give its path")
+            raise ToolError(f"{binary!r} not found (--kubectl): install kubectl or give its path")
         self.binary = found
         self.scope = [*(["--namespace", namespace] if namespace else []), *(["--context", context] if context else [])]
 
     def text(self, *args: str) -> str:
-        """stdout of ``kubectl <args>``; a failure raises KubectlError with kubectl's last line."""
+        """stdout of ``kubectl <args>``; a failure raises ToolError with kubectl's last line."""
         try:
             result = subprocess.run(
                 [self.binary, *self.scope, *args], capture_output=True, text=True, timeout=120, check=False
             )
         except subprocess.TimeoutExpired:
-            raise KubectlError(f"kubectl {' '.join(args)} did not answer within 120 s") from None
+            raise ToolError(f"kubectl {' '.join(args)} did not answer within 120 s") from None
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
-            raise KubectlError(f"kubectl {' '.join(args)}: {last}")
+            raise ToolError(f"kubectl {' '.join(args)}: {last}")
         return result.stdout
 
     def json(self, *args: str) -> dict[str, Any]:
@@ -187,7 +192,7 @@ def wait_for_job(
     pods = kubectl.json("get", "pods", "--selector", f"job-name={job}")
     try:
         log = kubectl.text("logs", f"job/{job}", "--container", "master", "--tail", "-1")
-    except KubectlError:
+    except ToolError:
         log = ""  # the pod is gone (deadline, eviction): the condition still tells the outcome
     summary = summary_from_log(log)
     kind = str(condition["type"])
@@ -222,7 +227,8 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: Any = None) -> int:
-    """Run the wait command; the exit code is the master's (2 for bad input, 5 without a verdict)."""
+    """Run the wait command; the exit code is the master's (2 for bad input, 5 without a verdict, 6 when
+    kubectl fails)."""
     out = out or sys.stdout
     try:
         kubectl = Kubectl(args.kubectl, args.namespace, args.context)
@@ -236,9 +242,9 @@ def run(args: argparse.Namespace, out: Any = None) -> int:
                 return ExitCode.INVALID_CONFIG
         print(f"waiting for job/{job} to end (Complete or Failed)", file=out, flush=True)
         outcome = wait_for_job(kubectl, job, timeout=args.timeout, interval=args.interval)
-    except KubectlError as error:
+    except ToolError as error:
         print(f"locust-scenarios wait: {error}", file=sys.stderr)
-        return ExitCode.INVALID_CONFIG
+        return ToolError.exit_code
     if outcome is None:
         print(f"locust-scenarios wait: job/{job} has not ended within --timeout: no verdict", file=sys.stderr)
         return ExitCode.INCONCLUSIVE

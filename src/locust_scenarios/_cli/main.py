@@ -32,6 +32,8 @@ from locust_scenarios._shapes.plan import Plan
 from locust_scenarios._shapes.profile import ScenarioProfile, iter_profiles
 from locust_scenarios._shapes.selecting import ScenarioShape
 
+from .kube import ToolError
+
 __all__ = ["build_parser", "main", "plan_for", "render_chart", "render_text", "save_png"]
 
 _CHART_WIDTH = 64
@@ -389,6 +391,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"locust-scenarios: {error}", file=sys.stderr)
         return ExitCode.INVALID_CONFIG
+    except ToolError as error:
+        print(f"locust-scenarios: {error}", file=sys.stderr)
+        return ToolError.exit_code
     except BrokenPipeError:
         # The reader went away (``preview stress | head``): nothing more to say, and no traceback.
         devnull = os.open(os.devnull, os.O_WRONLY)
