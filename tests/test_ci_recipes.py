@@ -112,7 +112,7 @@ def test_every_action_is_pinned_to_one_commit_with_its_version_beside_it() -> No
             assert re.search(r"@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line), (path.name, line)
             action, sha = used[1].split("@")
             pins.setdefault(action, set()).add(sha)
-    assert {"actions/checkout", "actions/upload-artifact"} <= set(pins)
+    assert {"actions/checkout", "actions/upload-artifact", "pypa/gh-action-pypi-publish"} <= set(pins)
     assert all(len(shas) == 1 for shas in pins.values()), pins
 
 

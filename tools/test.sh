@@ -32,8 +32,8 @@ sh tools/install-browser.sh
 bash tools/install-k8s-tools.sh
 
 export PATH="$PWD/$venv/bin:$PATH"
-ruff check src tests benchmarks examples docs
-ruff format --check src tests benchmarks examples docs
+ruff check src tests benchmarks examples docs tools
+ruff format --check src tests benchmarks examples docs tools
 mypy
 
 # pytest exits 5 when no test ran; set -e turns that (like any failure) into a failed run.
