@@ -502,6 +502,26 @@ def planned_seconds() -> dict[str, int]:
     return planned
 
 
+def settings_env() -> dict[str, str]:
+    """The chart's ``scenario`` keys and the variables they become, from the option table.
+
+    ``name`` is ``LOCUST_SCENARIO``, ``rampUp`` is ``LOCUST_SCENARIO_RAMP_UP``; the secret token has no
+    key (it comes from a Secret). The chart and the helmfile's deliveryhero values read this map from
+    bundle.json instead of spelling the variables themselves.
+    """
+    from ._options import OPTIONS, SCENARIO, env_name  # noqa: PLC0415  (Locust loads only when bundling)
+
+    def key(field: str) -> str:
+        first, *rest = field.split("_")
+        return "name" if field == SCENARIO.bare else first + "".join(word.capitalize() for word in rest)
+
+    return {
+        key(option.field): env_name(SCENARIO, option.field)
+        for option in OPTIONS
+        if option.group is SCENARIO and not option.secret
+    }
+
+
 def _checkout_of(package_dir: Path) -> Path | None:
     """The source tree the package runs from, if it is not an installed copy."""
     root = package_dir.parent.parent
@@ -596,6 +616,7 @@ def build_bundle(
             "requirements": requirements,
             "extraPackages": list(extra_packages),
             "plannedSeconds": planned_seconds(),
+            "settingsEnv": settings_env(),
             "locustfiles": locustfile_names,
             "pythonpathZip": archive is not None,
             "sources": {
