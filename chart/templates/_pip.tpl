@@ -24,7 +24,7 @@ YAML list; the caller adds what to install.
 */}}
 {{- define "locust-scenarios.pipArgs" -}}
 {{- $deps := .dependencies }}
-{{- $args := list "--no-deps" "--upgrade" "--no-cache-dir" "--disable-pip-version-check" "--no-input" "--only-binary=:all:" "--target" (include "locust-scenarios.paths" . | fromYaml).sitePackages }}
+{{- $args := list "--target" (include "locust-scenarios.paths" . | fromYaml).sitePackages }}
 {{- with include "locust-scenarios.wheelhouseDir" . }}
 {{- $args = concat $args (list "--no-index" "--find-links" .) }}
 {{- else }}

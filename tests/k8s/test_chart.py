@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import re
@@ -264,14 +265,22 @@ def test_pods_are_locked_down(k8s_tools: K8sTools, chart: Path) -> None:
 
 
 def test_dependencies_init_container(k8s_tools: K8sTools, chart: Path, bundle: tuple[Path, BundleReport]) -> None:
-    """The init container's installer pip-installs exactly the bundle's pinned list with --no-deps into
-    the shared volume; the image tag is the Locust version the bundle was made with."""
+    """The init container's installer pip-installs exactly the bundle's pinned list into the shared
+    volume, with --no-deps and wheels only from the installer script itself (the args carry only what
+    the values decide); the image tag is the Locust version the bundle was made with."""
     objects = render(k8s_tools.helm, chart, [chart / "ci" / "private-index-values.yaml"])
     pod = named(objects, "Job", "-master-r1")["spec"]["template"]["spec"]
     init = pod["initContainers"][0]
     assert init["command"][1] == "/opt/locust-scenarios/installer/install_dependencies.py"
+    script = ast.parse(named(objects, "ConfigMap", "-installer")["data"]["install_dependencies.py"])
+    fixed = next(
+        ast.literal_eval(node.value)
+        for node in script.body
+        if isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ["FIXED_ARGS"]
+    )
+    assert {"--no-deps", "--only-binary=:all:", "--no-input"} <= set(fixed)
     command = init["args"]
-    assert "--no-deps" in command
+    assert not set(fixed) & set(command), "pip's fixed arguments are written once, in the installer script"
     assert command[command.index("--target") + 1] == "/opt/locust-scenarios/site-packages"
     assert command[command.index("--index-url") + 1] == "https://pypi.example.com/simple"
     assert command[-len(bundle[1].requirements) :] == bundle[1].requirements
