@@ -7,6 +7,8 @@ import json
 import math
 import re
 import shutil
+import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,9 @@ from locust_scenarios.bundle import (
     MAX_RELEASE_BYTES,
     BundleReport,
     release_size,
+    settings_env,
 )
-from locust_scenarios.settings import ScenarioSettings, env_name
+from locust_scenarios.settings import ScenarioSettings, env_name, parse_duration
 
 from .conftest import HERE, RELEASE, K8sTools, by_kind, ci_values, helm, make_bundle, named, render
 
@@ -467,6 +470,45 @@ def test_notes_tell_how_to_follow_the_run(k8s_tools: K8sTools, chart: Path, valu
     notes = result.stdout.split("NOTES:", 1)[1]
     for text in expected:
         assert text in notes, notes
+
+
+def _is_duration(annotation: Any, metadata: Sequence[Any] = ()) -> bool:
+    """Whether a settings field's type is the settings' Duration (parsed by parse_duration)."""
+    metadata = (*metadata, *getattr(annotation, "__metadata__", ()))
+    if any(getattr(meta, "func", None) is parse_duration for meta in metadata):
+        return True
+    return any(_is_duration(arg) for arg in typing.get_args(annotation))
+
+
+def test_schema_defines_durations_and_ports_once(chart: Path) -> None:
+    """The schema writes the duration grammar and the port range once, as definitions; every scenario
+    value the settings parse as a duration, metrics.linger, and both ports refer to them."""
+    text = (chart / "values.schema.json").read_text()
+    schema = json.loads(text)
+    duration_pattern = schema["definitions"]["optionalDuration"]["pattern"]
+    assert text.count(json.dumps(duration_pattern)) == 1
+    assert text.count("65535") == 1
+    names = settings_env()
+    scenario = schema["properties"]["scenario"]["properties"]
+    durations = [
+        key
+        for key, variable in names.items()
+        for field, info in ScenarioSettings.model_fields.items()
+        if env_name(ScenarioSettings, field) == variable and _is_duration(info.annotation, info.metadata)
+    ]
+    assert {"duration", "rampUp", "abortGrace", "trustWorkerGrace"} <= set(durations)
+    for key in durations:
+        assert scenario[key]["$ref"] == "#/definitions/optionalDuration", key
+    properties = schema["properties"]
+    assert properties["metrics"]["properties"]["linger"]["$ref"] == "#/definitions/duration"
+    assert properties["metrics"]["properties"]["port"]["$ref"] == "#/definitions/port"
+    assert properties["service"]["properties"]["webPort"]["$ref"] == "#/definitions/port"
+    validator = jsonschema.Draft7Validator(schema)
+    bad = {"host": "http://127.0.0.1", "mode": "run", "scenario": {"name": "load", "rampUp": "2 minutes"}}
+    assert [list(e.absolute_path) for e in validator.iter_errors(bad)] == [["scenario", "rampUp"]]
+    assert not list(validator.iter_errors({**bad, "scenario": {"name": "load", "rampUp": None}}))
+    assert list(validator.iter_errors({**bad, "scenario": {"name": "load"}, "metrics": {"linger": None}}))
+    assert list(validator.iter_errors({**bad, "scenario": {"name": "load"}, "service": {"webPort": 5557}}))
 
 
 def test_values_schema_is_draft7_and_accepts_every_ci_file(chart: Path) -> None:
