@@ -424,6 +424,27 @@ def test_chart_without_bundle_explains_itself(k8s_tools: K8sTools, tmp_path: Pat
     assert "locust-scenarios bundle" in result.stderr
 
 
+def test_settings_variables_come_from_the_bundle(k8s_tools: K8sTools, chart: Path, tmp_path: Path) -> None:
+    """The settings ConfigMap names each scenario value's variable as bundle.json's settingsEnv does;
+    a value the bundle names no variable for is refused with its key, never dropped silently."""
+    chart_copy = tmp_path / "chart"
+    shutil.copytree(chart, chart_copy)
+    manifest_path = chart_copy / "files" / "bundle.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["settingsEnv"]["rampUp"] = "LOCUST_SCENARIO_RAMP_UP_RENAMED"
+    del manifest["settingsEnv"]["hold"]
+    manifest_path.write_text(json.dumps(manifest))
+    host = chart / "ci" / "host-values.yaml"
+    objects = render(k8s_tools.helm, chart_copy, [host], ["scenario.rampUp=30s"])
+    data = named(objects, "ConfigMap", "-settings")["data"]
+    assert data["LOCUST_SCENARIO_RAMP_UP_RENAMED"] == "30s"
+    assert "LOCUST_SCENARIO_RAMP_UP" not in data
+    args = ("template", RELEASE, str(chart_copy), "-f", str(host), "--set", "scenario.hold=1m")
+    refused = helm(k8s_tools.helm, *args, check=False)
+    assert refused.returncode != 0
+    assert "scenario.hold: files/bundle.json names no variable for it" in refused.stderr
+
+
 @pytest.mark.parametrize(("zipped", "share"), [(False, 0.5), (True, 0.75)])
 def test_release_size_estimate_is_close_and_errs_high(
     k8s_tools: K8sTools, tmp_path: Path, zipped: bool, share: float
