@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import math
 import re
 import shutil
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,14 +60,33 @@ def test_smallest_ci_values_file_sets_only_the_host(chart: Path) -> None:
     assert list(smallest) == ["host"]
 
 
+CiObjects = Callable[..., list[dict[str, Any]]]
+
+
+@pytest.fixture(scope="module")
+def ci_objects(k8s_tools: K8sTools, chart: Path) -> CiObjects:
+    """`helm template` of a ci values file with helm 4 (major "helm") or "helm3", rendered once for
+    the module; each call gets its own copy."""
+    rendered: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+    def objects(values: str, major: str = "helm") -> list[dict[str, Any]]:
+        if (values, major) not in rendered:
+            rendered[values, major] = render(getattr(k8s_tools, major), chart, [chart / "ci" / values])
+        return copy.deepcopy(rendered[values, major])
+
+    return objects
+
+
 @pytest.mark.parametrize("values", CI_NAMES)
 @pytest.mark.parametrize("major", ["helm", "helm3"])
-def test_lint_strict_and_template(k8s_tools: K8sTools, chart: Path, values: str, major: str) -> None:
+def test_lint_strict_and_template(
+    k8s_tools: K8sTools, chart: Path, ci_objects: CiObjects, values: str, major: str
+) -> None:
     """`helm lint --strict` passes and `helm template` renders, with helm 4 and helm 3, per ci file."""
     binary = getattr(k8s_tools, major)
     lint = helm(binary, "lint", "--strict", str(chart), "-f", str(chart / "ci" / values))
     assert "0 chart(s) failed" in lint.stdout
-    objects = render(binary, chart, [chart / "ci" / values])
+    objects = ci_objects(values, major)
     kinds = {o["kind"] for o in objects}
     if values == "monitoring-only-values.yaml":
         assert kinds == {"ConfigMap", "ServiceMonitor", "PrometheusRule"}
@@ -77,10 +97,10 @@ def test_lint_strict_and_template(k8s_tools: K8sTools, chart: Path, values: str,
 
 
 @pytest.mark.parametrize("values", CI_NAMES)
-def test_objects_pass_kubernetes_validate_strict(k8s_tools: K8sTools, chart: Path, values: str) -> None:
+def test_objects_pass_kubernetes_validate_strict(ci_objects: CiObjects, values: str) -> None:
     """Every built-in object validates strictly against Kubernetes 1.30 and the newest bundled schemas;
     ServiceMonitor, PrometheusRule and ScaledObject validate against their CRD schemas."""
-    objects = render(k8s_tools.helm, chart, [chart / "ci" / values])
+    objects = ci_objects(values)
     for obj in objects:
         if obj["kind"] in CRD_KINDS:
             errors = list(_crd_validator(obj["kind"]).iter_errors(obj))
@@ -150,9 +170,9 @@ def test_dashboard_label_is_configurable(k8s_tools: K8sTools, chart: Path) -> No
 
 
 @pytest.mark.parametrize("values", CI_NAMES)
-def test_configmap_keys_and_sizes(k8s_tools: K8sTools, chart: Path, values: str) -> None:
+def test_configmap_keys_and_sizes(ci_objects: CiObjects, values: str) -> None:
     """Every ConfigMap key is valid, every ConfigMap is at most 1 MiB, and every items[] key exists."""
-    objects = render(k8s_tools.helm, chart, [chart / "ci" / values])
+    objects = ci_objects(values)
     configmaps = {o["metadata"]["name"]: o for o in by_kind(objects, "ConfigMap")}
     for name, configmap in configmaps.items():
         data = configmap.get("data", {})
