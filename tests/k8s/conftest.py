@@ -22,6 +22,7 @@ import locust_scenarios
 from locust_scenarios.assets import Assets, locate
 from locust_scenarios.bundle import BundleReport, build_bundle
 
+from .deliveryhero_chart import ChartUnavailableError, find_deliveryhero_chart
 from .podsim import PodSimulation, free_port
 
 HERE = Path(__file__).resolve().parent
@@ -84,6 +85,34 @@ def find_tools() -> K8sTools:
 def k8s_tools() -> K8sTools:
     """helm 4, helm 3 and helmfile, found or installed."""
     return find_tools()
+
+
+DELIVERYHERO_CHART = pytest.StashKey[Path]()
+
+
+def deliveryhero_chart_of(config: pytest.Config) -> Path:
+    """The verified deliveryhero/locust 0.35.0 chart of this session, looked up (or pulled) once."""
+    if DELIVERYHERO_CHART not in config.stash:
+        config.stash[DELIVERYHERO_CHART] = find_deliveryhero_chart(find_tools().helm, REPO, os.environ)
+    return config.stash[DELIVERYHERO_CHART]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """When a selected test needs the deliveryhero chart and it cannot be had, stop before any test runs,
+    with the one line that says how to provide it (instead of the same error in every such test)."""
+    if session.config.option.collectonly:
+        return
+    if any("deliveryhero_chart" in getattr(item, "fixturenames", ()) for item in session.items):
+        try:
+            deliveryhero_chart_of(session.config)
+        except ChartUnavailableError as error:
+            pytest.exit(str(error), returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+@pytest.fixture(scope="session")
+def deliveryhero_chart(request: pytest.FixtureRequest) -> Path:
+    """The real deliveryhero/locust 0.35.0 chart (a folder or a .tgz), verified; see deliveryhero_chart.py."""
+    return deliveryhero_chart_of(request.config)
 
 
 def assets_for_tests() -> Assets:

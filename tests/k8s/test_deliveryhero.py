@@ -1,14 +1,13 @@
 """The helmfile's deliveryhero engine, against the real deliveryhero/locust 0.35.0 chart.
 
-The chart is not ours and is never copied into the project: tests read it from ``../shared/vendor/``
-(``DELIVERYHERO_CHART`` points elsewhere). Its values come from the helmfile itself
+The chart is not ours and is never copied into the project: the ``deliveryhero_chart`` fixture finds it
+(``deliveryhero_chart.py`` says where). Its values come from the helmfile itself
 (``write-values --skip-deps``, offline), so what is tested is what users deploy.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -22,40 +21,17 @@ import pytest
 import yaml
 from pytest_httpserver import HTTPServer
 
-from .conftest import NAMESPACE, REPO, K8sTools, by_kind, helm, http_get, make_bundle, named, python_of
+from .conftest import NAMESPACE, K8sTools, by_kind, helm, http_get, make_bundle, named, python_of
+from .deliveryhero_chart import VERSION
 from .podsim import free_port, master_and_workers, running, service_links
 from .test_chart import _crd_validator
 from .test_helmfile import ENVIRONMENTS, HOST, helmfile
 
 pytestmark = pytest.mark.e2e
 
-CHART_VARIABLE = "DELIVERYHERO_CHART"
-DEFAULT_CHART = REPO.parent / "shared" / "vendor" / "deliveryhero-locust-0.35.0"
-VERSION = "0.35.0"
 RELEASE = "locust-scenarios"
 CONFIG_RELEASE = "locust-scenarios-config"
 OFFLINE = "engine=deliveryhero,refreshBundle=false"
-
-
-def deliveryhero_chart_path(environ: dict[str, str] | None = None) -> Path:
-    """The vendored chart folder (``$DELIVERYHERO_CHART`` first); a missing one fails the test, naming it."""
-    environ = dict(os.environ) if environ is None else environ
-    path = Path(environ.get(CHART_VARIABLE) or DEFAULT_CHART)
-    chart_yaml = path / "Chart.yaml"
-    if not chart_yaml.is_file():
-        pytest.fail(
-            f"deliveryhero/locust {VERSION} is not at {path} (no Chart.yaml): put the unmodified chart there "
-            f"(see ../shared/vendor/README.md) or set {CHART_VARIABLE} to its folder"
-        )
-    version = yaml.safe_load(chart_yaml.read_text())["version"]
-    assert version == VERSION, f"{path} holds deliveryhero/locust {version}, not {VERSION}"
-    return path
-
-
-@pytest.fixture(scope="session")
-def deliveryhero_chart() -> Path:
-    """The real deliveryhero/locust 0.35.0 chart."""
-    return deliveryhero_chart_path()
 
 
 @pytest.fixture(scope="module")
@@ -124,13 +100,6 @@ def _container(workload: dict[str, Any]) -> dict[str, Any]:
 
 def _env(container: dict[str, Any]) -> dict[str, str]:
     return {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
-
-
-def test_missing_chart_folder_fails_clearly(tmp_path: Path) -> None:
-    """A missing vendored chart is a failure that names the folder and the variable, never a skip."""
-    with pytest.raises(pytest.fail.Exception, match=CHART_VARIABLE) as failure:
-        deliveryhero_chart_path({CHART_VARIABLE: str(tmp_path / "nowhere")})
-    assert str(tmp_path / "nowhere") in str(failure.value)
 
 
 def test_state_pins_deliveryhero_after_the_config_release(engine: Engine) -> None:
