@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import sys
 import tempfile
@@ -35,7 +36,7 @@ import yaml
 from locust_scenarios.assets import Assets
 
 from .conftest import FIXTURES, REPO, K8sTools, find_tools, helm, make_bundle
-from .test_deliveryhero import deliveryhero_chart_path
+from .deliveryhero_chart import ChartUnavailableError, find_deliveryhero_chart
 from .test_helmfile import helmfile
 
 DIGESTS = Path(__file__).resolve().parent / "rendered-manifests.sha256"
@@ -167,10 +168,16 @@ class Renderer:
         yield f"{case}.yaml", config + "\n---\n" + manifests
 
 
-def render(out: Path, source: Path = REPO) -> list[str]:
-    """Render every case of ``source`` into ``out`` (which must not exist); the files written, sorted."""
+def render(out: Path, source: Path = REPO, deliveryhero_chart: Path | None = None) -> list[str]:
+    """Render every case of ``source`` into ``out`` (which must not exist); the files written, sorted.
+
+    ``deliveryhero_chart`` is the verified deliveryhero/locust chart; by default it is found (or pulled)
+    as the tests find it (deliveryhero_chart.py).
+    """
+    tools = find_tools()
+    chart = deliveryhero_chart or find_deliveryhero_chart(tools.helm, REPO, os.environ)
     with tempfile.TemporaryDirectory(prefix="render-manifests-") as scratch:
-        renderer = Renderer(find_tools(), bundle(source, Path(scratch)), deliveryhero_chart_path(), Path(scratch))
+        renderer = Renderer(tools, bundle(source, Path(scratch)), chart, Path(scratch))
         written = []
         for case, text in [*renderer.chart_cases(), *renderer.helmfile_cases()]:
             target = out / case
@@ -217,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.out} exists: give a new folder")
     try:
         written = render(args.out, args.source)
-    except RenderError as error:
+    except (RenderError, ChartUnavailableError) as error:
         print(error, file=sys.stderr)
         return 1
     print(f"{args.out}: {len(written)} rendered files")

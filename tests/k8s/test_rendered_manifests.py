@@ -20,10 +20,10 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+def rendered(tmp_path_factory: pytest.TempPathFactory, deliveryhero_chart: Path) -> tuple[Path, list[str]]:
     """This checkout's manifests, rendered once for the module."""
     out = tmp_path_factory.mktemp("rendered") / "out"
-    return out, render(out)
+    return out, render(out, deliveryhero_chart=deliveryhero_chart)
 
 
 def test_normalised_sorts_objects_and_keys_and_drops_comments() -> None:
