@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import REPO
 
 
@@ -32,13 +34,19 @@ def test_public_names_are_sorted_and_complete() -> None:
     assert public - modules == set(locust_scenarios.__all__)
 
 
-def test_readme_python_snippets_define_what_they_show() -> None:
-    """Every Python block in the README runs: its imports exist and its classes can be defined."""
+PAGES_WITH_SNIPPETS = ("README.md", "docs/index.md", "docs/concepts.md")
+"""Pages whose Python blocks are self-contained snippets (the guides' locustfiles run in test_examples.py)."""
+
+
+@pytest.mark.parametrize("page", PAGES_WITH_SNIPPETS)
+def test_python_snippets_define_what_they_show(page: str) -> None:
+    """Every Python block of the README and of the site's own pages runs: its imports exist, its classes
+    can be defined and its asserts hold."""
     import re  # noqa: PLC0415
 
-    readme = (REPO / "README.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
-    assert len(blocks) >= 4
+    text = (REPO / page).read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert blocks, page
     for block in blocks:
-        namespace: dict[str, object] = {"__name__": "readme_snippet"}
-        exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102  (our own README)
+        namespace: dict[str, object] = {"__name__": "docs_snippet"}
+        exec(compile(block, page, "exec"), namespace)  # noqa: S102  (our own docs)

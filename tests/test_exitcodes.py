@@ -42,7 +42,7 @@ def test_most_severe_follows_the_precedence(codes: tuple[int | None, ...], expec
     assert most_severe(*codes) == expected
 
 
-DOCS_WITH_EXIT_CODES = ("README.md", "docs/thresholds.md", "docs/kubernetes.md")
+DOCS_WITH_EXIT_CODES = ("README.md", "docs/concepts.md", "docs/thresholds.md", "docs/kubernetes.md")
 
 
 def _exit_code_tables(text: str) -> list[list[list[str]]]:
@@ -62,7 +62,7 @@ def _exit_code_tables(text: str) -> list[list[list[str]]]:
 
 
 def test_every_exit_code_table_in_the_docs_lists_each_code_once_in_order() -> None:
-    """README, thresholds and Kubernetes docs: each exit-code table has exactly the codes of ExitCode."""
+    """README, concepts, thresholds and Kubernetes docs: each exit-code table has exactly the codes of ExitCode."""
     root = Path(__file__).parent.parent
     for name in DOCS_WITH_EXIT_CODES:
         tables = _exit_code_tables((root / name).read_text())

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -351,6 +352,7 @@ def _add_report_parsers(commands: Any) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The ``locust-scenarios`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="locust-scenarios", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('locust-scenarios')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser(
