@@ -1,9 +1,11 @@
 """Install the pinned dependencies into the shared volume, or say plainly why that failed.
 
-The init container runs this with the image's own Python and pip's arguments. It streams pip's
-output, returns pip's exit code, and when pip failed because the package index (or the proxy in front
-of it) could not be reached, its last line names the index (without credentials) and the chart values
-that give the pods a way to their dependencies. Standard library only: nothing else is installed yet.
+The init container runs this with the image's own Python and the pip arguments that follow from the
+chart's values (target, index or wheelhouse, the pinned list); the fixed ones are this script's own.
+It streams pip's output, returns pip's exit code, and when pip failed because the package index (or
+the proxy in front of it) could not be reached, its last line names the index (without credentials)
+and the chart values that give the pods a way to their dependencies. Standard library only: nothing
+else is installed yet.
 """
 
 import os
@@ -15,6 +17,16 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit, urlunsplit
 
+FIXED_ARGS = [
+    "--no-deps",
+    "--upgrade",
+    "--no-cache-dir",
+    "--disable-pip-version-check",
+    "--no-input",
+    "--only-binary=:all:",
+]
+"""Every install: no dependency resolution (the list is complete, and resolving would pull a second
+Locust or gevent), wheels only, nothing cached or asked."""
 DEFAULT_INDEX = "https://pypi.org/simple"
 UNREACHABLE = re.compile(
     r"NewConnectionError|ConnectTimeout|ConnectTimeoutError|ProxyError|Max retries exceeded|"
@@ -84,7 +96,7 @@ def explain(args, output):
 
 
 def main(args):
-    command = [sys.executable, "-m", "pip", "install", *args]
+    command = [sys.executable, "-m", "pip", "install", *FIXED_ARGS, *args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in process.stdout:

@@ -11,15 +11,18 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from locust_scenarios import ScenarioSettings
 from locust_scenarios._cli.bundle import command as bundle_module
-from locust_scenarios._cli.bundle.build import refresh_bundle
+from locust_scenarios._cli.bundle.build import refresh_bundle, settings_env
 from locust_scenarios._cli.bundle.command import add_parser, main
 from locust_scenarios._cli.bundle.errors import BundleError
 from locust_scenarios._cli.bundle.payload import MAX_CONFIGMAP_BYTES, configmap_key
 from locust_scenarios._cli.bundle.requirements import evaluate_marker, required_distributions
+from locust_scenarios._settings.options import env_name
 
-from .conftest import FIXTURES, assets_for_tests, make_bundle
+from .conftest import FIXTURES, REPO, assets_for_tests, make_bundle
 
 LINUX_313 = {
     "python_version": "3.13",
@@ -111,10 +114,27 @@ def test_bundle_layout(tmp_path: Path) -> None:
     assert manifest["locustfiles"] == ["locustfile.py"]
     assert manifest["requirements"] == report.requirements
     assert manifest["sources"]["modules"] == [os.path.relpath(FIXTURES / "paths", directory)]
+    assert manifest["settingsEnv"] == settings_env()
     pinned = [line for line in (directory / "requirements.txt").read_text().splitlines() if not line.startswith("#")]
     assert pinned == report.requirements
     chart_yaml = (directory / "chart" / "Chart.yaml").read_text()
     assert f'appVersion: "{report.locust_version}"' in chart_yaml
+
+
+def test_settings_env_names_every_scenario_key_of_the_chart() -> None:
+    """The map bundle.json records for both engines has one entry per `scenario` key of the chart's
+    values.yaml, each the variable the settings read (name is LOCUST_SCENARIO, rampUp is
+    LOCUST_SCENARIO_RAMP_UP), and every setting but the secret token is reachable that way."""
+    names = settings_env()
+    assert set(names) == set(yaml.safe_load((REPO / "chart" / "values.yaml").read_text())["scenario"])
+    assert (names["name"], names["rampUp"], names["trustCpuShare"]) == (
+        "LOCUST_SCENARIO",
+        "LOCUST_SCENARIO_RAMP_UP",
+        "LOCUST_SCENARIO_TRUST_CPU_SHARE",
+    )
+    known = {env_name(ScenarioSettings, field) for field in ScenarioSettings.model_fields}
+    assert known - set(names.values()) == {"LOCUST_SCENARIO_AUTH_TOKEN"}
+    assert len(set(names.values())) == len(names)
 
 
 def test_bundle_is_idempotent_and_refresh_keeps_inputs(tmp_path: Path) -> None:

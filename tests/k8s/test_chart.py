@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import copy
 import json
 import math
 import re
 import shutil
+import typing
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +19,8 @@ import pytest
 import yaml
 from referencing import Registry, Resource
 
-from locust_scenarios import ScenarioSettings
-from locust_scenarios._cli.bundle.build import BundleReport
+from locust_scenarios import ScenarioSettings, parse_duration
+from locust_scenarios._cli.bundle.build import BundleReport, settings_env
 from locust_scenarios._cli.bundle.payload import CONFIGMAP_KEY, MAX_CONFIGMAP_BYTES, MAX_RELEASE_BYTES, release_size
 from locust_scenarios._settings.options import env_name
 
@@ -51,14 +55,33 @@ def test_smallest_ci_values_file_sets_only_the_host(chart: Path) -> None:
     assert list(smallest) == ["host"]
 
 
+CiObjects = Callable[..., list[dict[str, Any]]]
+
+
+@pytest.fixture(scope="module")
+def ci_objects(k8s_tools: K8sTools, chart: Path) -> CiObjects:
+    """`helm template` of a ci values file with helm 4 (major "helm") or "helm3", rendered once for
+    the module; each call gets its own copy."""
+    rendered: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+    def objects(values: str, major: str = "helm") -> list[dict[str, Any]]:
+        if (values, major) not in rendered:
+            rendered[values, major] = render(getattr(k8s_tools, major), chart, [chart / "ci" / values])
+        return copy.deepcopy(rendered[values, major])
+
+    return objects
+
+
 @pytest.mark.parametrize("values", CI_NAMES)
 @pytest.mark.parametrize("major", ["helm", "helm3"])
-def test_lint_strict_and_template(k8s_tools: K8sTools, chart: Path, values: str, major: str) -> None:
+def test_lint_strict_and_template(
+    k8s_tools: K8sTools, chart: Path, ci_objects: CiObjects, values: str, major: str
+) -> None:
     """`helm lint --strict` passes and `helm template` renders, with helm 4 and helm 3, per ci file."""
     binary = getattr(k8s_tools, major)
     lint = helm(binary, "lint", "--strict", str(chart), "-f", str(chart / "ci" / values))
     assert "0 chart(s) failed" in lint.stdout
-    objects = render(binary, chart, [chart / "ci" / values])
+    objects = ci_objects(values, major)
     kinds = {o["kind"] for o in objects}
     if values == "monitoring-only-values.yaml":
         assert kinds == {"ConfigMap", "ServiceMonitor", "PrometheusRule"}
@@ -69,10 +92,10 @@ def test_lint_strict_and_template(k8s_tools: K8sTools, chart: Path, values: str,
 
 
 @pytest.mark.parametrize("values", CI_NAMES)
-def test_objects_pass_kubernetes_validate_strict(k8s_tools: K8sTools, chart: Path, values: str) -> None:
+def test_objects_pass_kubernetes_validate_strict(ci_objects: CiObjects, values: str) -> None:
     """Every built-in object validates strictly against Kubernetes 1.30 and the newest bundled schemas;
     ServiceMonitor, PrometheusRule and ScaledObject validate against their CRD schemas."""
-    objects = render(k8s_tools.helm, chart, [chart / "ci" / values])
+    objects = ci_objects(values)
     for obj in objects:
         if obj["kind"] in CRD_KINDS:
             errors = list(_crd_validator(obj["kind"]).iter_errors(obj))
@@ -142,9 +165,9 @@ def test_dashboard_label_is_configurable(k8s_tools: K8sTools, chart: Path) -> No
 
 
 @pytest.mark.parametrize("values", CI_NAMES)
-def test_configmap_keys_and_sizes(k8s_tools: K8sTools, chart: Path, values: str) -> None:
+def test_configmap_keys_and_sizes(ci_objects: CiObjects, values: str) -> None:
     """Every ConfigMap key is valid, every ConfigMap is at most 1 MiB, and every items[] key exists."""
-    objects = render(k8s_tools.helm, chart, [chart / "ci" / values])
+    objects = ci_objects(values)
     configmaps = {o["metadata"]["name"]: o for o in by_kind(objects, "ConfigMap")}
     for name, configmap in configmaps.items():
         data = configmap.get("data", {})
@@ -260,14 +283,22 @@ def test_pods_are_locked_down(k8s_tools: K8sTools, chart: Path) -> None:
 
 
 def test_dependencies_init_container(k8s_tools: K8sTools, chart: Path, bundle: tuple[Path, BundleReport]) -> None:
-    """The init container's installer pip-installs exactly the bundle's pinned list with --no-deps into
-    the shared volume; the image tag is the Locust version the bundle was made with."""
+    """The init container's installer pip-installs exactly the bundle's pinned list into the shared
+    volume, with --no-deps and wheels only from the installer script itself (the args carry only what
+    the values decide); the image tag is the Locust version the bundle was made with."""
     objects = render(k8s_tools.helm, chart, [chart / "ci" / "private-index-values.yaml"])
     pod = named(objects, "Job", "-master-r1")["spec"]["template"]["spec"]
     init = pod["initContainers"][0]
     assert init["command"][1] == "/opt/locust-scenarios/installer/install_dependencies.py"
+    script = ast.parse(named(objects, "ConfigMap", "-installer")["data"]["install_dependencies.py"])
+    fixed = next(
+        ast.literal_eval(node.value)
+        for node in script.body
+        if isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ["FIXED_ARGS"]
+    )
+    assert {"--no-deps", "--only-binary=:all:", "--no-input"} <= set(fixed)
     command = init["args"]
-    assert "--no-deps" in command
+    assert not set(fixed) & set(command), "pip's fixed arguments are written once, in the installer script"
     assert command[command.index("--target") + 1] == "/opt/locust-scenarios/site-packages"
     assert command[command.index("--index-url") + 1] == "https://pypi.example.com/simple"
     assert command[-len(bundle[1].requirements) :] == bundle[1].requirements
@@ -408,6 +439,27 @@ def test_chart_without_bundle_explains_itself(k8s_tools: K8sTools, tmp_path: Pat
     assert "locust-scenarios bundle" in result.stderr
 
 
+def test_settings_variables_come_from_the_bundle(k8s_tools: K8sTools, chart: Path, tmp_path: Path) -> None:
+    """The settings ConfigMap names each scenario value's variable as bundle.json's settingsEnv does;
+    a value the bundle names no variable for is refused with its key, never dropped silently."""
+    chart_copy = tmp_path / "chart"
+    shutil.copytree(chart, chart_copy)
+    manifest_path = chart_copy / "files" / "bundle.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["settingsEnv"]["rampUp"] = "LOCUST_SCENARIO_RAMP_UP_RENAMED"
+    del manifest["settingsEnv"]["hold"]
+    manifest_path.write_text(json.dumps(manifest))
+    host = chart / "ci" / "host-values.yaml"
+    objects = render(k8s_tools.helm, chart_copy, [host], ["scenario.rampUp=30s"])
+    data = named(objects, "ConfigMap", "-settings")["data"]
+    assert data["LOCUST_SCENARIO_RAMP_UP_RENAMED"] == "30s"
+    assert "LOCUST_SCENARIO_RAMP_UP" not in data
+    args = ("template", RELEASE, str(chart_copy), "-f", str(host), "--set", "scenario.hold=1m")
+    refused = helm(k8s_tools.helm, *args, check=False)
+    assert refused.returncode != 0
+    assert "scenario.hold: files/bundle.json names no variable for it" in refused.stderr
+
+
 @pytest.mark.parametrize(("zipped", "share"), [(False, 0.5), (True, 0.75)])
 def test_release_size_estimate_is_close_and_errs_high(
     k8s_tools: K8sTools, tmp_path: Path, zipped: bool, share: float
@@ -454,6 +506,45 @@ def test_notes_tell_how_to_follow_the_run(k8s_tools: K8sTools, chart: Path, valu
     notes = result.stdout.split("NOTES:", 1)[1]
     for text in expected:
         assert text in notes, notes
+
+
+def _is_duration(annotation: Any, metadata: Sequence[Any] = ()) -> bool:
+    """Whether a settings field's type is the settings' Duration (parsed by parse_duration)."""
+    metadata = (*metadata, *getattr(annotation, "__metadata__", ()))
+    if any(getattr(meta, "func", None) is parse_duration for meta in metadata):
+        return True
+    return any(_is_duration(arg) for arg in typing.get_args(annotation))
+
+
+def test_schema_defines_durations_and_ports_once(chart: Path) -> None:
+    """The schema writes the duration grammar and the port range once, as definitions; every scenario
+    value the settings parse as a duration, metrics.linger, and both ports refer to them."""
+    text = (chart / "values.schema.json").read_text()
+    schema = json.loads(text)
+    duration_pattern = schema["definitions"]["optionalDuration"]["pattern"]
+    assert text.count(json.dumps(duration_pattern)) == 1
+    assert text.count("65535") == 1
+    names = settings_env()
+    scenario = schema["properties"]["scenario"]["properties"]
+    durations = [
+        key
+        for key, variable in names.items()
+        for field, info in ScenarioSettings.model_fields.items()
+        if env_name(ScenarioSettings, field) == variable and _is_duration(info.annotation, info.metadata)
+    ]
+    assert {"duration", "rampUp", "abortGrace", "trustWorkerGrace"} <= set(durations)
+    for key in durations:
+        assert scenario[key]["$ref"] == "#/definitions/optionalDuration", key
+    properties = schema["properties"]
+    assert properties["metrics"]["properties"]["linger"]["$ref"] == "#/definitions/duration"
+    assert properties["metrics"]["properties"]["port"]["$ref"] == "#/definitions/port"
+    assert properties["service"]["properties"]["webPort"]["$ref"] == "#/definitions/port"
+    validator = jsonschema.Draft7Validator(schema)
+    bad = {"host": "http://127.0.0.1", "mode": "run", "scenario": {"name": "load", "rampUp": "2 minutes"}}
+    assert [list(e.absolute_path) for e in validator.iter_errors(bad)] == [["scenario", "rampUp"]]
+    assert not list(validator.iter_errors({**bad, "scenario": {"name": "load", "rampUp": None}}))
+    assert list(validator.iter_errors({**bad, "scenario": {"name": "load"}, "metrics": {"linger": None}}))
+    assert list(validator.iter_errors({**bad, "scenario": {"name": "load"}, "service": {"webPort": 5557}}))
 
 
 def test_values_schema_is_draft7_and_accepts_every_ci_file(chart: Path) -> None:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from locust_scenarios._cli.assets import Assets, AssetsNotFoundError, locate
+from locust_scenarios._settings.options import OPTIONS, SCENARIO, env_name
 
 from .errors import BundleError
 from .payload import (
@@ -59,7 +60,15 @@ from .requirements import (
     required_distributions,
 )
 
-__all__ = ["FILES", "MANIFEST_NAME", "BundleReport", "build_bundle", "planned_seconds", "refresh_bundle"]
+__all__ = [
+    "FILES",
+    "MANIFEST_NAME",
+    "BundleReport",
+    "build_bundle",
+    "planned_seconds",
+    "refresh_bundle",
+    "settings_env",
+]
 
 
 MANIFEST_NAME = "bundle.json"
@@ -119,6 +128,25 @@ def planned_seconds() -> dict[str, int]:
             continue
         planned[profile.scenario_name] = math.ceil(seconds)
     return planned
+
+
+def settings_env() -> dict[str, str]:
+    """The chart's ``scenario`` keys and the variables they become, from the option table.
+
+    ``name`` is ``LOCUST_SCENARIO``, ``rampUp`` is ``LOCUST_SCENARIO_RAMP_UP``; the secret token has no
+    key (it comes from a Secret). The chart and the helmfile's deliveryhero values read this map from
+    bundle.json instead of spelling the variables themselves.
+    """
+
+    def key(field: str) -> str:
+        first, *rest = field.split("_")
+        return "name" if field == SCENARIO.bare else first + "".join(word.capitalize() for word in rest)
+
+    return {
+        key(option.field): env_name(SCENARIO, option.field)
+        for option in OPTIONS
+        if option.group is SCENARIO and not option.secret
+    }
 
 
 def _is_bundle(directory: Path) -> bool:
@@ -209,6 +237,7 @@ def build_bundle(
             "requirements": requirements,
             "extraPackages": list(extra_packages),
             "plannedSeconds": planned_seconds(),
+            "settingsEnv": settings_env(),
             "locustfiles": locustfile_names,
             "pythonpathZip": archive is not None,
             "sources": {
