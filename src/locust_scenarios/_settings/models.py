@@ -43,7 +43,15 @@ from .options import (
     parse_ratio,
 )
 
-__all__ = ["Duration", "ExporterSettings", "Ratio", "ScenarioSettings", "describe", "load_settings"]
+__all__ = [
+    "Duration",
+    "ExporterSettings",
+    "Ratio",
+    "ScenarioSettings",
+    "chosen_scenario",
+    "describe",
+    "load_settings",
+]
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 """Seconds, written as ``500ms``, ``90s``, ``5m``, ``1h30m`` or a number."""
@@ -65,6 +73,12 @@ def _scenario(field: str) -> str:
 
 def _exporter(field: str) -> str:
     return help_text(EXPORTER, field)
+
+
+def _scenario_field() -> Any:
+    """The profile's name: ``--scenario`` / ``LOCUST_SCENARIO``, ``load`` when not given."""
+    named = AliasChoices("scenario", "LOCUST_SCENARIO")
+    return Field("load", validation_alias=named, description=_scenario("scenario"))
 
 
 class _OptionModel(BaseSettings):
@@ -103,11 +117,7 @@ class ScenarioSettings(_OptionModel):
     model_config = SettingsConfigDict(env_prefix="LOCUST_SCENARIO_")
     options: ClassVar[OptionGroup] = SCENARIO
 
-    scenario: str = Field(
-        "load",
-        validation_alias=AliasChoices("scenario", "LOCUST_SCENARIO"),
-        description=_scenario("scenario"),
-    )
+    scenario: str = _scenario_field()
     users: int | None = Field(None, ge=1, le=MAX_USERS, description=_scenario("users"))
     rate: float | None = Field(
         None,
@@ -207,6 +217,15 @@ class ExporterSettings(_OptionModel):
     run_id: str | None = Field(None, description=_exporter("run_id"))
 
 
+class _ScenarioChoice(_OptionModel):
+    """The profile's name alone, read from the same sources as ``ScenarioSettings`` reads it."""
+
+    model_config = SettingsConfigDict(env_prefix="LOCUST_SCENARIO_")
+    options: ClassVar[OptionGroup] = SCENARIO
+
+    scenario: str = _scenario_field()
+
+
 SettingsT = TypeVar("SettingsT", bound=_OptionModel)
 
 
@@ -250,6 +269,15 @@ def load_settings(
         return target(_env_file=env_file if env_file and os.path.exists(env_file) else None, **given)
     except ValidationError as error:
         raise _one_line(model, error, given, defaults) from None
+
+
+def chosen_scenario(options: Any = None, default: str | None = None) -> str:
+    """The profile name a run selects: Locust's ``options`` > ``.env`` > ``default`` > ``load``.
+
+    The selecting shape needs the name before it can validate the settings once, with the chosen
+    profile's class attributes as defaults; this reads that one field the way the settings read it.
+    """
+    return load_settings(_ScenarioChoice, options, {"scenario": default} if default else None).scenario
 
 
 def _constraints(model: type[_OptionModel], field: str) -> dict[str, Any]:

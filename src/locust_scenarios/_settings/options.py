@@ -44,6 +44,7 @@ __all__ = [
     "install_hint",
     "option_dest",
     "option_name",
+    "option_values",
     "parse_duration",
     "parse_ratio",
     "setting",
@@ -342,6 +343,17 @@ def add_options(parser: Any, scenario_choices: Sequence[str] = ()) -> None:
             include_in_web_ui=option.group is SCENARIO and not option.secret,
             **extra,
         )
+
+
+def option_values(options: Any, group: OptionGroup = SCENARIO, extra: Sequence[str] = ()) -> dict[str, Any]:
+    """The values of a group's options (and of Locust's options named in ``extra``) in parsed ``options``.
+
+    What a group's settings are validated from: while these stay the same, so do the settings.
+    ``options`` is Locust's namespace or a mapping of the same names.
+    """
+    found = options if isinstance(options, Mapping) else vars(options) if options is not None else {}
+    names = [option_dest(group, option.field) for option in OPTIONS if option.group is group]
+    return {name: found.get(name) for name in (*names, *extra)}
 
 
 def environment_options(args: Sequence[str] = ()) -> Any:

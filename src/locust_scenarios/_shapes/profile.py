@@ -21,6 +21,7 @@ from locust_scenarios._settings.options import (
     environment_options,
     field_names,
     format_duration,
+    option_values,
     parse_duration,
     suggest,
 )
@@ -34,16 +35,21 @@ __all__ = [
     "ScenarioProfile",
     "StopCondition",
     "iter_profiles",
+    "profile_choice",
     "profile_class",
     "profile_names",
     "profile_settings",
     "register_profile",
+    "settings_inputs",
 ]
 
 logger = logging.getLogger("locust_scenarios")
 
 
 StopCondition = Callable[[], str | None]
+
+_COMMON_OPTIONS = ("num_users", "spawn_rate", "run_time")
+"""Locust's -u/-r/-t: a profile reads them where its own settings are not given."""
 
 _REGISTRY: dict[str, type[ScenarioProfile]] = {}
 ProfileT = TypeVar("ProfileT", bound="type[ScenarioProfile]")
@@ -102,6 +108,8 @@ class ScenarioProfile(LoadTestShape):
     _plan: Plan | None = None
     _max_duration: float | None = None
     _common_options: dict[str, Any] | None = None
+    _inputs: dict[str, Any] | None = None
+    """The option values the settings were validated from (``None``: given as settings)."""
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -127,6 +135,7 @@ class ScenarioProfile(LoadTestShape):
 
         Raises ``SettingsError`` for bad values, before any user spawns.
         """
+        given = settings
         if settings is None:
             settings = profile_settings(options, self.class_defaults())
         self.settings = settings
@@ -141,6 +150,7 @@ class ScenarioProfile(LoadTestShape):
             source = self.source_of(settings, "scenario")
             raise SettingsError.invalid("scenario", self.scenario_name, "the plan is empty", source=source)
         self._plan = plan
+        self._inputs = settings_inputs(options) if given is None else None
 
     def _remember_common_options(self, options: Any) -> Mapping[str, Any]:
         """The options as a mapping; Locust's -u/-r/-t are kept from the first time they are seen."""
@@ -148,8 +158,12 @@ class ScenarioProfile(LoadTestShape):
             options if isinstance(options, Mapping) else vars(options) if options is not None else {}
         )
         if options is not None and self._common_options is None:
-            self._common_options = {name: found.get(name) for name in ("num_users", "spawn_rate", "run_time")}
+            self._common_options = {name: found.get(name) for name in _COMMON_OPTIONS}
         return found
+
+    def configured_from(self, options: Any) -> bool:
+        """Whether the settings were validated from these option values (then they need no new validation)."""
+        return self._inputs is not None and settings_inputs(options) == self._inputs
 
     def inject_stop_condition(self, stop_condition: StopCondition | None) -> None:
         """Replace the stop condition (the breakpoint's criteria as a run from the web UI set them)."""
@@ -212,18 +226,20 @@ class ScenarioProfile(LoadTestShape):
         """Locust calls this as a run starts (headless, ``--autostart`` or the web UI's button).
 
         The options are read again first: the web UI writes its form into Locust's parsed options
-        just before, so a value changed there applies to this run. A value that does not validate
-        is reported and the previous plan kept.
+        just before, so a value changed there applies to this run (options unchanged since the
+        settings were validated keep them: one validation per run start). A value that does not
+        validate is reported and the previous plan kept.
         """
         options = self.runner.environment.parsed_options if self.runner is not None else None
         if options is not None and self._plan is not None:
             # Locust's -u/-r/-t keep the values they had when the profile was first configured:
             # headless mode overwrites -u and -r with its own defaults before the run starts.
             current = {**vars(options), **(self._common_options or {})}
-            try:
-                self.configure(options=current, stop_condition=self.stop_condition)
-            except SettingsError as error:
-                logger.error("keeping the previous plan: %s", error)
+            if not self.configured_from(current):
+                try:
+                    self.configure(options=current, stop_condition=self.stop_condition)
+                except SettingsError as error:
+                    logger.error("keeping the previous plan: %s", error)
         if self.completed:
             # A new run after a finished one (the web UI can start several). Locust also calls this
             # from inside the first tick of a distributed run, which must not clear ``started``.
@@ -284,6 +300,11 @@ class ScenarioProfile(LoadTestShape):
         return setting_phrase(name, format_duration(seconds), source=self.source_of(settings, name))
 
 
+def settings_inputs(options: Any) -> dict[str, Any] | None:
+    """The option values a profile's settings are validated from (``None`` without options)."""
+    return option_values(options, SCENARIO, _COMMON_OPTIONS) if options is not None else None
+
+
 def _with_common_options(options: Any) -> Any:
     """Locust's ``-u``/``-r`` stand for ``--scenario-users``/``--scenario-spawn-rate`` when unset."""
     if options is None:
@@ -304,6 +325,16 @@ def profile_settings(options: Any, class_defaults: Mapping[str, Any]) -> Scenari
     from locust_scenarios._settings.models import ScenarioSettings, load_settings  # noqa: PLC0415
 
     return load_settings(ScenarioSettings, _with_common_options(options), class_defaults)
+
+
+def profile_choice(options: Any, default: str | None = None) -> str:
+    """The profile name Locust's ``options`` select (``LOCUST_SCENARIO``; ``default`` when not given).
+
+    Reads the name alone, so that the settings are validated once, with that profile's defaults.
+    """
+    from locust_scenarios._settings.models import chosen_scenario  # noqa: PLC0415  (pydantic, at init)
+
+    return chosen_scenario(options, default)
 
 
 def iter_profiles() -> Iterator[type[ScenarioProfile]]:

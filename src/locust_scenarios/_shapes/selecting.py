@@ -10,7 +10,7 @@ from locust_scenarios._settings.options import (
 
 from . import profiles  # noqa: F401  (registers the built-in profiles it selects from)
 from .plan import Tick
-from .profile import ScenarioProfile, StopCondition, profile_class, profile_settings
+from .profile import ScenarioProfile, StopCondition, profile_choice, profile_class, profile_settings, settings_inputs
 
 if TYPE_CHECKING:
     from locust_scenarios._settings.models import ScenarioSettings
@@ -51,10 +51,11 @@ class ScenarioShape(ScenarioProfile):
         stop_condition: StopCondition | None = None,
     ) -> None:
         self._remember_common_options(options)
+        given = settings
         if settings is None:
-            first = profile_settings(options, self.class_defaults())
-            chosen = profile_class(first.scenario)
-            defaults = {**chosen.class_defaults(), **self.class_defaults(), "scenario": first.scenario}
+            mine = self.class_defaults()
+            name = profile_choice(options, mine.get("scenario"))
+            defaults = {**profile_class(name).class_defaults(), **mine, "scenario": name}
             settings = profile_settings(options, defaults)
         chosen = profile_class(settings.scenario)
         self.stop_condition = stop_condition
@@ -63,6 +64,7 @@ class ScenarioShape(ScenarioProfile):
         self.selected_name = chosen.scenario_name
         self.settings = settings
         self._plan = self.selected.plan
+        self._inputs = settings_inputs(options) if given is None else None
 
     def inject_stop_condition(self, stop_condition: StopCondition | None) -> None:
         super().inject_stop_condition(stop_condition)
