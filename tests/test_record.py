@@ -206,8 +206,9 @@ def test_secrets_never_reach_the_record_the_report_or_the_log_line(tmp_path: Pat
     environment.stats.log_request("GET", "/me", 5.0, 10)
     environment.stats.log_error("GET", "/me", f"401 for 'Bearer {token}'")
     settings = ScenarioSettings(record=str(tmp_path / "r.json"), report=str(tmp_path / "r.html"), record_log=True)
-    record = Recording.configure(settings).finish(environment, {"run_id": "secret-test"})
-    assert record is not None
+    recording = Recording.configure(settings)
+    record = recording.build(environment, {"run_id": "secret-test"})
+    recording.write(record)
     assert token not in json.dumps(record)
     assert REDACTED in (tmp_path / "r.json").read_text()
     assert token not in (tmp_path / "r.html").read_text()

@@ -26,7 +26,6 @@ from locust_scenarios import (
     EndpointsUser,
     PacingStats,
     RestUser,
-    ScenarioSettings,
     SettingsError,
     Stage,
     StagesProfile,
@@ -477,25 +476,26 @@ def test_errors_in_a_call_block_report_the_request_once_and_keep_their_meaning(h
 
 def test_endpoints_follow_the_settings_of_each_run(httpserver: HTTPServer) -> None:
     """Endpoints and headers are resolved once per run, from the settings the run started with: a new
-    run with other settings (as the plugin stores them at test start) requests the new endpoints."""
+    run with other options (a web UI form, the options a master sends its workers) requests the new
+    endpoints."""
     httpserver.expect_request("/first").respond_with_data("ok")
     httpserver.expect_request("/second", headers={"X-Run": "2"}).respond_with_data("ok")
 
     class Configured(EndpointsUser):
         pass
 
-    environment = Environment(user_classes=[Configured], host=base_url(httpserver), parsed_options=options())
+    first = options("--scenario-endpoints", '[{"path": "/first"}]')
+    environment = Environment(user_classes=[Configured], host=base_url(httpserver), parsed_options=first)
     sent: list[tuple[str, bool]] = []
     environment.events.request.add_listener(
         lambda name, exception=None, **_kwargs: sent.append((name, exception is None))
     )
-    environment.scenario_settings = ScenarioSettings(endpoints='[{"path": "/first"}]')
     runner = environment.create_local_runner()
     runner.start(2, spawn_rate=2)
     gevent.sleep(0.4)
     runner.stop()
     first_run, sent[:] = list(sent), []
-    environment.scenario_settings = ScenarioSettings(endpoints='[{"path": "/second", "headers": {"X-Run": "2"}}]')
+    environment.parsed_options = options("--scenario-endpoints", '[{"path": "/second", "headers": {"X-Run": "2"}}]')
     runner.start(2, spawn_rate=2)
     gevent.sleep(0.4)
     runner.quit()
@@ -544,12 +544,12 @@ def test_auth_header_comes_from_the_secret_setting(httpserver: HTTPServer) -> No
 
 def test_auth_scheme_none_sends_the_bare_token() -> None:
     """With ``auth_scheme`` 'none' the header carries the token alone; without a token nothing is sent."""
-    environment = Environment(user_classes=[])
     token = "t0k"  # noqa: S105 - a made-up token for the test
-    environment.scenario_settings = ScenarioSettings(auth_token=token, auth_header="X-Api-Key", auth_scheme="none")
+    given = ("--scenario-auth-token", token, "--scenario-auth-header", "X-Api-Key", "--scenario-auth-scheme", "none")
+    environment = Environment(user_classes=[], parsed_options=options(*given))
     user = SimpleNamespace(environment=environment, _token=None)
     assert RestUser.auth_headers(user) == {"X-Api-Key": "t0k"}  # type: ignore[arg-type]
-    environment.scenario_settings = ScenarioSettings()
+    environment.parsed_options = options()
     assert RestUser.auth_headers(user) == {}  # type: ignore[arg-type]
 
 

@@ -22,7 +22,6 @@ from locust.env import Environment
 from locust.event import Events
 from locust.runners import STATE_STOPPED
 
-from ._plugin import running_profile
 from ._settings.models import ExporterSettings, ScenarioSettings
 from ._settings.options import option_dest
 from ._shapes.profile import ScenarioProfile
@@ -141,7 +140,6 @@ def run_profile(
     finally:
         runner.quit()
     result.duration = time.monotonic() - started
-    profile = running_profile(environment)
-    result.breach = profile.breach if profile else None
+    result.breach = shape.breach
     result.errors = {str(error.error): error.occurrences for error in environment.stats.errors.values()}
     return result

@@ -8,8 +8,8 @@ the verdict, the errors and the load generator's facts. Its JSON Schema ships in
 
 ``Recording`` is what a master or local run uses: ``configure`` checks the settings before any load
 (an unwritable path or a bad baseline exits 2), ``start`` samples the history once a second in a
-greenlet, ``finish`` writes the record and the HTML report, which the metrics port serves during
-the linger.
+greenlet, ``build`` builds the record at quitting and ``write`` writes it and the HTML report, which
+the metrics port serves during the linger.
 Everything else here is a pure function of statistics or of records.
 """
 
@@ -265,6 +265,7 @@ def build_record(
         "aborted": summary.get("aborted"),
         "thresholds": list(summary.get("thresholds") or []),
         "inconclusive": list(summary.get("inconclusive") or []),
+        "workers_lost": list(summary.get("workers_lost") or []),
         "breach": summary.get("breach"),
     }
     generator = _generator(environment)
@@ -473,16 +474,18 @@ class Recording:
                     logger.debug("could not sample the history", exc_info=True)
             gevent.sleep(1.0)
 
-    def finish(self, environment: Environment, summary: Mapping[str, Any]) -> dict[str, Any] | None:
-        """At quitting: write the record and the report (errors are logged: the verdict stands)."""
+    def build(self, environment: Environment, verdict: Mapping[str, Any]) -> dict[str, Any]:
+        """At quitting: stop sampling and build the run's record (always: the summary is a view of it)."""
         if self._sampler is not None:
             self._sampler.kill(block=False)
             self._sampler = None
-        if not self.active:
-            return None
-        built = build_record(environment, summary, history=self.history, tags=self.tags, started=self.started)
+        built = build_record(environment, verdict, history=self.history, tags=self.tags, started=self.started)
         # Secret values (the auth token) never reach a file or the log, not even compressed.
         record: dict[str, Any] = json.loads(redact(json.dumps(built, default=str)))
+        return record
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        """Write the record and the report where asked (errors are logged: the verdict stands)."""
         if self.record_path is not None:
             text = json.dumps(record, indent=1, default=str) + "\n"
             self._write(self.record_path, text, "record.json", "record")
@@ -492,7 +495,6 @@ class Recording:
             from .report import render_html  # noqa: PLC0415  (the report module reads records, not runs)
 
             self._write(self.report_path, render_html(record), "report.html", "report")
-        return record
 
     def serve(self, server: MetricsServer | None) -> None:
         """Serve what ``finish`` writes at ``/results/<name>`` on the metrics port (during the linger)."""

@@ -10,6 +10,7 @@ field for field.
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import math
 import os
@@ -32,6 +33,7 @@ __all__ = [
     "OPTIONS",
     "SCENARIO",
     "SECRET_FIELDS",
+    "WORKER",
     "Option",
     "OptionGroup",
     "Setting",
@@ -152,6 +154,9 @@ class OptionGroup:
 
 SCENARIO = OptionGroup("--scenario-", "LOCUST_SCENARIO_", bare="scenario")
 EXPORTER = OptionGroup("--prometheus-", "LOCUST_PROMETHEUS_")
+WORKER = OptionGroup("--scenario-", "LOCUST_SCENARIO_")
+"""A worker's patience with its master: applied while the options are parsed (a worker connects before
+``init``), so no settings model holds them and the web UI does not offer them."""
 
 
 @dataclass(frozen=True)
@@ -231,8 +236,15 @@ OPTIONS: tuple[Option, ...] = (
     Option(EXPORTER, "buckets", "latency histogram buckets, e.g. '5ms,10ms,50ms,100ms,1s'"),
     Option(EXPORTER, "pushgateway", "push the final state to this Pushgateway URL"),
     Option(EXPORTER, "run_id", "run id label on locust_scenario_info (default: generated)"),
+    Option(
+        WORKER,
+        "master_wait",
+        "worker: how long to wait for the master before giving up (Locust's own limit is about 305 s)",
+    ),
+    Option(WORKER, "master_retry_interval", "worker: time between attempts to reach the master (Locust's default 5 s)"),
 )
-"""Every setting, in the order of the settings models' fields (a test keeps the two in step)."""
+"""Every setting: the settings models' fields in their order (a test keeps the two in step), then the
+worker's patience options."""
 
 
 SECRET_FIELDS: frozenset[str] = frozenset(option.field for option in OPTIONS if option.secret)
@@ -319,13 +331,18 @@ class _Offered(list[str]):
         return True
 
 
-def add_options(parser: Any, scenario_choices: Sequence[str] = ()) -> None:
+def add_options(
+    parser: Any,
+    scenario_choices: Sequence[str] = (),
+    actions: Mapping[OptionGroup, type[argparse.Action]] | None = None,
+) -> None:
     """Register every setting as a Locust option on ``parser`` (a Locust argument parser).
 
     Defaults are ``None`` so that "not given" stays distinguishable from a value; pydantic fills
     defaults later, after ``.env`` and class attributes had their say. ``scenario_choices`` become the
     web UI's choice list for the profile. The exporter's options apply only at start-up (a port, a
-    run id), so the web UI does not offer them; neither does it show secrets.
+    run id), so the web UI does not offer them; neither does it show secrets. ``actions`` gives the
+    argparse action of a group's options (the worker's patience is applied while parsing).
     """
     # Straight on the parser, not in an argument group: only Locust's parser itself understands
     # include_in_web_ui, which keeps secrets out of the web UI and the master-to-worker messages' form.
@@ -334,6 +351,8 @@ def add_options(parser: Any, scenario_choices: Sequence[str] = ()) -> None:
         if option.group is SCENARIO and option.field == "scenario" and scenario_choices:
             extra["choices"] = _Offered(scenario_choices)
             extra["metavar"] = "NAME"
+        if actions and option.group in actions:
+            extra["action"] = actions[option.group]
         parser.add_argument(
             option_name(option.group, option.field),
             dest=option_dest(option.group, option.field),

@@ -1,0 +1,170 @@
+"""The decision at quitting: the facts of a run in, the exit code, the reasons and the verdict out.
+
+A pure function of plain values, like ``trust.judge``: nothing here reads Locust, a clock or the
+environment, so every rule of the exit-code contract is tested with values alone.
+
+- **Interrupted** (4): a signal arrived before the run completed, no run started, the runner is still
+  running, or the profile started and did not complete.
+- **Thresholds** (3 or 0): their verdict, when thresholds are configured. A breakpoint's stop
+  criteria without thresholds pass: that run is judged by where it broke, not by its failures.
+- **Inconclusive** (5): the generator's reasons, then a worker lost without rebalancing, then "no
+  request completed": a run in which no request completed is never a pass.
+- **Locust's own rule** when none of these has a say: the exit code is left to Locust (``None``), and
+  the verdict states the code Locust will use (1 when a request failed, else 0, unless another
+  listener set one).
+- A code another listener set (locust-plugins' checks set 3) is never masked by a less severe one.
+  Precedence: 2 > 6 > 4 > 3 > 5 > 1 > 0 (``exitcodes.PRECEDENCE``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from locust_scenarios._exitcodes import ExitCode, most_severe
+from locust_scenarios._thresholds.judging import Verdict
+from locust_scenarios._trust import Verdict as GeneratorVerdict
+
+__all__ = ["Decision", "Facts", "decide"]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the verdict at quitting depends on, as plain values."""
+
+    run_id: str
+    scenario: str | None = None
+    """The profile's name (``None``: the locustfile has no profile of ours)."""
+    started: bool = True
+    """A run started in this process (``test_start``)."""
+    signalled: bool = False
+    """A signal asked the process to stop before the run completed."""
+    running: bool = False
+    """The runner was still spawning or running users."""
+    profile_unfinished: bool = False
+    """The profile started and did not reach its end."""
+    thresholds: Verdict | None = None
+    """The thresholds' verdict (``None``: no thresholds configured)."""
+    generator: GeneratorVerdict | None = None
+    """The load generator's verdict (``None``: not observed, e.g. no run started)."""
+    stop_criteria: bool = False
+    """A breakpoint's stop criteria judged the run."""
+    breach: Mapping[str, Any] | None = None
+    workers_lost: tuple[str, ...] = ()
+    rebalancing: bool = False
+    """``--enable-rebalancing``: a lost worker's users are started on the others."""
+    other_code: int | None = None
+    """An exit code another listener set before ours (``environment.process_exit_code``)."""
+    requests: int = 0
+    """Requests completed in the run (failures included)."""
+    failed_requests: bool = False
+    """Locust counted errors or exceptions (its own rule then exits ``exit_code_on_error``)."""
+    exit_code_on_error: int = ExitCode.REQUEST_FAILED
+    first_request: float | None = None
+    """When the run's statistics started (a UNIX timestamp)."""
+    last_request: float | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The exit code, the reasons behind it and the verdict as the run record and the summary state it."""
+
+    exit_code: int | None
+    """The process's exit code; ``None`` leaves it to Locust's own rule."""
+    verdict: dict[str, Any]
+    """Run id, scenario, exit code, passed, interrupted, aborted, inconclusive reasons, lost workers,
+    threshold results, the generator's figures, the breach and the run's times (the summary less its
+    totals, which the record computes from the statistics)."""
+    warnings: tuple[str, ...] = field(default=())
+    """What to tell the operator besides the verdict (why the run counts as interrupted)."""
+
+    @property
+    def reasons(self) -> list[dict[str, Any]]:
+        """Why the run is inconclusive, one entry per reason (empty: it is not)."""
+        reasons: list[dict[str, Any]] = self.verdict["inconclusive"]
+        return reasons
+
+
+def decide(facts: Facts) -> Decision:
+    """The exit code, the reasons and the verdict of a run, from its facts."""
+    interrupted = facts.signalled or not facts.started or facts.running or facts.profile_unfinished
+    reasons = inconclusive(facts)
+    codes: list[int] = []
+    if interrupted:
+        codes.append(ExitCode.INTERRUPTED)
+    if facts.thresholds is not None:
+        codes.append(facts.thresholds.exit_code)
+    elif facts.stop_criteria:
+        codes.append(ExitCode.PASSED)
+    if reasons:
+        codes.append(ExitCode.INCONCLUSIVE)
+    exit_code = most_severe(*codes, facts.other_code) if codes else None
+    stated = exit_code if exit_code is not None else _locust_rule(facts)
+    verdict = {
+        "run_id": facts.run_id,
+        "scenario": facts.scenario,
+        "exit_code": stated,
+        "passed": stated == ExitCode.PASSED,
+        "interrupted": interrupted,
+        "aborted": facts.thresholds.aborted if facts.thresholds is not None else None,
+        "inconclusive": reasons,
+        "workers_lost": list(facts.workers_lost),
+        "thresholds": [result.to_dict() for result in facts.thresholds.results] if facts.thresholds else [],
+        "generator": facts.generator.health.to_dict() if facts.generator is not None else None,
+        "breach": dict(facts.breach) if facts.breach else None,
+        "started": _iso(facts.first_request),
+        "ended": _iso(facts.last_request),
+        "duration_seconds": _duration(facts),
+    }
+    return Decision(exit_code, verdict, _warnings(facts, interrupted))
+
+
+def inconclusive(facts: Facts) -> list[dict[str, Any]]:
+    """Why the run's measurements cannot be trusted, one entry per reason (empty: none, or no run).
+
+    The generator's verdict (``trust.judge``: CPU, tracking, late iterations, workers not replaced in
+    time, no request), then a worker lost without ``--enable-rebalancing`` (its users are never
+    started elsewhere, so the plan cannot be met), then a run in which no request completed.
+    """
+    reasons = [reason.to_dict() for reason in facts.generator.reasons] if facts.generator else []
+    named = {reason["reason"] for reason in reasons}
+    if facts.workers_lost and not facts.rebalancing and "workers" not in named:
+        reasons.append(
+            {
+                "reason": "workers_lost",
+                "detail": f"{len(facts.workers_lost)} worker(s) lost during the run; without "
+                "--enable-rebalancing their users were not started elsewhere",
+                "workers": list(facts.workers_lost),
+            }
+        )
+    if facts.started and facts.requests == 0 and "no_requests" not in named:
+        reasons.append({"reason": "no_requests", "detail": "no request completed during the run", "requests": 0})
+    return reasons
+
+
+def _locust_rule(facts: Facts) -> int:
+    """The code Locust exits with when we leave it the decision."""
+    if facts.other_code is not None:
+        return facts.other_code
+    return facts.exit_code_on_error if facts.failed_requests else ExitCode.PASSED
+
+
+def _warnings(facts: Facts, interrupted: bool) -> tuple[str, ...]:
+    if not interrupted:
+        return ()
+    if not facts.started:
+        return (f"interrupted before any run started: exit code {ExitCode.INTERRUPTED:d}",)
+    what = f"the {facts.scenario} profile" if facts.scenario is not None else "the run"
+    return (f"{what} was interrupted before it completed: exit code {ExitCode.INTERRUPTED:d}",)
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None
+
+
+def _duration(facts: Facts) -> float | None:
+    if not facts.first_request:
+        return None
+    return max(0.0, (facts.last_request or facts.first_request) - facts.first_request)

@@ -1,0 +1,229 @@
+"""Watching a run while it goes: the generator's observations, the thresholds' timeline, the abort watcher.
+
+On the master (or the local runner) a run start resets the run's judgement and starts one sampler
+that, once a second while users spawn or run, feeds ``trust.Monitor`` an ``Observation`` and ticks
+the thresholds' timeline; with ``--scenario-abort-on-fail`` a watcher stops the run as soon as a
+threshold fails for good. Workers add their open-model pacing counters to each report, and the
+master keeps each worker's latest counters and heartbeat. A worker's run start rebuilds its profile
+from the options the master sent, so that open-model pacing follows the same plan from the same
+clock origin.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import gevent
+from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner
+
+from locust_scenarios._settings.errors import SettingsError
+from locust_scenarios._thresholds.judging import abort_reason
+from locust_scenarios._thresholds.timeline import Timeline
+from locust_scenarios._trust import Monitor, Observation, ProcessObservation
+from locust_scenarios._users.pacing import PacingStats, pacing_stats
+
+from .state import Run
+
+__all__ = [
+    "PACING_KEY",
+    "add_pacing_report",
+    "end_run",
+    "keep_heartbeat",
+    "keep_pacing_report",
+    "observe",
+    "start",
+    "start_on_worker",
+    "stop",
+]
+
+logger = logging.getLogger("locust_scenarios")
+
+PACING_KEY = "locust_scenarios_pacing"
+"""Where a worker's report to the master carries its open-model pacing counters."""
+
+_TRACKING_ALLOWANCE = 2.0
+"""Seconds a closed-model plan and the running users may be apart: Locust's one-second tick, spawning,
+and the offset between the shape's clock and the observer's."""
+
+
+def start(run: Run) -> None:
+    """Master or local runner, at test start: reset the run's judgement and start watching it."""
+    run.started_at = run.clock()
+    run.aborted = None
+    run.verdict = None
+    run.generator = None
+    run.pacing.clear()
+    run.monitor = Monitor(run.settings)
+    run.timeline = Timeline(run.thresholds) if run.thresholds else None
+    if run.sampler is None:
+        run.sampler = gevent.spawn(_sample_each_second, run)
+    run.workers_at_start = frozenset(run.live_workers())
+    run.workers_lost = ()
+    run.recording.start(run.environment)
+    if run.settings.abort_on_fail and run.thresholds and run.watcher is None:
+        run.watcher = gevent.spawn(_watch_thresholds, run)
+
+
+def start_on_worker(run: Run) -> None:
+    """A worker at test start: the master's options have replaced the worker's own; read them again."""
+    if run.profile is not None:
+        run.profile.reset_time()  # re-reads the options and starts the clock the open model paces by
+        return
+    try:
+        run.read_settings(run.environment.parsed_options)
+    except SettingsError as error:
+        logger.error("ignoring the master's settings on this worker: %s", error)
+
+
+def stop(run: Run) -> None:
+    """At test stop. The master notes the workers the run lost (before quitting, when workers leave on
+    purpose); a worker logs its own open-model pacing counters (the master sums them in its summary)."""
+    if run.on_worker:
+        paced = pacing_stats(run.environment)
+        if paced.iterations or paced.dropped:
+            logger.info(
+                "open-model pacing on this worker: %d iterations started, %d late, %d dropped",
+                paced.iterations,
+                paced.late,
+                paced.dropped,
+            )
+        return
+    if run.workers_at_start:
+        run.workers_lost = tuple(sorted(run.workers_at_start - run.live_workers()))
+
+
+def add_pacing_report(run: Run, data: dict[str, Any]) -> None:
+    """A worker adds its open-model pacing counters to a report it sends the master."""
+    paced = pacing_stats(run.environment)
+    data[PACING_KEY] = [paced.iterations, paced.late, paced.dropped]
+
+
+def keep_pacing_report(run: Run, client_id: str, data: dict[str, Any]) -> None:
+    """The master keeps each worker's latest pacing counters."""
+    reported = data.get(PACING_KEY)
+    if isinstance(reported, list | tuple) and len(reported) == 3:
+        run.pacing[client_id] = PacingStats(*(int(value) for value in reported))
+
+
+def keep_heartbeat(run: Run, client_id: str) -> None:
+    """The master notes when it last heard each worker."""
+    run.heartbeats[client_id] = run.clock()
+
+
+def _sample_each_second(run: Run) -> None:
+    """Once a second while a run spawns or runs: observe the generator and record the thresholds' timeline."""
+    run.process.cpu_percent(None)  # the first call only starts psutil's measurement
+    while True:
+        asleep = run.clock()
+        gevent.sleep(1.0)
+        lag = max(run.clock() - asleep - 1.0, 0.0)
+        if run.monitor is None or not run.in_progress():
+            continue
+        try:
+            run.monitor.observe(observe(run, lag))
+            if run.timeline is not None:
+                elapsed = run.elapsed()
+                run.timeline.tick(elapsed, run.stage(elapsed), run.environment.stats)
+        except Exception:  # observing must never break the run
+            logger.debug("could not observe the generator", exc_info=True)
+
+
+def _steps(low: float, high: float, step: float) -> list[float]:
+    """``low, low + step, ... high``."""
+    return [low + i * step for i in range(round((high - low) / step) + 1)]
+
+
+def observe(run: Run, lag: float) -> Observation:
+    """The generator as the master (or the local runner) sees it now, as plain values."""
+    runner = run.environment.runner
+    assert runner is not None
+    own_cpu = run.process.cpu_percent(None) / 100
+    profile = run.profile
+    elapsed = run.elapsed()
+    open_model = profile is not None and profile.open_model
+    if profile is not None and not open_model:
+        # What Locust can follow: a shape is asked once a second and users then spawn or stop, and
+        # this clock and the shape's may differ by a tick, so the generator is judged against the
+        # lowest planned level within the allowance either side, not a step it could not make yet.
+        users_planned = min(
+            profile.planned_level(max(0.0, elapsed + shift))
+            for shift in _steps(-_TRACKING_ALLOWANCE, _TRACKING_ALLOWANCE, 0.25)
+        )
+    else:
+        users_planned = float(runner.target_user_count or 0)
+    now = run.clock()
+    if isinstance(runner, MasterRunner):
+        workers = list(runner.clients.values())
+        processes = [ProcessObservation("master", own_cpu, 0, runner.state, lag=lag)]
+        processes += [
+            ProcessObservation(
+                worker.id,
+                worker.cpu_usage / 100,
+                worker.user_count,
+                worker.state,
+                now - run.heartbeats.get(worker.id, run.started_at or now),
+            )
+            for worker in workers
+        ]
+        active = sum(1 for worker in workers if worker.state != STATE_MISSING)
+    else:
+        processes = [ProcessObservation("local", own_cpu, runner.user_count, runner.state, lag=lag)]
+        active = 0
+    paced = run.pacing_totals()
+    return Observation(
+        elapsed=elapsed,
+        processes=processes,
+        users_planned=users_planned,
+        users_actual=float(runner.user_count),
+        iterations_rate_planned=profile.planned_level(elapsed) if profile is not None and open_model else None,
+        iterations=paced.iterations,
+        late=paced.late,
+        dropped=paced.dropped,
+        workers_active=active,
+        requests=run.environment.stats.total.num_requests,
+    )
+
+
+def _watch_thresholds(run: Run) -> None:
+    """Once a second after the grace period: stop the run when a threshold fails for good."""
+    grace = run.settings.abort_grace
+    try:
+        while True:
+            gevent.sleep(1.0)
+            runner = run.environment.runner
+            if runner is None or run.started_at is None or runner.state not in (STATE_SPAWNING, STATE_RUNNING):
+                continue
+            if run.clock() - run.started_at < grace:
+                continue
+            results = run.current_results()
+            if run.timeline is not None:
+                results = [r for r in results if run.timeline.settled(r.threshold)]
+            reason = abort_reason(results)
+            if reason is None:
+                continue
+            run.aborted = reason
+            logger.error("threshold failed, stopping the run (--scenario-abort-on-fail): %s", reason)
+            if run.profile is not None:
+                run.profile.completed = True  # ended by the verdict, not interrupted
+            end_run(run)
+            return
+    finally:
+        run.watcher = None
+
+
+def end_run(run: Run) -> None:
+    """Stop the run the way its mode ends one: quit when unattended, stop in an interactive web UI."""
+    environment = run.environment
+    runner = environment.runner
+    if runner is None:
+        return
+    options = environment.parsed_options
+    web_ui = environment.web_ui
+    unattended = web_ui is None or (getattr(options, "autostart", False) and getattr(options, "autoquit", -1) != -1)
+    if not unattended:
+        runner.stop()
+        return
+    runner.quit()
+    if web_ui is not None:
+        web_ui.stop()
