@@ -141,6 +141,39 @@ def test_locust_plugins_example_runs_with_its_checks(demo_target: str) -> None:
     assert requests["/api/items"] > 0
 
 
+def test_pytest_example_passes_and_a_failing_threshold_fails_its_test(demo_target: str) -> None:
+    """examples/test_with_pytest.py under pytest: the test whose thresholds hold passes, the one whose
+    threshold cannot pass is an expected failure; with --runxfail it fails, naming exit code 3 and the
+    failing expression."""
+
+    def pytest_run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                str(EXAMPLES / "test_with_pytest.py"),
+                *extra,
+            ],
+            env=clean_env({"PYTHONPATH": SRC, "SERVICE_URL": demo_target}),
+            capture_output=True,
+            text=True,
+            timeout=180,
+            cwd=EXAMPLES,
+            check=False,
+        )
+
+    expected = pytest_run()
+    assert expected.returncode == 0, expected.stdout[-3000:]
+    assert "1 passed, 1 xfailed" in expected.stdout
+    shown = pytest_run("--runxfail", "-k", "failing_threshold")
+    assert shown.returncode == 1, shown.stdout[-3000:]
+    assert "exit code 3, failed thresholds: ['requests>100000']" in shown.stdout
+
+
 def test_both_option_sets_register_on_locusts_parser_without_clash() -> None:
     """With locust_plugins and locust_scenarios imported, Locust's parser holds both option sets, no name twice."""
     code = """

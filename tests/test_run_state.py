@@ -10,18 +10,31 @@ import weakref
 from typing import Any
 
 import pytest
+from locust import FastHttpUser, constant, task
 from locust.env import Environment
+from pytest_httpserver import HTTPServer
 
 from locust_scenarios import ScenarioSettings, ScenarioShape
 from locust_scenarios._run.state import Run, own, run_of
 from locust_scenarios._settings.context import scenario_settings
 from locust_scenarios._thresholds.grammar import parse
 from locust_scenarios._thresholds.judging import Verdict
-from locust_scenarios.testing import options_namespace
+from locust_scenarios.testing import options_namespace, run_profile
+
+from .conftest import base_url
 
 
 class Shape(ScenarioShape):
     abstract = True
+
+
+class Visitor(FastHttpUser):
+    abstract = True
+    wait_time = constant(0.2)
+
+    @task
+    def home(self) -> None:
+        self.client.get("/")
 
 
 @pytest.fixture
@@ -167,3 +180,14 @@ def test_a_local_runs_pacing_totals_are_its_own_and_it_has_no_workers() -> None:
     assert run.live_workers() == set()
     assert not run.on_master
     assert not run.on_worker
+
+
+def test_an_in_process_run_validates_its_settings_once(target: HTTPServer, validations: list[int]) -> None:
+    """A whole run (checks at init, the run start, the verdict at quitting) validates the settings once:
+    the run start finds the options it was validated with unchanged."""
+    result = run_profile(
+        [type("V", (Visitor,), {})], host=base_url(target), scenario="stages",
+        settings={"stages": "1s:2,1s:2"}, timeout=20,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.summary
+    assert len(validations) == 1

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import locust
 import pytest
 from locust import FastHttpUser, constant, task
 from pytest_httpserver import HTTPServer
 
-from locust_scenarios import SettingsError, Stage, StagesProfile
+from locust_scenarios import ExitCode, SettingsError, Stage, StagesProfile
 from locust_scenarios.testing import options_namespace, run_profile
 
 from .conftest import base_url
@@ -55,22 +59,76 @@ def test_run_profile_follows_the_plan_and_returns_stats(target: HTTPServer) -> N
 
 
 def test_run_profile_is_bounded_by_its_timeout(target: HTTPServer) -> None:
-    """A run longer than ``timeout`` is stopped and flagged, not left running."""
+    """A run longer than ``timeout`` is stopped and flagged, not left running: its profile did not
+    complete, so its exit code is 4 (interrupted), as for a signal on the command line."""
     result = run_profile(
         [type("V", (Visitor,), {})], host=base_url(target), scenario="smoke",
         settings={"users": 1, "duration": "1m", "ramp_up": "1s"}, timeout=2,
     )  # fmt: skip
     assert result.timed_out
     assert result.duration < 10
+    assert result.exit_code == ExitCode.INTERRUPTED
+    assert result.summary["interrupted"] is True
+
+
+def test_run_profile_returns_the_command_lines_verdict(target: HTTPServer, tmp_path: Path) -> None:
+    """A threshold that cannot pass: exit code 3, the failing expression named among the threshold
+    results, no trust reason, and the very summary the command line writes to --scenario-summary,
+    which says what the run record says."""
+    summary, record = tmp_path / "summary.json", tmp_path / "record.json"
+    result = run_profile(
+        [type("V", (Visitor,), {})], host=base_url(target), scenario="stages",
+        settings={
+            "stages": "1s:2,1s:2", "thresholds": "requests>100000,fail_ratio<1%",
+            "summary": str(summary), "record": str(record),
+        },
+        timeout=20,
+    )  # fmt: skip
+    assert result.exit_code == ExitCode.THRESHOLD_FAILED
+    assert not result.passed
+    assert result.failed_thresholds == ["requests>100000"]
+    assert [(r["threshold"], r["passed"]) for r in result.thresholds] == [
+        ("requests>100000", False),
+        ("fail_ratio<1%", True),
+    ]
+    assert result.inconclusive == []
+    assert json.loads(summary.read_text()) == result.summary
+    assert result.summary["totals"]["requests"] == result.requests
+    recorded = json.loads(record.read_text())
+    assert recorded["verdict"]["exit_code"] == result.exit_code
+    assert recorded["verdict"]["thresholds"] == result.thresholds
+    assert recorded["total"]["p95_seconds"] == result.summary["totals"]["p95_seconds"]
+    assert recorded["run_id"] == result.summary["run_id"]
+
+
+def test_run_profile_passes_when_every_threshold_holds(target: HTTPServer) -> None:
+    """Every threshold holds in a completed run: exit code 0, passed."""
+    result = run_profile(
+        [type("V", (Visitor,), {})], host=base_url(target), scenario="stages",
+        settings={"stages": "1s:2,1s:2", "thresholds": "fail_ratio<1%"}, timeout=20,
+    )  # fmt: skip
+    assert result.exit_code == ExitCode.PASSED, result.summary
+    assert result.passed
+    assert result.failed_thresholds == []
+
+
+def test_run_profile_needs_an_events_object_of_its_own(target: HTTPServer) -> None:
+    """Locust's global events carry the command line's listeners (signals, exit): run_profile refuses
+    them, before anything is sent."""
+    with pytest.raises(ValueError, match="Events"):
+        run_profile([type("V", (Visitor,), {})], host=base_url(target), scenario="smoke", events=locust.events)
+    assert len(target.log) == 0
 
 
 def test_run_profile_counts_failures_with_their_messages(target: HTTPServer) -> None:
-    """Failed requests are counted and their errors reported by message."""
+    """Failed requests are counted and their errors reported by message; without thresholds the exit
+    code is Locust's own rule, 1."""
     result = run_profile(
         [type("B", (Broken,), {})], host=base_url(target), scenario="stages",
         settings={"stages": "1s:2,1s:2"}, timeout=20,
     )  # fmt: skip
     assert result.failures > 0
+    assert result.exit_code == ExitCode.REQUEST_FAILED
     assert any("500" in message or "404" in message or "No handler" in message for message in result.errors)
 
 

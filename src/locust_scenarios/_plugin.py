@@ -8,7 +8,7 @@
 - ``quitting``: ``ending.finish`` (the decision, exit code, summary, files, push, linger).
 
 Importing this module registers the listeners on Locust's events; they do nothing until Locust fires
-them.
+them. ``embed`` does the same work for a run inside a caller's process (``testing.run_profile``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ._run.state import Run, run_of
 from ._settings.options import WORKER, add_options
 from ._shapes.profile import profile_names
 
-__all__: list[str] = []
+__all__ = ["embed"]
 
 
 def _on_command_line_parser(parser: Any, **_kwargs: Any) -> None:
@@ -74,6 +74,21 @@ def _listen(events: Events) -> None:
     events.test_start.add_listener(_on_test_start)
     events.test_stop.add_listener(_on_test_stop)
     events.quitting.add_listener(_on_quitting)
+
+
+def embed(environment: Environment) -> Run:
+    """The work of ``init`` for a run inside a caller's process, and the listeners of its course.
+
+    Invalid configuration raises ``SettingsError`` (nothing exits), no signal handler is installed,
+    and metrics are served only when the settings give a port. ``environment`` needs an ``Events`` of
+    its own: Locust's global one already carries these listeners.
+    """
+    if environment.events is locust.events:
+        raise ValueError("an embedded run needs its own locust.event.Events(), not the global locust.events")
+    run = startup.begin(environment, embedded=True)
+    _listen(environment.events)
+    _listen_to_run(run)
+    return run
 
 
 locust.events.init_command_line_parser.add_listener(_on_command_line_parser)

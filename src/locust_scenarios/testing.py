@@ -1,18 +1,24 @@
-"""Helpers for pytest suites: run user classes with a profile in-process, bounded, and read the stats.
+"""Helpers for pytest suites: run user classes with a profile in-process, bounded, and get the verdict.
 
 >>> result = run_profile([MyUser], host="http://127.0.0.1:8000", scenario="smoke",
-...                      settings={"users": 2, "duration": "5s"})  # doctest: +SKIP
->>> result.requests, result.failures, result.percentile(0.95)  # doctest: +SKIP
+...                      settings={"users": 2, "duration": "5s", "thresholds": "p95<300ms"})  # doctest: +SKIP
+>>> result.exit_code, result.failed_thresholds, result.percentile(0.95)  # doctest: +SKIP
 
-The run is bounded twice: by the profile's planned duration and by ``timeout`` seconds of wall time,
-after which the run is stopped and ``RunResult.timed_out`` is set. Nothing here sends a request
-anywhere but the ``host`` the caller gives.
+The run does what a command-line run does at ``init``, at each run start and at quitting (the same
+checks, thresholds, load-generator verdict and summary), so ``exit_code`` is the code
+``locust-scenarios run`` would exit with. It stays in the caller's process: no signal handler, no
+exit, no metrics port unless the settings give one. It is bounded twice: by the profile's planned
+duration and by ``timeout`` seconds of wall time, after which the run is stopped, ``timed_out`` is
+set and the exit code says the profile was interrupted (4). Nothing here sends a request anywhere
+but the ``host`` the caller gives.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,6 +28,8 @@ from locust.env import Environment
 from locust.event import Events
 from locust.runners import STATE_STOPPED
 
+from ._exitcodes import ExitCode
+from ._plugin import embed
 from ._settings.models import ExporterSettings, ScenarioSettings
 from ._settings.options import option_dest
 from ._shapes.profile import ScenarioProfile
@@ -29,6 +37,7 @@ from ._shapes.selecting import ScenarioShape
 
 if TYPE_CHECKING:
     from locust import User
+    from locust.runners import LocalRunner
     from locust.stats import RequestStats
 
 __all__ = ["RunResult", "options_namespace", "run_profile"]
@@ -47,6 +56,34 @@ class RunResult:
     timed_out: bool = False
     breach: str | None = None
     errors: dict[str, int] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    """The run's summary, as the JSON summary line and ``--scenario-summary`` state it."""
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit code a command-line run would end with (see ``ExitCode``; ``None``: no summary)."""
+        code = self.summary.get("exit_code")
+        return int(code) if code is not None else None
+
+    @property
+    def passed(self) -> bool:
+        """The run completed and every threshold passed (or no thresholds and no failed request)."""
+        return self.exit_code == ExitCode.PASSED
+
+    @property
+    def thresholds(self) -> list[dict[str, Any]]:
+        """Each threshold's result: ``threshold`` (its expression), ``value``, ``limit``, ``passed``, ..."""
+        return list(self.summary.get("thresholds") or [])
+
+    @property
+    def failed_thresholds(self) -> list[str]:
+        """The expressions of the thresholds that failed (``["p95<300ms"]``)."""
+        return [result["threshold"] for result in self.thresholds if not result["passed"]]
+
+    @property
+    def inconclusive(self) -> list[dict[str, Any]]:
+        """Why the load generator's measurements cannot be trusted (exit code 5), one entry per reason."""
+        return list(self.summary.get("inconclusive") or [])
 
     @property
     def requests(self) -> int:
@@ -103,11 +140,12 @@ def run_profile(
     sample_interval: float = 0.5,
     events: Events | None = None,
 ) -> RunResult:
-    """Run ``user_classes`` in-process under a profile against ``host``; return the stats.
+    """Run ``user_classes`` in-process under a profile against ``host``; return the stats and the verdict.
 
     ``scenario`` is a registered profile name (``"spike"``) or a profile class. ``settings`` uses
-    field names (``{"users": 5, "duration": "20s"}``) and goes through the same validation as a real
-    run, so a bad value raises ``SettingsError``.
+    field names (``{"users": 5, "duration": "20s", "thresholds": "p95<300ms"}``) and goes through the
+    same validation as a real run, so a bad value raises ``SettingsError`` before any request.
+    ``events`` is an ``Events`` of your own (for listeners of your own), never Locust's global one.
     """
     merged = dict(settings or {})
     if isinstance(scenario, str):
@@ -117,7 +155,6 @@ def run_profile(
         shape_type = scenario if not scenario.abstract else type(scenario.__name__, (scenario,), {})
     options = options_namespace(merged, host=host, headless=True)
     shape = shape_type()
-    shape.configure(options=options)
     environment = Environment(
         user_classes=list(user_classes),
         shape_class=shape,
@@ -126,20 +163,39 @@ def run_profile(
         parsed_options=options,
     )
     runner = environment.create_local_runner()
+    try:
+        run = embed(environment)
+    except BaseException:
+        runner.quit()
+        raise
+    environment.events.init.fire(environment=environment, runner=runner, web_ui=None)
     result = RunResult(stats=environment.stats, planned=shape.plan.points())
     started = time.monotonic()
-    runner.start_shape()
-    try:
-        while runner.shape_greenlet is not None and runner.state != STATE_STOPPED:
-            elapsed = time.monotonic() - started
-            result.history.append((round(elapsed, 3), runner.user_count))
-            if elapsed > timeout:
-                result.timed_out = True
-                break
-            gevent.sleep(sample_interval)
-    finally:
-        runner.quit()
+    with warnings.catch_warnings():
+        # Locust stops users without closing their keep-alive connections: their sockets are collected
+        # here, quietly, not in the caller's next test (where a suite that turns warnings into errors
+        # would fail on them).
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            _follow(runner, result, started, timeout, sample_interval)
+        finally:
+            runner.quit()
+            environment.events.quitting.fire(environment=environment, reverse=True)
+            gc.collect()
     result.duration = time.monotonic() - started
     result.breach = shape.breach
     result.errors = {str(error.error): error.occurrences for error in environment.stats.errors.values()}
+    result.summary = run.summary or {}
     return result
+
+
+def _follow(runner: LocalRunner, result: RunResult, started: float, timeout: float, interval: float) -> None:
+    """Sample the running users every ``interval`` seconds until the shape ends or ``timeout`` passes."""
+    runner.start_shape()
+    while runner.shape_greenlet is not None and runner.state != STATE_STOPPED:
+        elapsed = time.monotonic() - started
+        result.history.append((round(elapsed, 3), runner.user_count))
+        if elapsed > timeout:
+            result.timed_out = True
+            return
+        gevent.sleep(interval)
