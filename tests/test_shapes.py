@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,7 +27,7 @@ from locust_scenarios import (
     scale,
     sequence,
 )
-from locust_scenarios._shapes.profile import profile_names
+from locust_scenarios._shapes.profile import _REGISTRY, profile_names
 from locust_scenarios.testing import options_namespace
 
 SIX = ["smoke", "load", "stress", "spike", "endurance", "breakpoint"]
@@ -218,6 +219,16 @@ def test_selecting_shape_rejects_unknown_names_listing_the_allowed() -> None:
         configured("nonsense")
 
 
+@pytest.fixture
+def profile_registry() -> Iterator[None]:
+    """The profiles a test registers are removed after it: the next test sees the package's own."""
+    before = dict(_REGISTRY)
+    yield
+    _REGISTRY.clear()
+    _REGISTRY.update(before)
+
+
+@pytest.mark.usefixtures("profile_registry")
 def test_registered_profile_is_selectable_by_name() -> None:
     """A user-registered profile becomes a LOCUST_SCENARIO name with its class defaults."""
 
