@@ -23,8 +23,8 @@ from locust import FastHttpUser, constant, task
 
 from locust_scenarios.testing import RunResult, run_profile
 
-SHORT = {"users": 2, "duration": "4s", "ramp_up": "1s"}
-"""A short smoke profile: two users for four seconds."""
+SHORT = {"users": 2, "duration": "3s", "ramp_up": "1s"}
+"""A short smoke profile: two users for three seconds."""
 
 
 class Browse(FastHttpUser):

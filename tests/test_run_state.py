@@ -187,7 +187,7 @@ def test_an_in_process_run_validates_its_settings_once(target: HTTPServer, valid
     the run start finds the options it was validated with unchanged."""
     result = run_profile(
         [type("V", (Visitor,), {})], host=base_url(target), scenario="stages",
-        settings={"stages": "1s:2,1s:2"}, timeout=20,
+        settings={"stages": "1s:2"}, timeout=20,
     )  # fmt: skip
     assert result.exit_code == 0, result.summary
     assert len(validations) == 1
