@@ -51,11 +51,14 @@ def _tree_digest(directory: Path) -> dict[str, str]:
         ("extra == 'yaml'", False),
         ("'linux' in sys_platform", True),
         ("python_full_version ~= '3.10'", True),
+        ("python_full_version ~= '3.12.0'", False),
+        ("python_version ~= '3.13'", True),
         ("python_version == '3.13' or python_version == '3.12'", True),
     ],
 )
 def test_markers_are_evaluated_for_the_image(marker: str, expected: bool) -> None:
-    """PEP 508 markers evaluate for the image's Linux CPython, versions compared numerically."""
+    """PEP 508 markers evaluate for the image's Linux CPython, versions compared as PEP 440 says: ``~= 3.12.0``
+    is ``>= 3.12.0, == 3.12.*``, so a 3.13 image does not match it (reading ``~=`` as ``>=`` would)."""
     assert evaluate_marker(marker, LINUX_313) is expected
 
 
