@@ -7,18 +7,21 @@ profile's duration (plus a margin).
 
 from __future__ import annotations
 
+import argparse
 import itertools
 from typing import Any
 
 from locust.log import setup_logging
 from locust.stats import print_error_report, print_percentile_stats, print_stats
 
-from locust_scenarios._demo_target import serve
 from locust_scenarios._settings.options import format_duration, parse_duration
 from locust_scenarios._users.templates import EndpointsUser
 from locust_scenarios.testing import RunResult, run_profile
 
-__all__ = ["DemoShopper", "run_demo"]
+from .arguments import duration, positive_int
+from .target import serve
+
+__all__ = ["DemoShopper", "add_parser", "run_demo"]
 
 DEMO_ENDPOINTS: list[dict[str, Any]] = [
     {"path": "/", "weight": 1},
@@ -98,3 +101,22 @@ def run_demo(duration: str = "25s", users: int = 10, scenario: str = "load") -> 
         "or `locust-scenarios preview smoke` to see a profile first (README: 'A quick tour')."
     )
     return 0 if ok else 1
+
+
+def _duration_text(text: str) -> str:
+    """A duration the demo accepts, kept as written (``25s``)."""
+    duration(text)
+    return text
+
+
+def _run(args: argparse.Namespace) -> int:
+    return run_demo(duration=args.duration, users=args.users, scenario=args.scenario)
+
+
+def add_parser(commands: Any) -> None:
+    """Register ``demo`` on the ``locust-scenarios`` command's subparsers."""
+    demo = commands.add_parser("demo", help="run a short profile against an embedded local target")
+    demo.add_argument("--duration", type=_duration_text, default="25s", help="length of the demo run (default 25s)")
+    demo.add_argument("--users", type=positive_int, default=10, help="peak users (default 10)")
+    demo.add_argument("--scenario", default="load", help="profile to run (default load)")
+    demo.set_defaults(func=_run)
