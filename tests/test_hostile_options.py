@@ -6,6 +6,7 @@ Nothing here sends load: the `run` rows are refused before any user starts, and 
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from locust_scenarios import ExitCode
+from locust_scenarios._cli.main import build_parser
 from locust_scenarios._records.record import log_line
 from tests.conftest import LOCUSTFILES, clean_env
 from tests.k8s.kubectl_replay import Replay, pod, pod_list
@@ -142,3 +144,14 @@ def test_hostile_values_end_with_one_line_and_the_documented_code(
         assert len(said) == 1, done.stderr
         assert "usage:" not in done.stderr
     assert not list(Path(tmp_path).glob(f"{LONG[:50]}*"))
+
+
+def test_every_help_text_is_plain_sentences() -> None:
+    """`locust-scenarios COMMAND --help` shows no reST markup (double backquotes, roles) for any command."""
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    texts = {name: sub.format_help() for name, sub in commands.choices.items()}
+    assert {"wait", "fetch", "bundle", "list", "demo", "target", "report", "compare"} <= set(texts)
+    for name, text in {"locust-scenarios": parser.format_help(), **texts}.items():
+        assert "``" not in text, name
+        assert not re.search(r":(class|func|data|meth):`", text), name
