@@ -334,6 +334,22 @@ def test_missing_job_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert err.strip() == "locust-scenarios wait: no master Job or pod of release 'nightly' in namespace perf"
 
 
+def test_service_mode_has_nothing_to_wait_for(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A release of this chart in service mode (a master Deployment, no Job): one line saying why there is
+    no end to wait for, exit 2."""
+    running = recorded("pods-running.json")
+    for item in running["items"]:
+        del item["metadata"]["labels"]["locust-scenarios/run-id"]
+    replay = Replay(tmp_path).on("get", "jobs", answers=[fixture("pods-none.json")])
+    replay.on("get", "pods", answers=[{"json": running}])
+    code, _, err = run_wait(capsys, replay.write(), "-n", "locust")
+    assert code == ExitCode.INVALID_CONFIG
+    assert err.strip() == (
+        "locust-scenarios: release 'locust-scenarios' runs in service mode: its master is a Deployment whose "
+        "runs start from the web UI and never end; wait follows run mode (mode: run) and the deliveryhero engine"
+    )
+
+
 def deliveryhero_replay(folder: Path, pods: str, log: str | None = None) -> Path:
     """A kubectl that answers for a release deployed with the deliveryhero engine (no Jobs)."""
     replay = Replay(folder)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from locust_scenarios._exitcodes import ExitCode
+from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._settings.options import format_duration
 
 from .arguments import duration, positive_duration, positive_int
@@ -368,6 +369,11 @@ def _target(kubectl: Kubectl, args: argparse.Namespace) -> JobRun | DeploymentRu
     master = find_master(kubectl, args.release)
     if master is not None and master.engine is DELIVERYHERO:
         return DeploymentRun(kubectl, args.release)
+    if master is not None:
+        raise SettingsError(
+            f"release {args.release!r} runs in service mode: its master is a Deployment whose runs start "
+            "from the web UI and never end; wait follows run mode (mode: run) and the deliveryhero engine"
+        )
     return None
 
 
