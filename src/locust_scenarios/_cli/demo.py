@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import argparse
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from locust.log import setup_logging
 from locust.stats import print_error_report, print_percentile_stats, print_stats
 
 from locust_scenarios._settings.options import format_duration, parse_duration
 from locust_scenarios._users.templates import EndpointsUser
-from locust_scenarios.testing import RunResult, run_profile
 
 from .arguments import duration, positive_int
 from .target import serve
+
+if TYPE_CHECKING:
+    from locust_scenarios.testing import RunResult
 
 __all__ = ["DemoShopper", "add_parser", "run_demo"]
 
@@ -66,6 +68,8 @@ def run_demo(duration: str = "25s", users: int = 10, scenario: str = "load") -> 
 
     Returns 0 when the run completed without failed requests, 1 otherwise.
     """
+    from locust_scenarios.testing import run_profile  # noqa: PLC0415  (pydantic and Locust's runtime: only for a demo)
+
     seconds = parse_duration(duration)
     setup_logging("WARNING")  # Locust's summary tables print through its stats logger
     server, url = serve()
