@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10)
     args = parser.parse_args()
     target = subprocess.Popen(
-        [sys.executable, "-m", "locust_scenarios._demo_target", "--port", "0"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "locust_scenarios", "target", "--port", "0"], stdout=subprocess.PIPE, text=True
     )
     try:
         assert target.stdout is not None

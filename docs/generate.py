@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from locust_scenarios import ExporterSettings, ScenarioSettings
-from locust_scenarios._cli.main import plan_for, render_chart, save_png
+from locust_scenarios._cli.preview import plan_for, render_chart, save_png
 from locust_scenarios._settings.models import describe
 from locust_scenarios._settings.options import format_duration
 from locust_scenarios._shapes.profile import iter_profiles

@@ -18,8 +18,8 @@ import pytest
 from locust import FastHttpUser, constant, task
 from locust.env import Environment
 
-from locust_scenarios import _demo_target
-from locust_scenarios._demo_target import DEMO_TOKEN, add_parser, serve
+from locust_scenarios._cli import target as demo_target
+from locust_scenarios._cli.target import DEMO_TOKEN, add_parser, serve
 
 from .conftest import clean_env
 
@@ -103,7 +103,7 @@ def test_slow_sleeps_a_bounded_time(target: str, monkeypatch: pytest.MonkeyPatch
     started = time.monotonic()
     assert fetch(target + "/slow?ms=80")[1] == {"slept_ms": 80}
     assert time.monotonic() - started >= 0.08
-    monkeypatch.setattr(_demo_target, "SLOW_LIMIT_MS", 50)
+    monkeypatch.setattr(demo_target, "SLOW_LIMIT_MS", 50)
     assert fetch(target + "/slow?ms=100000")[1] == {"slept_ms": 50}
 
 
@@ -156,9 +156,9 @@ def test_locust_loads_the_target_in_the_same_process(target: str) -> None:
 
 @pytest.mark.e2e
 def test_target_command_prints_its_url_and_stops_on_sigterm() -> None:
-    """``python -m locust_scenarios._demo_target`` prints its URL, serves, and exits 0 on SIGTERM."""
+    """``python -m locust_scenarios target`` prints its URL, serves, and exits 0 on SIGTERM."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "locust_scenarios._demo_target", "--port", "0"],
+        [sys.executable, "-m", "locust_scenarios", "target", "--port", "0"],
         env=clean_env({"PYTHONPATH": SRC}),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

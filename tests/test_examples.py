@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 def demo_target() -> Iterator[str]:
     """The demo target as its own process on a free port; its base URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "locust_scenarios._demo_target", "--port", "0"],
+        [sys.executable, "-m", "locust_scenarios", "target", "--port", "0"],
         env=clean_env({"PYTHONPATH": SRC}),
         stdout=subprocess.PIPE,
         text=True,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from locust_scenarios import (
@@ -134,6 +134,7 @@ endpoint_entries = st.one_of(_random_entries, _plausible_entries)
 
 @PATIENT
 @given(st.one_of(st.lists(endpoint_entries, max_size=4), json_values))
+@example([{"\n": None}])  # an unknown key with a line break was echoed as it was: two lines
 def test_inline_endpoints_load_or_refuse_in_one_line(document: object) -> None:
     """Inline JSON endpoints of any shape: validated endpoints, or a one-line SettingsError."""
     try:

@@ -1,9 +1,9 @@
 """The process exit codes of every entry point (local run, master, the chart's Jobs, the CLI).
 
 One definition that code, tests and docs use. When several apply, the most severe wins in the order
-of :data:`PRECEDENCE`: invalid configuration, then a failed external tool (only the host-side
-commands run one), then an interrupted profile, then a failed threshold, then an inconclusive run, then
-Locust's own "some request failed", then a pass.
+of :data:`PRECEDENCE`: invalid configuration, then a failed external tool and "no verdict yet" (only
+the host-side commands that follow a run on Kubernetes give these two), then an interrupted profile,
+then a failed threshold, then an inconclusive run, then Locust's own "some request failed", then a pass.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ class ExitCode(IntEnum):
     """The load generator could not deliver the plan, so the measurements cannot be trusted."""
     TOOL_FAILED = 6
     """An external tool the command runs (kubectl) is missing, failed or did not answer in time."""
+    NO_VERDICT = 7
+    """No verdict yet: the run had not ended when ``wait`` reached ``--timeout`` (or ``fetch`` looked)."""
 
     @property
     def meaning(self) -> str:
@@ -45,11 +47,13 @@ _MEANINGS = {
     ExitCode.INTERRUPTED: "interrupted before the profile completed (SIGTERM, Ctrl-C)",
     ExitCode.INCONCLUSIVE: "inconclusive: the load generator could not deliver the plan",
     ExitCode.TOOL_FAILED: "an external tool (kubectl) is missing, failed or did not answer in time",
+    ExitCode.NO_VERDICT: "no verdict yet: the run on Kubernetes had not ended when the command gave up",
 }
 
 PRECEDENCE: tuple[ExitCode, ...] = (
     ExitCode.INVALID_CONFIG,
     ExitCode.TOOL_FAILED,
+    ExitCode.NO_VERDICT,
     ExitCode.INTERRUPTED,
     ExitCode.THRESHOLD_FAILED,
     ExitCode.INCONCLUSIVE,

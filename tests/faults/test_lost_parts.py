@@ -42,7 +42,7 @@ class Target:
         """Start serving; wait until it listens."""
         self._output = self.log.open("a")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "locust_scenarios._demo_target", "--port", str(self.port)],
+            [sys.executable, "-m", "locust_scenarios", "target", "--port", str(self.port)],
             env=clean_env(), stdout=self._output, stderr=subprocess.STDOUT,
         )  # fmt: skip
         deadline = time.monotonic() + 20

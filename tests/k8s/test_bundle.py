@@ -13,13 +13,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+import locust_scenarios
 from locust_scenarios import ScenarioSettings
 from locust_scenarios._cli.bundle import command as bundle_module
 from locust_scenarios._cli.bundle.build import refresh_bundle, settings_env
-from locust_scenarios._cli.bundle.command import add_parser, main
+from locust_scenarios._cli.bundle.command import add_parser
 from locust_scenarios._cli.bundle.errors import BundleError
 from locust_scenarios._cli.bundle.payload import MAX_CONFIGMAP_BYTES, configmap_key
 from locust_scenarios._cli.bundle.requirements import evaluate_marker, required_distributions
+from locust_scenarios._cli.main import main as command_line
 from locust_scenarios._settings.options import env_name
 
 from .conftest import FIXTURES, REPO, assets_for_tests, make_bundle
@@ -51,11 +53,14 @@ def _tree_digest(directory: Path) -> dict[str, str]:
         ("extra == 'yaml'", False),
         ("'linux' in sys_platform", True),
         ("python_full_version ~= '3.10'", True),
+        ("python_full_version ~= '3.12.0'", False),
+        ("python_version ~= '3.13'", True),
         ("python_version == '3.13' or python_version == '3.12'", True),
     ],
 )
 def test_markers_are_evaluated_for_the_image(marker: str, expected: bool) -> None:
-    """PEP 508 markers evaluate for the image's Linux CPython, versions compared numerically."""
+    """PEP 508 markers evaluate for the image's Linux CPython, versions compared as PEP 440 says: ``~= 3.12.0``
+    is ``>= 3.12.0, == 3.12.*``, so a 3.13 image does not match it (reading ``~=`` as ``>=`` would)."""
     assert evaluate_marker(marker, LINUX_313) is expected
 
 
@@ -109,7 +114,15 @@ def test_bundle_layout(tmp_path: Path) -> None:
     assert {"locust_scenarios/_plugin.py", "locust_scenarios/_records/record.py"} <= set(packed)
     assert "locust_scenarios/_records/report.py" in packed
     assert not [path for path in packed if path.startswith("locust_scenarios/_cli/")]
-    assert "locust_scenarios/_records/compare.py" not in packed
+    assert "locust_scenarios/__main__.py" not in packed
+    # Everything else ships: the host-only part is the command-line package, not a list of modules.
+    source = Path(locust_scenarios.__file__).parent
+    shipped = {
+        f"locust_scenarios/{p.relative_to(source).as_posix()}"
+        for p in source.rglob("*.py")
+        if p.relative_to(source).parts[0] not in ("_cli", "__main__.py", "_assets")
+    }
+    assert shipped <= set(packed)
     manifest = json.loads((files / "bundle.json").read_text())
     assert manifest["locustfiles"] == ["locustfile.py"]
     assert manifest["requirements"] == report.requirements
@@ -150,7 +163,7 @@ def test_bundle_is_idempotent_and_refresh_keeps_inputs(tmp_path: Path) -> None:
 
 
 def _refusal(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    assert main(argv) == 2
+    assert command_line(["bundle", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0, err
     return err

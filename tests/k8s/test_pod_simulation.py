@@ -24,6 +24,7 @@ from pytest_httpserver import HTTPServer
 
 from locust_scenarios._cli.bundle.build import BundleReport
 from locust_scenarios._cli.fetch import fetch
+from locust_scenarios._cli.kubectl import Kubectl
 from locust_scenarios._records.record import schema
 from tests.conftest import answer_after
 
@@ -311,6 +312,6 @@ def test_master_writes_serves_and_logs_the_run_record(
         pods=[pod("shop-master-sim-abcde", run_id="sim", created="2026-01-01T00:00:00Z", running=False, env=env)],
         logs={"shop-master-sim-abcde": result.logs["master"]},
     )
-    fetched = fetch("shop", tmp_path / "fetched", namespace="load", kubectl=[str(kubectl)])
+    fetched = fetch("shop", tmp_path / "fetched", kubectl=Kubectl(str(kubectl), "load"))
     assert fetched.source == "log"
     assert json.loads(fetched.record.read_text()) == written

@@ -7,18 +7,23 @@ profile's duration (plus a margin).
 
 from __future__ import annotations
 
+import argparse
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from locust.log import setup_logging
 from locust.stats import print_error_report, print_percentile_stats, print_stats
 
-from locust_scenarios._demo_target import serve
 from locust_scenarios._settings.options import format_duration, parse_duration
 from locust_scenarios._users.templates import EndpointsUser
-from locust_scenarios.testing import RunResult, run_profile
 
-__all__ = ["DemoShopper", "run_demo"]
+from .arguments import duration, positive_int
+from .target import serve
+
+if TYPE_CHECKING:
+    from locust_scenarios.testing import RunResult
+
+__all__ = ["DemoShopper", "add_parser", "run_demo"]
 
 DEMO_ENDPOINTS: list[dict[str, Any]] = [
     {"path": "/", "weight": 1},
@@ -63,6 +68,8 @@ def run_demo(duration: str = "25s", users: int = 10, scenario: str = "load") -> 
 
     Returns 0 when the run completed without failed requests, 1 otherwise.
     """
+    from locust_scenarios.testing import run_profile  # noqa: PLC0415  (pydantic and Locust's runtime: only for a demo)
+
     seconds = parse_duration(duration)
     setup_logging("WARNING")  # Locust's summary tables print through its stats logger
     server, url = serve()
@@ -98,3 +105,22 @@ def run_demo(duration: str = "25s", users: int = 10, scenario: str = "load") -> 
         "or `locust-scenarios preview smoke` to see a profile first (README: 'A quick tour')."
     )
     return 0 if ok else 1
+
+
+def _duration_text(text: str) -> str:
+    """A duration the demo accepts, kept as written (``25s``)."""
+    duration(text)
+    return text
+
+
+def _run(args: argparse.Namespace) -> int:
+    return run_demo(duration=args.duration, users=args.users, scenario=args.scenario)
+
+
+def add_parser(commands: Any) -> None:
+    """Register ``demo`` on the ``locust-scenarios`` command's subparsers."""
+    demo = commands.add_parser("demo", help="run a short profile against an embedded local target")
+    demo.add_argument("--duration", type=_duration_text, default="25s", help="length of the demo run (default 25s)")
+    demo.add_argument("--users", type=positive_int, default=10, help="peak users (default 10)")
+    demo.add_argument("--scenario", default="load", help="profile to run (default load)")
+    demo.set_defaults(func=_run)

@@ -116,9 +116,9 @@ def _git_sha() -> str | None:
 def _check_writable(path: str, setting: str) -> Path:
     """The path, once its folder exists (created if need be) and accepts a new file."""
     target = Path(path)
-    if target.is_dir():
-        raise SettingsError.invalid(setting, path, "is a folder, give a file path")
     try:
+        if target.is_dir():  # inside the try: a name too long for the system fails here
+            raise SettingsError.invalid(setting, path, "is a folder, give a file path")
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".write-check-"):
             pass

@@ -216,9 +216,9 @@ def _unwritable(path: Path) -> str | None:
     Tried for real: the folder is created (the end of the run would create it too) and a scratch
     file written and removed in it.
     """
-    if path.is_dir():
-        return "is a directory; give a file path"
     try:
+        if path.is_dir():  # inside the try: a name too long for the system fails here
+            return "is a directory; give a file path"
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".locust-scenarios-", delete=True):
             pass

@@ -217,7 +217,7 @@ def _validated(entries: list[Mapping[str, Any]]) -> tuple[Endpoint, ...]:
                 known = [info.alias or name for name, info in Endpoint.model_fields.items()]
                 message += suggest(field, known)
             label = f"{entry.get('method', 'GET')} {entry['path']}" if "path" in entry else "without a path"
-            raise ValueError(f"endpoint {number} ({_plain(label)}): {field} {message}") from None
+            raise ValueError(f"endpoint {number} ({_plain(label)}): {_plain(field)} {message}") from None
     if not math.isfinite(sum(endpoint.weight for endpoint in endpoints)):
         raise ValueError("the weights add up to infinity: use smaller weights (only their ratios matter)")
     return tuple(endpoints)

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from locust_scenarios._cli.output import unwritable
 
 from .build import build_bundle, refresh_bundle
 from .errors import BundleError
 from .payload import PYTHONPATH_ZIP
 from .requirements import DEFAULT_IMAGE_PYTHON
 
-__all__ = ["add_parser", "main", "run"]
+__all__ = ["add_parser", "run"]
 
 
 # --- command line ----------------------------------------------------------------------------------
+
+
+def _python_version(text: str) -> str:
+    """A Python version as markers name it: ``3.13``."""
+    if not re.fullmatch(r"3\.\d{1,2}", text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Python version such as {DEFAULT_IMAGE_PYTHON}")
+    return text.strip()
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +57,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--image-python",
+        type=_python_version,
         default=DEFAULT_IMAGE_PYTHON,
         help=f"Python version of the Locust image, for dependency markers (default {DEFAULT_IMAGE_PYTHON})",
     )
@@ -83,24 +94,21 @@ def run(namespace: argparse.Namespace) -> int:
     except BundleError as error:
         print(f"locust-scenarios bundle: error: {error}", file=sys.stderr)
         return BundleError.exit_code
+    except OSError as error:
+        print(f"locust-scenarios bundle: error: {unwritable('DIRECTORY', namespace.directory, error)}", file=sys.stderr)
+        return BundleError.exit_code
     for line in report.lines():
         print(line)
     return 0
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(subparsers: Any) -> None:
     """Register ``bundle`` on the ``locust-scenarios`` command's subparsers."""
     parser = subparsers.add_parser(
         "bundle",
         help="write the Helm chart, helmfile and packed code for Kubernetes into a folder",
-        description=(__doc__ or "").split("\n\n", 1)[0],
+        description="Write the Helm chart, the helmfile, the dashboards and the packed code for Kubernetes into "
+        "a folder (new, empty, or an earlier bundle), after checking the Kubernetes and Helm size limits.",
     )
     _configure(parser)
     parser.set_defaults(func=run)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m locust_scenarios.bundle DIR --locustfile FILE``, as ``locust-scenarios bundle``."""
-    parser = argparse.ArgumentParser(prog="locust-scenarios bundle")
-    _configure(parser)
-    return run(parser.parse_args(argv))

@@ -58,10 +58,10 @@ PYTHONPATH_ZIP = "pythonpath.zip"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _COMPILED_SUFFIXES = (".so", ".pyd", ".dll", ".dylib")
 _SKIPPED_PARTS = frozenset({"__pycache__", "_assets"})
-_HOST_ONLY_MODULES = frozenset({"__main__.py", "_cli", "_demo_target.py", "_records/compare.py"})
-"""Modules and packages that run only where the bundle is made (the command line with the bundler, the
-Kubernetes commands and the demo; the demo target; the comparison of records). No pod imports them, and in
-the pods they would only take room in the release that Helm stores in one Secret of at most 1 MiB."""
+_HOST_ONLY = frozenset({"_cli", "__main__.py"})
+"""What runs only where the bundle is made: the command-line package (the commands, the bundler, the
+Kubernetes commands, the demo and its target) and its ``python -m`` entry. No pod imports them, and in the
+pods they would only take room in the release that Helm stores in one Secret of at most 1 MiB."""
 
 
 # --- what rides in the ConfigMaps ------------------------------------------------------------------
@@ -98,7 +98,7 @@ def package_files(package_dir: Path, version: str) -> dict[str, str]:
         relative = path.relative_to(package_dir)
         if path.is_dir() or _SKIPPED_PARTS.intersection(relative.parts) or path.suffix == ".pyc":
             continue
-        if relative.as_posix() in _HOST_ONLY_MODULES or relative.parts[0] in _HOST_ONLY_MODULES:
+        if relative.parts[0] in _HOST_ONLY:
             continue
         if path.suffix in _COMPILED_SUFFIXES:
             raise BundleError(f"{path} is compiled code; only pure-Python code rides in ConfigMaps")

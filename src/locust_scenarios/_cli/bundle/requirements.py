@@ -5,14 +5,14 @@ Markers are evaluated for the image's Python, not this machine's; versions are t
 
 from __future__ import annotations
 
-import ast
 import importlib.metadata
-import operator
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+
+from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
 
 from .errors import BundleError
 
@@ -60,78 +60,23 @@ def _marker_environment(python_version: str) -> dict[str, str]:
     }
 
 
-def _version_key(text: str) -> tuple[int, ...] | None:
-    parts = text.split(".")
-    return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else None
-
-
-_ORDERINGS: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-}
-
-
-def _compare(op: ast.cmpop, left: str, right: str) -> bool:
-    """One marker comparison: versions compare numerically when both sides are versions."""
-    if isinstance(op, ast.In | ast.NotIn):
-        return (left in right) == isinstance(op, ast.In)
-    compare = _ORDERINGS.get(type(op))
-    if compare is None:
-        raise ValueError(f"unsupported marker operator {type(op).__name__}")
-    lkey, rkey = _version_key(left), _version_key(right)
-    if lkey is None or rkey is None:
-        return compare(left, right)
-    width = max(len(lkey), len(rkey))
-    return compare(lkey + (0,) * (width - len(lkey)), rkey + (0,) * (width - len(rkey)))
-
-
 def evaluate_marker(marker: str, environment: Mapping[str, str]) -> bool:
-    """Evaluate a PEP 508 environment marker (``python_version < '3.12' and extra == 'x'``).
-
-    Markers are Python comparison syntax, so the standard ``ast`` parses them; ``~=`` is read as
-    ``>=`` and ``===`` as ``==``, which is close enough for choosing dependencies.
-    """
-    text = marker.replace("===", "==").replace("~=", ">=")
-
-    def value(node: ast.expr) -> str:
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            return node.value
-        if isinstance(node, ast.Name) and node.id in environment:
-            return environment[node.id]
-        raise ValueError(f"unsupported marker term in {marker!r}")
-
-    def truth(node: ast.expr) -> bool:
-        if isinstance(node, ast.BoolOp):
-            results = [truth(v) for v in node.values]
-            return all(results) if isinstance(node.op, ast.And) else any(results)
-        if isinstance(node, ast.Compare):
-            left = value(node.left)
-            for op, comparator in zip(node.ops, node.comparators, strict=True):
-                right = value(comparator)
-                if not _compare(op, left, right):
-                    return False
-                left = right
-            return True
-        raise ValueError(f"unsupported marker {marker!r}")
-
-    return truth(ast.parse(text.strip(), mode="eval").body)
-
-
-_REQUIREMENT = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
+    """Evaluate a PEP 508 environment marker (``python_version < '3.12' and extra == 'x'``) with
+    ``packaging``, for ``environment`` (the image's values) rather than this machine's."""
+    try:
+        return Marker(marker).evaluate(dict(environment))
+    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as error:
+        raise BundleError(f"cannot evaluate the dependency marker {marker!r}: {error}") from None
 
 
 def _parse_requirement(text: str) -> tuple[str, frozenset[str], str]:
     """Name, extras and marker of a requirement string (``pydantic[email]>=2; python_version<'3.12'``)."""
-    spec, _, marker = text.partition(";")
-    match = _REQUIREMENT.match(spec)
-    if match is None:
-        raise BundleError(f"cannot read the requirement {text!r}")
-    extras = frozenset(_normalise(e) for e in (match.group(2) or "").split(",") if e.strip())
-    return _normalise(match.group(1)), extras, marker.strip()
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement:
+        raise BundleError(f"cannot read the requirement {text!r}") from None
+    extras = frozenset(_normalise(extra) for extra in requirement.extras)
+    return _normalise(requirement.name), extras, str(requirement.marker or "")
 
 
 def _requirements_of(name: str, checkout: Path | None) -> list[str]:

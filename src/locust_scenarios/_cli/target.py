@@ -6,8 +6,8 @@ status code on request. Nothing is stored between requests, so memory stays flat
 test runs.
 
 ``serve()`` starts it inside the calling process (it runs on gevent's hub, next to Locust's users);
-``locust-scenarios target --port 8000`` or ``python -m locust_scenarios._demo_target`` runs it alone
-until Ctrl-C or SIGTERM.
+``locust-scenarios target --port 8000`` (or ``python -m locust_scenarios target``) runs it alone until
+Ctrl-C or SIGTERM. Only the host runs it: the bundle leaves it out, with the rest of the command line.
 """
 
 from __future__ import annotations
@@ -28,7 +28,11 @@ from urllib.parse import parse_qs
 import gevent
 from gevent.pywsgi import WSGIServer
 
-__all__ = ["DEMO_TOKEN", "SLOW_LIMIT_MS", "add_parser", "app", "main", "serve"]
+from locust_scenarios._exitcodes import ExitCode
+
+from .arguments import port_number
+
+__all__ = ["DEMO_TOKEN", "SLOW_LIMIT_MS", "add_parser", "app", "serve"]
 
 HOST = "127.0.0.1"
 DEMO_TOKEN = "demo-token-5f2c"  # noqa: S105 - a fixed, public token of the demo target
@@ -210,7 +214,7 @@ def _run(namespace: argparse.Namespace) -> int:
         server, url = serve(namespace.port)
     except OSError as error:
         sys.stderr.write(f"locust-scenarios target: cannot listen on 127.0.0.1:{namespace.port}: {error}\n")
-        return 1
+        return ExitCode.INVALID_CONFIG
     print(url, flush=True)
     gevent.signal_handler(signal.SIGTERM, server.stop)
     gevent.signal_handler(signal.SIGINT, server.stop)
@@ -227,19 +231,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "prints its URL. Endpoints: / /api/items /api/items/<id> POST /api/items POST /api/login "
         "/api/me /slow?ms=N /status/<code>",
     )
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on (0: any free port; default 8000)")
+    parser.add_argument(
+        "--port", type=port_number, default=8000, help="port to listen on (0: any free port; default 8000)"
+    )
     parser.set_defaults(func=_run)
     return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m locust_scenarios._demo_target [--port N]``."""
-    parser = argparse.ArgumentParser(prog="python -m locust_scenarios._demo_target")
-    commands = parser.add_subparsers()
-    add_parser(commands)
-    namespace = parser.parse_args(["target", *(sys.argv[1:] if argv is None else argv)])
-    return int(namespace.func(namespace))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
