@@ -19,6 +19,7 @@ from typing import Any
 
 from locust_scenarios._records.record import record_from_log
 from locust_scenarios._records.report import render_html
+from locust_scenarios._records.validation import read_record
 from locust_scenarios._settings.errors import SettingsError
 
 from .kube import ToolError
@@ -91,7 +92,7 @@ def fetch(
     record_file = _env(pod, "LOCUST_SCENARIO_RECORD")
     if _running(pod) and record_file:
         text = _kubectl(kubectl, "exec", *scope, name, "-c", container, "--", "cat", record_file)
-        record = json.loads(text)
+        record = read_record(text, f"{name}:{record_file}")
         source = "volume"
     else:
         found = record_from_log(_kubectl(kubectl, "logs", *scope, name, "-c", container, timeout=300))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import json
 import os
 import sys
@@ -20,6 +21,7 @@ from locust.argument_parser import get_empty_argument_parser
 from locust.util.timespan import parse_timespan
 
 from locust_scenarios._exitcodes import ExitCode
+from locust_scenarios._files import write_text
 from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._settings.models import ExporterSettings, ScenarioSettings, describe
 from locust_scenarios._settings.options import (
@@ -274,11 +276,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _write_or_print(text: str, output: str | None) -> None:
     if output:
-        path = Path(output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_text(Path(output), text)
         print(f"wrote {output}", file=sys.stderr)
     else:
+        if isinstance(sys.stdout, io.TextIOWrapper):
+            sys.stdout.reconfigure(errors="replace")  # whatever the terminal's encoding cannot show
         sys.stdout.write(text)
 
 
@@ -314,10 +316,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         alpha=args.alpha,
     )
     text = comparison.html() if args.format == "html" else comparison.markdown()
-    if args.output:
+    if args.output or args.format != "html":
         _write_or_print(text, args.output)
-    elif args.format != "html":
-        sys.stdout.write(text)
     print(comparison.summary(), file=sys.stderr)
     return comparison.exit_code
 
