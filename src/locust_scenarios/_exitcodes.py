@@ -2,8 +2,9 @@
 
 One definition that code, tests and docs use. When several apply, the most severe wins in the order
 of :data:`PRECEDENCE`: invalid configuration, then a failed external tool (only the host-side
-commands run one), then an interrupted profile, then a failed threshold, then an inconclusive run, then
-Locust's own "some request failed", then a pass.
+commands run one), then an interrupted profile, then two runs that ``compare`` cannot compare, then a
+failed threshold (or a regression), then an inconclusive run, then Locust's own "some request failed",
+then a pass.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class ExitCode(IntEnum):
     """The load generator could not deliver the plan, so the measurements cannot be trusted."""
     TOOL_FAILED = 6
     """An external tool the command runs (kubectl) is missing, failed or did not answer in time."""
+    NOT_COMPARABLE = 8
+    """``compare``: the two runs cannot be compared (different profiles or load units, no request in common)."""
 
     @property
     def meaning(self) -> str:
@@ -45,12 +48,16 @@ _MEANINGS = {
     ExitCode.INTERRUPTED: "interrupted before the profile completed (SIGTERM, Ctrl-C)",
     ExitCode.INCONCLUSIVE: "inconclusive: the load generator could not deliver the plan",
     ExitCode.TOOL_FAILED: "an external tool (kubectl) is missing, failed or did not answer in time",
+    ExitCode.NOT_COMPARABLE: (
+        "compare: the two runs cannot be compared (different profiles or load units, or no request in common)"
+    ),
 }
 
 PRECEDENCE: tuple[ExitCode, ...] = (
     ExitCode.INVALID_CONFIG,
     ExitCode.TOOL_FAILED,
     ExitCode.INTERRUPTED,
+    ExitCode.NOT_COMPARABLE,
     ExitCode.THRESHOLD_FAILED,
     ExitCode.INCONCLUSIVE,
     ExitCode.REQUEST_FAILED,
