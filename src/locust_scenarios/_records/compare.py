@@ -26,7 +26,7 @@ from locust_scenarios._exitcodes import ExitCode
 from locust_scenarios._thresholds.grammar import format_value
 
 from .page import page, table
-from .report import markdown_text
+from .report import line_text, markdown_text
 
 __all__ = ["Aspect", "Comparison", "Delta", "RequestComparison", "aspects", "compare"]
 
@@ -34,6 +34,9 @@ QUANTILES: Final = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 
 MIX_POINTS: Final = 0.05
 """A request's share of all requests that moved by this much (5 points) is a different request mix."""
+
+SUMMARY_LIMIT: Final = 600
+"""The most characters of the summary line before its exit code (request names can be long)."""
 
 DURATION_CHANGE: Final = 0.2
 """Actual durations that differ by more than this (20%) are stated as a difference."""
@@ -137,19 +140,20 @@ class Comparison:
         return ExitCode.THRESHOLD_FAILED if self.regressions else ExitCode.PASSED
 
     def summary(self) -> str:
-        """One line: whether the runs compare, what differs, which requests regressed or that none did."""
+        """One line for a terminal: whether the runs compare, what differs, which requests regressed or
+        that none did (characters a terminal would act on shown as escapes; long lines cut)."""
         if not self.comparable:
-            return f"not comparable: {self._blocking()}; the figures mean nothing (exit code {self.exit_code:d})"
-        if self.regressions:
+            verdict = f"not comparable: {self._blocking()}; the figures mean nothing"
+        elif self.regressions:
             names = ", ".join(
                 f"{r.label} ({', '.join(d.figure for d in r.deltas if d.regressed)})" for r in self.regressions
             )
             verdict = f"significant regression beyond {self.tolerance:.0%}: {names}"
         else:
             verdict = f"no significant regression beyond {self.tolerance:.0%}"
-        if self.differences:
+        if self.comparable and self.differences:
             verdict += f", but the runs differ: {'; '.join(d.describe() for d in self.differences)}"
-        return f"{verdict} (exit code {self.exit_code:d})"
+        return f"{line_text(verdict, SUMMARY_LIMIT)} (exit code {self.exit_code:d})"
 
     def _rows(self) -> list[list[str]]:
         """What the runs have in common and how they differ, figure by figure."""

@@ -21,7 +21,15 @@ from locust_scenarios._thresholds.grammar import AGGREGATES, Kind, format_value
 
 from .page import chart_svg, page, table
 
-__all__ = ["describe_exit_code", "markdown_text", "render_html", "render_junit", "render_markdown", "xml_text"]
+__all__ = [
+    "describe_exit_code",
+    "line_text",
+    "markdown_text",
+    "render_html",
+    "render_junit",
+    "render_markdown",
+    "xml_text",
+]
 
 
 def describe_exit_code(code: int | None) -> str:
@@ -388,6 +396,13 @@ def render_markdown(record: Mapping[str, Any]) -> str:
     if errors:
         lines += ["", "**Errors**", "", *_markdown_table(_ERROR_HEADER, errors[:20])]
     return "\n".join(lines) + "\n"
+
+
+def line_text(text: str, limit: int) -> str:
+    """``text`` as one line for a terminal: every character that is not printable (line breaks, escape
+    sequences, lone surrogates) written as its escape (``\\x1b``), cut to ``limit`` characters."""
+    shown = "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
+    return shown if len(shown) <= limit else f"{shown[: limit - 1]}…"
 
 
 _NOT_XML: Final = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
