@@ -7,9 +7,10 @@ the verdict, the errors and the load generator's facts. Its JSON Schema ships in
 (``schemas/run-record.schema.json``); each record names the schema version it follows.
 
 ``Recording`` is what a master or local run uses: ``configure`` checks the settings before any load
-(an unwritable path or a bad baseline exits 2), ``start`` samples the history once a second in a
-greenlet, ``finish`` writes the record and the HTML report, which the metrics port serves during
-the linger.
+(an unwritable path or a bad baseline exits 2), ``start`` moves an earlier run's files aside and
+samples the history once a second in a greenlet, ``finish`` writes the record and the HTML report
+(whole or not at all), which the metrics port serves during the linger. ``load_record`` reads a
+record and checks it (``validation``) before anything else sees it.
 Everything else here is a pure function of statistics or of records.
 """
 
