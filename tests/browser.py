@@ -9,6 +9,7 @@ anything from the network would render without it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["chromium", "dump_dom", "screenshot"]
+__all__ = ["chromium", "dump_dom", "screenshot", "widths"]
 
 _FLAGS = (
     "--headless",
@@ -61,3 +62,24 @@ def dump_dom(page: Path, *, timeout: float = 120) -> str:
     done = _run(["--dump-dom", page.resolve().as_uri()], timeout=timeout)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
+
+
+def widths(page: Path, *, width: int, height: int = 900, timeout: float = 120) -> tuple[int, int]:
+    """``(document width, window width)`` in CSS pixels of ``page`` rendered in a ``width``-pixel window.
+
+    A page that fits its window has a document no wider than the window: nothing sits off-screen to
+    the right. Measured by a script added to a copy of the page (the page itself has none).
+    """
+    probe = page.with_name(f".{page.stem}-widths.html")
+    script = (
+        "<script>document.documentElement.setAttribute('data-widths',"
+        " document.documentElement.scrollWidth + ' ' + window.innerWidth)</script>"
+    )
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", script + "</body>"), encoding="utf-8")
+    try:
+        done = _run([f"--window-size={width},{height}", "--dump-dom", probe.resolve().as_uri()], timeout=timeout)
+    finally:
+        probe.unlink()
+    found = re.search(r'data-widths="(\d+) (\d+)"', done.stdout)
+    assert found, f"no widths from chromium:\n{done.stderr[-3000:]}"
+    return int(found[1]), int(found[2])

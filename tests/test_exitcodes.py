@@ -12,14 +12,14 @@ from locust_scenarios._exitcodes import PRECEDENCE, most_severe
 
 def test_codes_are_the_documented_numbers() -> None:
     """Each meaning keeps the number the docs, the chart and other tools rely on."""
-    assert [int(code) for code in ExitCode] == [0, 1, 2, 3, 4, 5, 6, 7]
+    assert [int(code) for code in ExitCode] == [0, 1, 2, 3, 4, 5, 6, 7, 8]
     assert SettingsError.exit_code == ExitCode.INVALID_CONFIG == 2
     assert all(code.meaning for code in ExitCode)
 
 
 def test_precedence_lists_every_code_once_from_most_to_least_severe() -> None:
-    """2 > 6 > 7 > 4 > 3 > 5 > 1 > 0."""
-    assert [int(code) for code in PRECEDENCE] == [2, 6, 7, 4, 3, 5, 1, 0]
+    """2 > 6 > 7 > 4 > 8 > 3 > 5 > 1 > 0."""
+    assert [int(code) for code in PRECEDENCE] == [2, 6, 7, 4, 8, 3, 5, 1, 0]
 
 
 @pytest.mark.parametrize(
@@ -29,6 +29,8 @@ def test_precedence_lists_every_code_once_from_most_to_least_severe() -> None:
         ((1, 5), 5),
         ((5, 3), 3),
         ((3, 4), 4),
+        ((3, 8), 8),
+        ((8, 4), 4),
         ((4, 2), 2),
         ((0, None), 0),
         ((), 0),

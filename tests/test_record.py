@@ -114,7 +114,7 @@ def test_junit_and_markdown_from_a_failed_run() -> None:
     ]
     assert suite.get("failures") == "2"
     markdown = render_markdown(record)
-    assert "| p95<100ms | 250ms | 100ms | 9 | FAIL |" in markdown
+    assert "| p95<100ms | 250ms | < 100ms | 9 | FAIL |" in markdown
     assert "Exit code 3 — a threshold failed" in markdown
 
 

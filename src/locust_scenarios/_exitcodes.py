@@ -3,7 +3,8 @@
 One definition that code, tests and docs use. When several apply, the most severe wins in the order
 of :data:`PRECEDENCE`: invalid configuration, then a failed external tool and "no verdict yet" (only
 the host-side commands that follow a run on Kubernetes give these two), then an interrupted profile,
-then a failed threshold, then an inconclusive run, then Locust's own "some request failed", then a pass.
+then two runs that ``compare`` cannot compare, then a failed threshold (or a regression), then an
+inconclusive run, then Locust's own "some request failed", then a pass.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class ExitCode(IntEnum):
     """An external tool the command runs (kubectl) is missing, failed or did not answer in time."""
     NO_VERDICT = 7
     """No verdict yet: the run had not ended when ``wait`` reached ``--timeout`` (or ``fetch`` looked)."""
+    NOT_COMPARABLE = 8
+    """``compare``: the two runs cannot be compared (different profiles or load units, no request in common)."""
 
     @property
     def meaning(self) -> str:
@@ -48,6 +51,9 @@ _MEANINGS = {
     ExitCode.INCONCLUSIVE: "inconclusive: the load generator could not deliver the plan",
     ExitCode.TOOL_FAILED: "an external tool (kubectl) is missing, failed or did not answer in time",
     ExitCode.NO_VERDICT: "no verdict yet: the run on Kubernetes had not ended when the command gave up",
+    ExitCode.NOT_COMPARABLE: (
+        "compare: the two runs cannot be compared (different profiles or load units, or no request in common)"
+    ),
 }
 
 PRECEDENCE: tuple[ExitCode, ...] = (
@@ -55,6 +61,7 @@ PRECEDENCE: tuple[ExitCode, ...] = (
     ExitCode.TOOL_FAILED,
     ExitCode.NO_VERDICT,
     ExitCode.INTERRUPTED,
+    ExitCode.NOT_COMPARABLE,
     ExitCode.THRESHOLD_FAILED,
     ExitCode.INCONCLUSIVE,
     ExitCode.REQUEST_FAILED,

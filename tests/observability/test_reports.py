@@ -4,6 +4,7 @@ headless Chromium, JUnit XML, `compare` and baseline-relative thresholds."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -19,9 +20,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from locust_scenarios._records.record import schema
-from tests.browser import dump_dom, screenshot
+from locust_scenarios._records.validation import schema
+from tests.browser import dump_dom, screenshot, widths
 from tests.conftest import base_url
+from tests.test_record_validation import REAL_RUN
 
 from .conftest import OBSERVED_PROFILE, LocustRun
 
@@ -125,6 +127,13 @@ def test_record_validates_and_its_report_renders_offline(
     pixels = matplotlib.image.imread(str(shot))
     assert pixels.shape[1] == 1000
     assert pixels[..., :3].std() > 0.05, "the screenshot is blank"
+    generator = text[text.index("<h2>Load generator</h2>") :]
+    for raw in ("{", "None", "'"):
+        assert raw not in generator, f"the load generator table shows {raw!r}"
+    assert "<td>target host</td><td>" in generator
+    document, window = widths(page, width=1400)
+    assert document <= window == 1400, "the report is wider than a 1,400 px window"
+    screenshot(page, tmp_path / "report-1400.png", width=1400, height=2400)
 
 
 def test_unwritable_record_path_exits_2_before_any_load(
@@ -232,6 +241,8 @@ def test_compare_finds_the_endpoint_made_slower(
     assert cli("compare", str(baseline), str(current), "--format", "html", "-o", str(diff)).returncode == 3
     assert "GET /slow" in diff.read_text()
     assert external_loads(diff.read_text()) == []
+    document, window = widths(diff, width=1400)
+    assert document <= window == 1400, "the comparison is wider than a 1,400 px window"
 
     judged = tmp_path / "judged.json"
     threshold = ("--scenario-thresholds", "[GET /slow]p50<baseline+10%", "--scenario-baseline-record", str(baseline))
@@ -264,3 +275,56 @@ def test_baseline_threshold_without_a_baseline_exits_2(observed_target: HTTPServ
     assert run.finish(60) == 2, run.output()[-3000:]
     assert "--scenario-baseline-record" in run.output()
     assert len(observed_target.log) == 0
+
+
+def test_compare_of_runs_with_different_profiles_is_not_silent(
+    observed_target: HTTPServer, start_locust: StartLocust, tmp_path: Path
+) -> None:
+    """Two real runs, one under the stages profile and one under smoke: `compare` exits 8 (not
+    comparable) with a line naming both profiles, and its HTML page says so above the figures and fits
+    a 1,400 px window (screenshot kept under the test's tmp path)."""
+    stages, smoke = tmp_path / "stages.json", tmp_path / "smoke.json"
+    first = start_locust(headless(observed_target, "--scenario-record", str(stages)))
+    assert first.finish(90) == 0, first.output()[-3000:]
+    other = ("--scenario", "smoke", "--scenario-users", "2", "--scenario-duration", "4s", "--scenario-ramp-up", "1s")
+    second = start_locust(headless(observed_target, "--scenario-record", str(smoke), *other))
+    assert second.finish(90) == 0, second.output()[-3000:]
+
+    done = cli("compare", str(stages), str(smoke))
+    assert done.returncode == 8, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("not comparable: profile stages → smoke")
+    assert "| profile | stages | smoke | NOT COMPARABLE |" in done.stdout
+    assert "| peak | 4 users | 2 users | differs |" in done.stdout
+    page = tmp_path / "compare.html"
+    assert cli("compare", str(stages), str(smoke), "--format", "html", "-o", str(page)).returncode == 8
+    assert "<strong>Not comparable</strong>: profile stages → smoke" in page.read_text()
+    document, window = widths(page, width=1400)
+    assert document <= window == 1400
+    screenshot(page, tmp_path / "compare-1400.png", width=1400, height=900)
+
+
+def test_a_killed_run_leaves_no_earlier_record_looking_like_its_own(
+    observed_target: HTTPServer, start_locust: StartLocust, tmp_path: Path
+) -> None:
+    """A run killed (SIGKILL) while it runs never wrote its record: the record path it was given does
+    not hold the earlier run's record any more (moved to record.previous.json at the start), the
+    temporary file an earlier killed write left is gone, and `report` on the path says it cannot read it."""
+    results = tmp_path / "out"
+    results.mkdir()
+    record = results / "record.json"
+    shutil.copy(REAL_RUN, record)
+    earlier = json.loads(record.read_text())["run_id"]
+    (results / ".record.json.0badc0de.tmp").write_text('{"kind": "locust-scenarios/run-re')
+    run = start_locust(headless(observed_target, "--scenario-record", str(record), seconds=60))
+    deadline = time.monotonic() + 60
+    while not observed_target.log and time.monotonic() < deadline and run.process.poll() is None:
+        time.sleep(0.2)
+    assert observed_target.log, run.output()[-3000:]
+    run.process.kill()
+    run.process.wait(timeout=30)
+
+    assert sorted(p.name for p in results.iterdir()) == ["record.previous.json"]
+    assert json.loads((results / "record.previous.json").read_text())["run_id"] == earlier
+    done = cli("report", str(record))
+    assert done.returncode == 2
+    assert "cannot read it" in done.stderr

@@ -10,10 +10,12 @@ from locust.env import Environment
 from locust.stats import CachedResponseTimes, RequestStats
 
 from locust_scenarios import ExitCode, SettingsError
+from locust_scenarios._records.record import baseline_samples
 from locust_scenarios._thresholds.grammar import Threshold, check_stages, format_value, parse
 from locust_scenarios._thresholds.judging import Verdict, abort_reason, evaluate, stop_condition
-from locust_scenarios._thresholds.measure import run_totals, sample
+from locust_scenarios._thresholds.measure import run_totals, sample, with_baseline
 from locust_scenarios._thresholds.timeline import Timeline
+from tests.records import record_of
 
 
 def _stats(*requests: tuple[str, str, float], failures: int = 0, name: str = "/api/items") -> RequestStats:
@@ -279,16 +281,26 @@ def test_verdict_passes_with_exit_0_and_fails_with_exit_3() -> None:
 
 
 def test_verdict_table_lists_every_criterion_and_the_outcome() -> None:
-    """The printed table has one row per criterion with value, samples and pass/FAIL, then the verdict."""
+    """The printed table has one row per criterion with value, limit, samples and pass/FAIL, then the verdict."""
     stats = _stats(*_uniform(100))
     p95 = f"{stats.total.get_response_time_percentile(0.95)}ms"
     table = Verdict(evaluate(parse("p95<1s,p95<10ms,[GET /x]rps>1"), stats)).table()
     lines = table.splitlines()
-    assert lines[0].split() == ["threshold", "value", "samples", "measured", "result"]
-    assert lines[2].split() == ["p95<1s", p95, "100", "run", "pass"]
-    assert lines[3].split() == ["p95<10ms", p95, "100", "run", "FAIL"]
+    assert lines[0].split() == ["threshold", "value", "limit", "samples", "measured", "result"]
+    assert lines[2].split() == ["p95<1s", p95, "<", "1s", "100", "run", "pass"]
+    assert lines[3].split() == ["p95<10ms", p95, "<", "10ms", "100", "run", "FAIL"]
     assert "no request named 'GET /x'" in lines[4]
+    assert "> 1/s" in lines[4]
     assert lines[-1] == "Thresholds: FAIL (2 failed), exit code 3"
+
+
+def test_verdict_table_shows_the_limit_a_baseline_gave() -> None:
+    """A baseline-relative criterion ('p95<baseline+10%') shows the limit computed from the baseline:
+    the baseline's p95 raised by 10%, which the criterion's text does not say."""
+    baseline = record_of({("GET", "/a"): [40.0] * 200})
+    criteria = with_baseline(parse("p95<baseline+10%"), baseline_samples(baseline))
+    lines = Verdict(evaluate(criteria, _stats(*_uniform(100)))).table().splitlines()
+    assert lines[2].split()[2:4] == ["<", "44ms"]
 
 
 def test_verdict_table_names_the_runs_exit_code_when_it_differs() -> None:
@@ -453,7 +465,22 @@ def test_a_window_criterion_without_traffic_fails_for_lack_of_samples() -> None:
         timeline.tick(second, "", stats)
     timeline.finish(12, stats)
     (result,) = timeline.results(stats)
-    assert (result.passed, result.samples, result.note) == (False, 0, "no every 5s window with samples")
+    assert (result.passed, result.samples) == (False, 0)
+    assert result.note == "no requests in any of the 2 windows of 5s in the run"
+
+
+def test_a_window_longer_than_the_run_says_so_in_a_plain_sentence() -> None:
+    """'p99<1s over 1m' on a 30 s run of two stages (5 s ramp, 25 s steady) has no window that lasted
+    half a minute: the note says there was no complete 1m window in a 30s run, not a garbled phrase."""
+    stats = RequestStats()
+    timeline = Timeline(parse("p99<1s over 1m"))
+    for second in range(30):
+        timeline.tick(second, "ramp-up" if second < 5 else "steady", stats)
+        _log(stats, 20, 3)
+    timeline.finish(30, stats)
+    (result,) = timeline.results(stats)
+    assert (result.passed, result.samples) == (False, 0)
+    assert result.note.startswith("no complete 1m window in a 30s run"), result.note
 
 
 def test_only_settled_results_may_abort_the_run() -> None:

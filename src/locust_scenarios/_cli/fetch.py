@@ -31,6 +31,7 @@ from typing import Any
 from locust_scenarios._exitcodes import ExitCode
 from locust_scenarios._records.record import record_from_log
 from locust_scenarios._records.report import render_html
+from locust_scenarios._records.validation import read_record
 from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._settings.options import shown
 
@@ -86,13 +87,8 @@ def _claim(pod: Mapping[str, Any]) -> str | None:
 
 
 def _parsed(text: str, where: str) -> dict[str, Any]:
-    try:
-        record = json.loads(text)
-    except ValueError:
-        raise SettingsError(f"the run record at {where} is not JSON") from None
-    if not isinstance(record, dict):
-        raise SettingsError(f"the run record at {where} is not a JSON object")
-    return record
+    """The record read from ``where``, checked as ``report`` checks it: a damaged one is a one-line refusal."""
+    return read_record(text, where)
 
 
 def _from_volume(kubectl: Kubectl, master: Master, path: str) -> dict[str, Any]:

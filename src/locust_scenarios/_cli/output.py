@@ -8,11 +8,11 @@ name too long, a folder in the way) is a ``SettingsError`` naming the option and
 
 from __future__ import annotations
 
-import os
+import io
 import sys
-import tempfile
 from pathlib import Path
 
+from locust_scenarios import _files as files
 from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._settings.options import shown
 
@@ -26,23 +26,16 @@ def unwritable(option: str, path: Path | str, error: OSError) -> SettingsError:
 
 
 def write_text(path: Path, text: str | bytes, *, option: str) -> None:
-    """Write ``text`` to ``path`` through a temporary sibling, creating missing folders."""
-    data = text.encode("utf-8", "replace") if isinstance(text, str) else text
-    temporary: str | None = None
+    """Write ``text`` to ``path`` whole or not at all (``_files.write_text``), creating missing folders."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_dir():
             raise IsADirectoryError(21, "it is a folder")
-        handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-        temporary = None
+        if isinstance(text, bytes):
+            files.write_bytes(path, text)
+        else:
+            files.write_text(path, text)
     except OSError as error:
         raise unwritable(option, path, error) from None
-    finally:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
 
 
 def write_output(text: str, output: str | None, *, option: str = "--output") -> None:
@@ -51,4 +44,6 @@ def write_output(text: str, output: str | None, *, option: str = "--output") -> 
         write_text(Path(output), text, option=option)
         print(f"wrote {output}", file=sys.stderr)
     else:
+        if isinstance(sys.stdout, io.TextIOWrapper):
+            sys.stdout.reconfigure(errors="replace")  # whatever the terminal's encoding cannot show
         sys.stdout.write(text)

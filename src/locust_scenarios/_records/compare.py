@@ -6,11 +6,17 @@ from the two full response-time distributions the records keep (``_distributions
 regressed when its lower confidence bound in the current run lies above the baseline's upper bound
 raised by the tolerance; the fail ratio by a one-sided two-proportion test. Throughput is reported,
 not judged (the profile sets it). A significant regression beyond the tolerance makes the exit code 3.
+
+Before any figure, what the two runs have in common: profile, load unit, peak, planned and actual
+duration, target host and request mix. Every difference is stated; runs of different profiles or load
+units, or without a request in common, cannot be compared at all: the figures are still shown, but the
+exit code is 8 (``ExitCode.NOT_COMPARABLE``) whatever they say.
 """
 
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -19,11 +25,42 @@ from locust_scenarios import _distributions as dist
 from locust_scenarios._exitcodes import ExitCode
 from locust_scenarios._thresholds.grammar import format_value
 
-from .report import page
+from .page import page, table
+from .report import line_text, markdown_text
 
-__all__ = ["Comparison", "Delta", "RequestComparison", "compare"]
+__all__ = ["Aspect", "Comparison", "Delta", "RequestComparison", "aspects", "compare"]
 
 QUANTILES: Final = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
+
+MIX_POINTS: Final = 0.05
+"""A request's share of all requests that moved by this much (5 points) is a different request mix."""
+
+SUMMARY_LIMIT: Final = 600
+"""The most characters of the summary line before its exit code (request names can be long)."""
+
+DURATION_CHANGE: Final = 0.2
+"""Actual durations that differ by more than this (20%) are stated as a difference."""
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """One thing both runs have, in each run: the same or not, and whether a difference makes
+    comparing them meaningless (``blocking``)."""
+
+    figure: str
+    before: str
+    after: str
+    differs: bool = False
+    blocking: bool = False
+
+    def describe(self) -> str:
+        """``profile load → stress``."""
+        return f"{self.figure} {self.before} → {self.after}"
+
+    @property
+    def verdict(self) -> str:
+        """``same``, ``differs`` or ``NOT COMPARABLE``."""
+        return "NOT COMPARABLE" if self.blocking else "differs" if self.differs else "same"
 
 
 @dataclass(frozen=True)
@@ -76,7 +113,14 @@ class Comparison:
     requests: tuple[RequestComparison, ...]
     only_baseline: tuple[str, ...] = ()
     only_current: tuple[str, ...] = ()
+    aspects: tuple[Aspect, ...] = ()
+    """What the two runs have in common or not: profile, load unit, peak, durations, host, request mix."""
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def differences(self) -> tuple[Aspect, ...]:
+        """The aspects in which the two runs differ."""
+        return tuple(a for a in self.aspects if a.differs)
 
     @property
     def regressions(self) -> tuple[RequestComparison, ...]:
@@ -84,63 +128,104 @@ class Comparison:
         return tuple(r for r in self.requests if r.regressed)
 
     @property
+    def comparable(self) -> bool:
+        """Whether the runs can be compared at all (same profile and load unit, some request in common)."""
+        return not any(a.blocking for a in self.aspects)
+
+    @property
     def exit_code(self) -> int:
-        """3 when some request regressed, else 0."""
+        """8 when the runs cannot be compared, else 3 when some request regressed, else 0."""
+        if not self.comparable:
+            return ExitCode.NOT_COMPARABLE
         return ExitCode.THRESHOLD_FAILED if self.regressions else ExitCode.PASSED
 
     def summary(self) -> str:
-        """One line: which requests regressed, or that none did."""
-        if not self.regressions:
-            return f"no significant regression beyond {self.tolerance:.0%} (exit code {ExitCode.PASSED:d})"
-        names = ", ".join(
-            f"{r.label} ({', '.join(d.figure for d in r.deltas if d.regressed)})" for r in self.regressions
-        )
-        return f"significant regression beyond {self.tolerance:.0%}: {names} (exit code {self.exit_code:d})"
+        """One line for a terminal: whether the runs compare, what differs, which requests regressed or
+        that none did (characters a terminal would act on shown as escapes; long lines cut)."""
+        if not self.comparable:
+            verdict = f"not comparable: {self._blocking()}; the figures mean nothing"
+        elif self.regressions:
+            names = ", ".join(
+                f"{r.label} ({', '.join(d.figure for d in r.deltas if d.regressed)})" for r in self.regressions
+            )
+            verdict = f"significant regression beyond {self.tolerance:.0%}: {names}"
+        else:
+            verdict = f"no significant regression beyond {self.tolerance:.0%}"
+        if self.comparable and self.differences:
+            verdict += f", but the runs differ: {'; '.join(d.describe() for d in self.differences)}"
+        return f"{line_text(verdict, SUMMARY_LIMIT)} (exit code {self.exit_code:d})"
+
+    def _rows(self) -> list[list[str]]:
+        """What the runs have in common and how they differ, figure by figure."""
+        return [[a.figure, a.before, a.after, a.verdict] for a in self.aspects]
+
+    def _blocking(self) -> str:
+        return "; ".join(a.describe() for a in self.aspects if a.blocking)
 
     def markdown(self) -> str:
-        """The comparison as a Markdown table, with the summary line."""
+        """The comparison as Markdown: what differs between the runs, the table, the summary line."""
         header = ["request", *(f"{q} before → after" for q in QUANTILES), "fail ratio", "rps", "result"]
         lines = [
-            f"### Comparison with baseline {self.baseline_id or '-'} (current {self.current_id or '-'})",
+            markdown_text(f"### Comparison with baseline {self.baseline_id or '-'} (current {self.current_id or '-'})"),
             "",
-            f"Tolerance {self.tolerance:.0%} on percentiles, {self.fail_tolerance * 100:g} points on the fail ratio; "
-            f"significance level {self.alpha:g} per figure. **{self.summary()}**",
+        ]
+        if not self.comparable:
+            lines += [
+                f"> **Not comparable**: {markdown_text(self._blocking())}. The figures below are shown for "
+                f"reference only (exit code {self.exit_code:d}).",
+                "",
+            ]
+        lines += [
+            "| figure | baseline | current | |",
+            "|---|---|---|---|",
+            *("| " + " | ".join(_cell(c) for c in row) + " |" for row in self._rows()),
+            "",
+            f"Tolerance {self.tolerance:.0%} on percentiles, {self.fail_tolerance:.2%} (in points) on the fail ratio; "
+            f"significance level {self.alpha:g} per figure. **{markdown_text(self.summary())}**",
             "",
             "| " + " | ".join(header) + " |",
             "|" + "|".join("---" for _ in header) + "|",
         ]
         for row in self.requests:
-            lines.append("| " + " | ".join(_cells(row)) + " |")
+            lines.append("| " + " | ".join(_cell(c) for c in _cells(row)) + " |")
         for name in self.only_baseline:
-            lines.append(f"- only in the baseline: {name}")
+            lines.append(f"- only in the baseline: {markdown_text(name)}")
         for name in self.only_current:
-            lines.append(f"- only in the current run: {name}")
+            lines.append(f"- only in the current run: {markdown_text(name)}")
         return "\n".join(lines) + "\n"
 
     def html(self) -> str:
         """The comparison as a self-contained HTML page."""
         header = ["request", *(f"{q}" for q in QUANTILES), "fail ratio", "rps", "result"]
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-        rows = []
+        rows, marks = [], []
         for row in self.requests:
-            cells = _cells(row)
-            marks = ["", *(_mark(d) for d in row.deltas), "bad" if row.regressed else "good"]
-            rows.append(
-                "<tr>"
-                + "".join(f'<td class="{m}">{html.escape(c)}</td>' for c, m in zip(cells, marks, strict=True))
-                + "</tr>"
-            )
+            rows.append(_cells(row))
+            marks.append(["", *(_mark(d) for d in row.deltas), "bad" if row.regressed else "good"])
         title = f"Comparison with baseline {self.baseline_id or '-'}"
         extra = "".join(f"<li>only in the baseline: {html.escape(n)}</li>" for n in self.only_baseline)
         extra += "".join(f"<li>only in the current run: {html.escape(n)}</li>" for n in self.only_current)
+        state = "other" if not self.comparable else "fail" if self.regressions else "pass"
+        notice = (
+            ""
+            if self.comparable
+            else f'<div class="notice"><strong>Not comparable</strong>: {html.escape(self._blocking())}. '
+            "The figures below are shown for reference only.</div>"
+        )
+        verdicts = [["", "", "", "bad" if a.blocking else "" if a.differs else "good"] for a in self.aspects]
+        common = table(("figure", "baseline", "current", ""), self._rows(), verdicts, kind="facts")
         return page(
             title,
             f'<h1>{html.escape(title)}</h1><div class="meta"><span>current {html.escape(self.current_id or "-")}</span>'
             f"<span>tolerance {self.tolerance:.0%}</span><span>level {self.alpha:g}</span></div>"
-            f'<div class="verdict {"fail" if self.regressions else "pass"}">{html.escape(self.summary())}</div>'
-            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            f'<div class="verdict {state}">{html.escape(self.summary())}</div>{notice}'
+            f"<h2>What the runs have in common</h2>{common}"
+            f"<h2>Requests</h2>{table(header, rows, marks)}"
             f"<ul>{extra}</ul>",
         )
+
+
+def _cell(text: str) -> str:
+    return markdown_text(text).replace("|", "\\|")
 
 
 def _mark(delta: Delta) -> str:
@@ -239,4 +324,88 @@ def compare(
         requests=tuple(rows),
         only_baseline=names([k for k in before if k not in after]),
         only_current=names([k for k in after if k not in before]),
+        aspects=aspects(baseline, current),
     )
+
+
+# ---------------------------------------------------------------------------------------------------
+# What the two runs have in common
+
+
+def _profile(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    scenario = record.get("scenario")
+    return scenario if isinstance(scenario, Mapping) else {}
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _differs(before: float | None, after: float | None, share: float = 1e-9) -> bool:
+    if before is None or after is None:
+        return before is not after
+    return not math.isclose(before, after, rel_tol=share, abs_tol=1e-9)
+
+
+def _mix(record: Mapping[str, Any]) -> dict[str, float]:
+    """Each request's share of all requests."""
+    entries = [e for e in record.get("requests") or [] if isinstance(e, Mapping)]
+    total = sum(int(e.get("requests") or 0) for e in entries)
+    return {_label(e): int(e.get("requests") or 0) / total for e in entries} if total else {}
+
+
+def _label(entry: Mapping[str, Any]) -> str:
+    method, name = _key(entry)
+    return f"{method} {name}" if method else name
+
+
+def aspects(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[Aspect, ...]:
+    """What two runs have in common or not: profile and load unit (another one is blocking), peak,
+    planned and actual duration (beyond 20%), target host, and the request mix (a request's share moved
+    by 5 points or more; no request in common is blocking)."""
+    old, new = _profile(baseline), _profile(current)
+    found = [
+        _aspect(figure, str(old.get(key) or "none"), str(new.get(key) or "none"), blocking=True)
+        for figure, key in (("profile", "name"), ("load unit", "unit"))
+    ]
+    unit = str(new.get("unit") or "")
+    peak = _number(old.get("peak")), _number(new.get("peak"))
+    found.append(Aspect("peak", _amount(peak[0], unit), _amount(peak[1], unit), differs=_differs(*peak)))
+    planned = _number(old.get("duration_seconds")), _number(new.get("duration_seconds"))
+    found.append(Aspect("planned duration", _duration(planned[0]), _duration(planned[1]), differs=_differs(*planned)))
+    lasted = _number(baseline.get("duration_seconds")), _number(current.get("duration_seconds"))
+    differs = _differs(*lasted, share=DURATION_CHANGE)
+    found.append(Aspect("duration", _duration(lasted[0]), _duration(lasted[1]), differs=differs))
+    hosts = [str((r.get("generator") or {}).get("host") or "none") for r in (baseline, current)]
+    found.append(_aspect("target host", hosts[0], hosts[1]))
+    found.append(_mix_aspect(_mix(baseline), _mix(current)))
+    return tuple(found)
+
+
+def _aspect(figure: str, before: str, after: str, *, blocking: bool = False) -> Aspect:
+    differs = before != after
+    return Aspect(figure, before, after, differs=differs, blocking=blocking and differs)
+
+
+def _mix_aspect(before: Mapping[str, float], after: Mapping[str, float]) -> Aspect:
+    if before and after and not set(before) & set(after):
+        return Aspect("request mix", _shares(before), _shares(after), differs=True, blocking=True)
+    names = dict.fromkeys([*before, *after])
+    moved = [name for name in names if abs(after.get(name, 0.0) - before.get(name, 0.0)) >= MIX_POINTS]
+    return Aspect("request mix", _shares(before, moved), _shares(after, moved), differs=bool(moved))
+
+
+def _shares(mix: Mapping[str, float], names: Sequence[str] = ()) -> str:
+    """``GET /a 70%, GET /b 30%``: the named requests (else the largest shares), at most five."""
+    chosen = list(names) or sorted(mix, key=lambda name: -mix[name])
+    shown = ", ".join(f"{name} {mix.get(name, 0.0):.0%}" for name in chosen[:5])
+    more = f" and {len(chosen) - 5} more" if len(chosen) > 5 else ""
+    return (shown + more) or "no requests"
+
+
+def _amount(value: float | None, unit: str) -> str:
+    return "-" if value is None else f"{value:g} {unit}".strip()
+
+
+def _duration(value: float | None) -> str:
+    return format_value("latency", value)

@@ -7,9 +7,10 @@ the verdict, the errors and the load generator's facts. Its JSON Schema ships in
 (``schemas/run-record.schema.json``); each record names the schema version it follows.
 
 ``Recording`` is what a master or local run uses: ``configure`` checks the settings before any load
-(an unwritable path or a bad baseline exits 2), ``start`` samples the history once a second in a
-greenlet, ``build`` builds the record at quitting and ``write`` writes it and the HTML report, which
-the metrics port serves during the linger.
+(an unwritable path or a bad baseline exits 2), ``start`` moves an earlier run's files aside and
+samples the history once a second in a greenlet, ``build`` builds the record at quitting and ``write``
+writes it and the HTML report (whole or not at all), which the metrics port serves during the linger.
+``load_record`` reads a record and checks it (``validation``) before anything else sees it.
 Everything else here is a pure function of statistics or of records.
 """
 
@@ -23,13 +24,11 @@ import os
 import platform
 import socket
 import subprocess
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -40,11 +39,23 @@ from locust.stats import StatsError
 
 from locust_scenarios import _distributions as dist
 from locust_scenarios._exporter.serving import MetricsServer
+from locust_scenarios._files import clear_leftovers, move_aside, unwritable, write_text
 from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._settings.options import SCENARIO, option_name, shown
 from locust_scenarios._settings.redaction import redact
 from locust_scenarios._shapes.profile import ScenarioProfile
 from locust_scenarios._thresholds.measure import Sample
+
+from .validation import (
+    KIND,
+    SCHEMA_VERSION,
+    RecordError,
+    check_record,
+    describe_problem,
+    parse_record,
+    read_record,
+    schema,
+)
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -66,20 +77,8 @@ __all__ = [
 
 logger = logging.getLogger("locust_scenarios")
 
-SCHEMA_VERSION: Final = 1
-"""The version of the record layout; a reader refuses records of a version it does not know."""
-
-KIND: Final = "locust-scenarios/run-record"
-
 _PERCENTILES: Final = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 _CI_VARIABLES: Final = ("GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT", "BUILDKITE_COMMIT", "CIRCLE_SHA1")
-
-
-def schema() -> dict[str, Any]:
-    """The JSON Schema of run records (``locust_scenarios/schemas/run-record.schema.json``)."""
-    text = resources.files("locust_scenarios").joinpath("schemas/run-record.schema.json").read_text("utf-8")
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -115,38 +114,28 @@ def _git_sha() -> str | None:
 
 def _check_writable(path: str, setting: str) -> Path:
     """The path, once its folder exists (created if need be) and accepts a new file."""
-    target = Path(path)
-    try:
-        if target.is_dir():  # inside the try: a name too long for the system fails here
-            raise SettingsError.invalid(setting, path, "is a folder, give a file path")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".write-check-"):
-            pass
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise SettingsError.invalid(setting, path, f"cannot write there ({reason})") from None
-    return target
+    problem = unwritable(Path(path))
+    if problem:
+        raise SettingsError.invalid(setting, path, problem)
+    return Path(path)
 
 
 def load_record(path: str | Path, *, setting: str | None = None) -> dict[str, Any]:
-    """A run record read from ``path``; ``SettingsError`` when it is missing, not JSON or another version."""
+    """The run record read from ``path``, checked (``validation.check_record``) before anything reads it.
 
-    def refused(rule: str) -> SettingsError:
-        if setting:
-            return SettingsError.invalid(setting, str(path), rule)
-        return SettingsError(f"invalid run record {shown(str(path))}: {rule}")
-
+    ``SettingsError`` (exit code 2), one line naming the file and the JSON path of the problem, when it
+    is missing, not JSON, nested too deep, another version or not valid; ``setting`` names the setting
+    that gave the path (``baseline_record``).
+    """
+    source = str(path)
     try:
-        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_bytes().decode("utf-8")
     except OSError as error:
-        raise refused(f"cannot read it ({error.strerror or error})") from None
-    except ValueError as error:
-        raise refused(f"not JSON ({error})") from None
-    if not isinstance(loaded, dict) or loaded.get("kind") != KIND:
-        raise refused(f'not a locust-scenarios run record (no "kind": "{KIND}")')
-    if loaded.get("schema_version") != SCHEMA_VERSION:
-        raise refused(f"schema version {loaded.get('schema_version')!r}, this version reads {SCHEMA_VERSION}")
-    return loaded
+        problem = RecordError("", f"cannot read it ({error.strerror or error})")
+        raise describe_problem(source, problem, setting) from None
+    except UnicodeDecodeError as error:
+        raise describe_problem(source, RecordError("", f"not UTF-8 text ({error.reason})"), setting) from None
+    return read_record(text, source, setting=setting)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -332,7 +321,8 @@ def log_line(record: Mapping[str, Any]) -> str:
 
 
 def record_from_log(text: str) -> dict[str, Any] | None:
-    """The last record printed by ``log_line`` in a log, or ``None`` when there is none."""
+    """The last record printed by ``log_line`` in a log (checked), or ``None`` when there is none;
+    ``SettingsError`` when it is damaged."""
     found = None
     for line in text.splitlines():
         start = line.find('{"event": "' + LOG_EVENT + '"')
@@ -342,10 +332,12 @@ def record_from_log(text: str) -> dict[str, Any] | None:
         return None
     try:
         wrapped = json.loads(found)
-        loaded: dict[str, Any] = json.loads(gzip.decompress(base64.b64decode(wrapped["data"])))
-    except (ValueError, KeyError, OSError) as error:
-        raise SettingsError(f"the run record in the log is damaged: {error}") from None
-    return loaded
+        text = gzip.decompress(base64.b64decode(wrapped["data"])).decode("utf-8")
+        return check_record(parse_record(text))
+    except RecordError as problem:
+        raise SettingsError(f"the run record in the log is damaged: {problem}") from None
+    except (ValueError, KeyError, TypeError, OSError, EOFError) as error:
+        raise SettingsError(f"the run record in the log is damaged: {shown(str(error))}") from None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -453,14 +445,34 @@ class Recording:
         return self.record_path is not None or self.report_path is not None or self.log_record
 
     def start(self, environment: Environment) -> None:
-        """At test start: sample the history once a second until the run ends (no-op when inactive)."""
+        """At test start: move an earlier run's record and report aside, then sample the history once a
+        second until the run ends (no-op when inactive).
+
+        Moved aside (``record.json`` to ``record.previous.json``), not left in place: a run killed before
+        it writes must not leave an older record at its path that a pipeline would read as this run's.
+        """
         if not self.active:
             return
         if self._sampler is not None:
             self._sampler.kill(block=False)
+        self.files.clear()
+        for path in (self.record_path, self.report_path):
+            if path is not None:
+                self._clear(path)
         self.history = []
         self.started = time.time()
         self._sampler = gevent.spawn(self._sample, environment)
+
+    @staticmethod
+    def _clear(path: Path) -> None:
+        clear_leftovers(path)
+        try:
+            previous = move_aside(path)
+        except OSError as error:
+            logger.warning("could not move the earlier %s aside: %s", path, error)
+            return
+        if previous is not None:
+            logger.info("moved the earlier run's %s to %s", path.name, previous)
 
     def _sample(self, environment: Environment) -> None:
         snapshots: deque[_Snapshot] = deque()
@@ -497,16 +509,13 @@ class Recording:
             self._write(self.report_path, render_html(record), "report.html", "report")
 
     def serve(self, server: MetricsServer | None) -> None:
-        """Serve what ``finish`` writes at ``/results/<name>`` on the metrics port (during the linger)."""
+        """Serve what ``write`` writes at ``/results/<name>`` on the metrics port (during the linger)."""
         if server is not None:
             server.files = self.files
 
     def _write(self, path: Path, text: str, served_as: str, setting: str) -> None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f".{path.name}.tmp")
-            temporary.write_text(text, encoding="utf-8")
-            temporary.replace(path)
+            write_text(path, text)
         except OSError as error:
             logger.error("could not write the %s to %s (%s): %s", setting, path, option_name(SCENARIO, setting), error)
             return

@@ -1,52 +1,45 @@
 """Reports from run records: a self-contained HTML page, a Markdown summary and JUnit XML.
 
-Every function here is a pure function of a record (a dict as ``record.build_record`` writes it), so
-a report can be rebuilt long after the run. The HTML page inlines its styles and draws its charts as
-SVG: it loads nothing from anywhere and opens offline.
+Every function here is a pure function of a record (a dict as ``record.build_record`` writes it, or
+as ``record.load_record`` returns it once ``validation`` accepted it), so a report can be rebuilt
+long after the run. The HTML page inlines its styles and draws its charts as SVG: it loads nothing
+from anywhere and opens offline. Whatever a request name holds, the output can be written: HTML and
+Markdown escape markup, JUnit XML leaves out what XML cannot carry, and every text is UTF-8 encodable.
 """
 
 from __future__ import annotations
 
 import html
-import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 from xml.etree import ElementTree as ET
 
 from locust_scenarios._exitcodes import ExitCode
+from locust_scenarios._files import encodable
 from locust_scenarios._thresholds.grammar import AGGREGATES, Kind, format_value
 
-__all__ = ["chart_svg", "describe_exit_code", "page", "render_html", "render_junit", "render_markdown"]
+from .page import chart_svg, page, table
 
-_COLOURS: Final = ("#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df")
-_STYLE: Final = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;color:#1f2328;
-background:#f6f8fa}
-main{max-width:1000px;margin:0 auto;padding:20px 24px 40px;background:#fff}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
-.meta{color:#59636e;font-size:13px}.meta span{margin-right:14px}
-.verdict{display:inline-block;padding:6px 14px;border-radius:6px;font-weight:600;margin:12px 0;color:#fff}
-.pass{background:#1a7f37}.fail{background:#d1242f}.other{background:#9a6700}
-table{border-collapse:collapse;width:100%;font-size:13px;margin:6px 0}
-th,td{border-bottom:1px solid #d0d7de;padding:4px 8px;text-align:right;white-space:nowrap}
-th:first-child,td:first-child{text-align:left;white-space:normal}
-th{background:#f6f8fa;font-weight:600}
-td.bad{color:#d1242f;font-weight:600}td.good{color:#1a7f37}
-svg{display:block;margin:4px 0 10px;max-width:100%;height:auto}
-svg text{font:11px system-ui,"DejaVu Sans",sans-serif;fill:#59636e}
-.legend span{display:inline-block;margin-right:14px;font-size:12px}
-.legend i{display:inline-block;width:14px;height:3px;margin-right:5px;vertical-align:middle}
-"""
+__all__ = [
+    "describe_exit_code",
+    "line_text",
+    "markdown_text",
+    "render_html",
+    "render_junit",
+    "render_markdown",
+    "xml_text",
+]
 
 
 def describe_exit_code(code: int | None) -> str:
-    """``0 passed``, ``3 threshold failed``, ... for a record's exit code."""
+    """``0 — the run completed ...``, ``3 — a threshold failed ...``, ... for a record's exit code."""
     if code is None:
         return "unknown"
     try:
         return f"{code} — {ExitCode(code).meaning}"
     except ValueError:
-        return str(code)
+        return f"{code} — not a locust-scenarios code (set by Locust's --exit-code-on-error or another plugin)"
 
 
 def _outcome(record: Mapping[str, Any]) -> tuple[str, str]:
@@ -88,96 +81,7 @@ def _ratio(value: float | None) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------
-# SVG charts
-
-
-def _nice_step(span: float, ticks: int = 5) -> float:
-    raw = span / max(ticks, 1)
-    magnitude = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
-    for factor in (1, 2, 2.5, 5, 10):
-        if raw <= factor * magnitude:
-            return factor * magnitude
-    return 10 * magnitude
-
-
-def _tick_label(value: float, unit: str) -> str:
-    if unit == "s":
-        return _seconds(value)
-    return f"{value:g}"
-
-
-def chart_svg(
-    title: str,
-    series: Sequence[tuple[str, Sequence[tuple[float, float]]]],
-    *,
-    x_end: float,
-    unit: str = "",
-    bands: Sequence[tuple[float, float, str]] = (),
-    width: int = 940,
-    height: int = 210,
-) -> str:
-    """A line chart as inline SVG: ``series`` of ``(label, [(t, value)])``, shaded stage ``bands``."""
-    left, right, top, bottom = 62, 12, 22, 26
-    inner_w, inner_h = width - left - right, height - top - bottom
-    values = [v for _, points in series for _, v in points if v is not None and math.isfinite(v)]
-    peak = max(values, default=0.0)
-    step = _nice_step(peak) if peak > 0 else 1.0
-    y_max = step * math.ceil(peak / step) if peak > 0 else 1.0
-    x_max = x_end if x_end > 0 else 1.0
-
-    def x(t: float) -> float:
-        return left + inner_w * min(max(t / x_max, 0.0), 1.0)
-
-    def y(v: float) -> float:
-        return top + inner_h * (1 - min(max(v / y_max, 0.0), 1.0))
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}"'
-        f' role="img" aria-label="{html.escape(title)}">',
-        f'<text x="{left}" y="14" style="font-weight:600;fill:#1f2328">{html.escape(title)}</text>',
-    ]
-    for index, (start, end, name) in enumerate(bands):
-        shade = "#eef3fb" if index % 2 == 0 else "#f8fafc"
-        parts.append(
-            f'<rect x="{x(start):.1f}" y="{top}" width="{max(x(end) - x(start), 0):.1f}" height="{inner_h}"'
-            f' fill="{shade}"><title>{html.escape(name)}</title></rect>'
-        )
-        if x(end) - x(start) > 40 and name:
-            parts.append(f'<text x="{x(start) + 3:.1f}" y="{top + 11}">{html.escape(name[:18])}</text>')
-    tick = 0.0
-    while tick <= y_max + 1e-9:
-        parts.append(
-            f'<line x1="{left}" x2="{left + inner_w}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#d0d7de"'
-            ' stroke-width="0.6"/>'
-        )
-        parts.append(f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{_tick_label(tick, unit)}</text>')
-        tick += step
-    x_step = _nice_step(x_max, 8)
-    tick = 0.0
-    while tick <= x_max + 1e-9:
-        parts.append(f'<text x="{x(tick):.1f}" y="{height - 8}" text-anchor="middle">{tick:g}s</text>')
-        tick += x_step
-    parts.append(
-        f'<rect x="{left}" y="{top}" width="{inner_w}" height="{inner_h}" fill="none" stroke="#8c959f"'
-        ' stroke-width="0.8"/>'
-    )
-    for index, (label, points) in enumerate(series):
-        kept = [(t, v) for t, v in points if v is not None and math.isfinite(v)]
-        if not kept:
-            continue
-        colour = _COLOURS[index % len(_COLOURS)]
-        path = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in kept)
-        dash = ' stroke-dasharray="6 4"' if label.startswith("planned") else ""
-        parts.append(
-            f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.8"{dash}>'
-            f"<title>{html.escape(label)}</title></polyline>"
-        )
-    parts.append("</svg>")
-    legend = "".join(
-        f'<span><i style="background:{_COLOURS[i % len(_COLOURS)]}"></i>{html.escape(label)}</span>'
-        for i, (label, _) in enumerate(series)
-    )
-    return "".join(parts) + f'<div class="legend">{legend}</div>'
+# Charts
 
 
 def _history(record: Mapping[str, Any], key: str) -> list[tuple[float, float]]:
@@ -220,23 +124,7 @@ def _charts(record: Mapping[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------
-# HTML
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]], classes: Iterable[Sequence[str]] = ()) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = []
-    class_rows = list(classes)
-    for index, row in enumerate(rows):
-        marks = class_rows[index] if index < len(class_rows) else ()
-        cells = "".join(
-            f'<td class="{marks[i]}">{html.escape(c)}</td>'
-            if i < len(marks) and marks[i]
-            else f"<td>{html.escape(c)}</td>"
-            for i, c in enumerate(row)
-        )
-        body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+# Tables and the HTML page
 
 
 def _request_rows(record: Mapping[str, Any]) -> list[list[str]]:
@@ -274,23 +162,13 @@ def _threshold_rows(record: Mapping[str, Any]) -> tuple[list[list[str]], list[li
             [
                 str(result["threshold"]),
                 value,
-                format_value(kind, result.get("limit")),
+                f"{result['operator']} {format_value(kind, result.get('limit'))}",
                 str(result.get("samples", 0)),
                 "pass" if result["passed"] else "FAIL",
             ]
         )
         classes.append(["", "", "", "", "good" if result["passed"] else "bad"])
     return rows, classes
-
-
-def page(title: str, body: str) -> str:
-    """A whole HTML document with the report's inline styles around ``body``."""
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title>"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<style>{_STYLE}</style></head><body><main>\n{body}\n</main></body></html>\n"
-    )
 
 
 def render_html(record: Mapping[str, Any]) -> str:
@@ -314,8 +192,46 @@ def render_html(record: Mapping[str, Any]) -> str:
         f"<h1>{html.escape(title)}</h1>",
         f'<div class="meta">{"".join(meta)}</div>',
         f'<div class="meta"><span>tags: {html.escape(tag_text or "none")}</span></div>',
-        f'<div class="verdict {css}">{word} (exit code {describe_exit_code(verdict.get("exit_code"))})</div>',
+        f'<div class="verdict {css}">{word} (exit code {html.escape(describe_exit_code(verdict.get("exit_code")))})'
+        "</div>",
     ]
+    notes = _notes(verdict)
+    if notes:
+        sections.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+    sections.append("<h2>Load over time</h2>")
+    sections.append(_charts(record))
+    rows, classes = _threshold_rows(record)
+    sections.append("<h2>Thresholds</h2>")
+    sections.append(table(_THRESHOLD_HEADER, rows, classes) if rows else "<p>none configured</p>")
+    sections.append("<h2>Requests</h2>")
+    sections.append(table(_REQUEST_HEADER, _request_rows(record)))
+    sections.append("<h2>Errors</h2>")
+    errors = _error_rows(record)
+    sections.append(table(_ERROR_HEADER, errors) if errors else "<p>none</p>")
+    if record.get("stages"):
+        sections.append("<h2>Stages</h2>")
+        sections.append(
+            table(
+                ("stage", "from", "to", "start", "end"),
+                [
+                    [
+                        s["name"] or "-",
+                        f"{s['from']:g}",
+                        f"{s['to']:g}",
+                        _seconds(s["start_seconds"]),
+                        _seconds(s["end_seconds"]),
+                    ]
+                    for s in record["stages"]
+                ],
+            )
+        )
+    sections.append("<h2>Load generator</h2>")
+    sections.append(_generator(record.get("generator") or {}))
+    return page(title, "\n".join(sections))
+
+
+def _notes(verdict: Mapping[str, Any]) -> list[str]:
+    """What the verdict says besides the exit code: abort, interruption, inconclusive reasons, breach."""
     notes = []
     if verdict.get("aborted"):
         notes.append(f"aborted during the run: {verdict['aborted']}")
@@ -325,62 +241,132 @@ def render_html(record: Mapping[str, Any]) -> str:
         notes.append(f"inconclusive: {_reason(reason)}")
     breach = verdict.get("breach")
     if breach:
-        notes.append(f"breakpoint: {breach.get('description')}")
-    if notes:
-        sections.append("<ul>" + "".join(f"<li>{html.escape(str(n))}</li>" for n in notes) + "</ul>")
-    sections.append("<h2>Load over time</h2>")
-    sections.append(_charts(record))
-    rows, classes = _threshold_rows(record)
-    sections.append("<h2>Thresholds</h2>")
-    sections.append(
-        _table(("threshold", "value", "limit", "samples", "result"), rows, classes)
-        if rows
-        else "<p>none configured</p>"
-    )
-    sections.append("<h2>Requests</h2>")
-    sections.append(_table(_REQUEST_HEADER, _request_rows(record)))
-    sections.append("<h2>Errors</h2>")
-    errors = record.get("errors") or []
-    sections.append(
-        _table(
-            ("error", "request", "occurrences"),
-            [
-                [e["error"], f"{e.get('method') or ''} {e.get('name') or ''}".strip(), str(e["occurrences"])]
-                for e in errors
-            ],
-        )
-        if errors
-        else "<p>none</p>"
-    )
-    if record.get("stages"):
-        sections.append("<h2>Stages</h2>")
-        sections.append(
-            _table(
-                ("stage", "from", "to", "start", "end"),
-                [
-                    [
-                        s["name"] or "-",
-                        f"{s['from']:g}",
-                        f"{s['to']:g}",
-                        f"{s['start_seconds']:g}s",
-                        f"{s['end_seconds']:g}s",
-                    ]
-                    for s in record["stages"]
-                ],
-            )
-        )
-    generator = record.get("generator") or {}
-    sections.append("<h2>Load generator</h2>")
-    sections.append(_table(("fact", "value"), [[str(k), str(v)] for k, v in sorted(generator.items())]))
-    return page(title, "\n".join(sections))
+        notes.append(f"breakpoint: {_plain(breach.get('description'))}")
+    return notes
+
+
+def _error_rows(record: Mapping[str, Any]) -> list[list[str]]:
+    return [
+        [e["error"], f"{e.get('method') or ''} {e.get('name') or ''}".strip(), str(e["occurrences"])]
+        for e in record.get("errors") or []
+    ]
+
+
+_THRESHOLD_HEADER: Final = ("threshold", "value", "limit", "samples", "result")
+_ERROR_HEADER: Final = ("error", "request", "occurrences")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The load generator's facts, as people read them
+
+
+_FACTS: Final = {
+    "mode": "mode",
+    "host": "target host",
+    "workers": "workers (most connected)",
+    "expected_workers": "workers expected",
+    "user_classes": "user classes",
+    "requests": "requests seen",
+    "seconds_observed": "observed for",
+    "users": "users",
+    "iterations": "iterations (open model)",
+    "worker_loss": "worker loss",
+    "locust_version": "Locust",
+    "python_version": "Python",
+    "hostname": "machine",
+    "cpu_count": "CPUs",
+}
+"""The generator's facts in the order shown, with their labels; other facts follow by name."""
+
+_LABELS: Final = {
+    **_FACTS,
+    "name": "process",
+    "cpu": "CPU (last)",
+    "cpu_mean": "CPU mean",
+    "cpu_max": "CPU max",
+    "saturated_share": "saturated",
+    "loop_lag_max_seconds": "event loop lag (max)",
+    "heartbeat_age_seconds": "heartbeat age",
+    "longest_unreplaced_seconds": "longest unreplaced",
+    "late_or_dropped_share": "late or dropped",
+}
+
+_RATIO_KEYS: Final = re.compile(r"^cpu(_mean|_max)?$|_share$|tracking_error$")
+
+
+def _label(key: str) -> str:
+    return _LABELS.get(key, key.replace("_", " "))
+
+
+def _fact(key: str, value: Any) -> str:
+    """One value in words: seconds and shares with their unit, lists joined, tables as ``name value``."""
+    if isinstance(value, list):
+        return ", ".join(_fact(key, item) for item in value) or "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{_label(str(k))} {_fact(str(k), v)}" for k, v in value.items()) or "none"
+    if value is None or isinstance(value, bool):
+        return {None: "-", True: "yes", False: "no"}[value]
+    return _number_fact(key, value) if isinstance(value, int | float) else str(value)
+
+
+def _number_fact(key: str, value: float) -> str:
+    """A number with the unit its name implies: ``..._seconds`` a duration, ``cpu...``/``..._share`` a share."""
+    if key.endswith("seconds") or key.startswith("seconds"):
+        return _seconds(value) if value else "0s"
+    if _RATIO_KEYS.search(key):
+        return _ratio(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _plain(value: Any) -> str:
+    return _fact("", value)
+
+
+def _generator(generator: Mapping[str, Any]) -> str:
+    """The generator's facts as a two-column table, and its processes as a table of their own."""
+    processes = _processes(generator.get("processes"))
+    keys = [k for k in _FACTS if k in generator] + sorted(k for k in generator if k not in _FACTS)
+    rows = [
+        [_label(key), _fact(key, generator[key])]
+        for key in keys
+        if generator[key] is not None
+        and not (key == "processes" and processes)
+        and not (key == "iterations" and _closed_model(generator[key]))
+    ]
+    parts = [table(("fact", "value"), rows, kind="facts")]
+    if processes:
+        columns = list(dict.fromkeys(str(k) for p in processes for k in p))
+        parts.append(table([_label(c) for c in columns], [[_fact(c, p.get(c)) for c in columns] for p in processes]))
+    return "".join(parts)
+
+
+def _processes(value: Any) -> list[dict[str, Any]]:
+    """The generator's processes, when they are a list of tables (one row each)."""
+    if isinstance(value, list) and all(isinstance(p, dict) for p in value):
+        return value
+    return []
+
+
+def _closed_model(iterations: Any) -> bool:
+    """Whether the iteration figures belong to a closed-model run (all zero: not worth a row)."""
+    return isinstance(iterations, dict) and iterations.get("open_model") is False
 
 
 # ---------------------------------------------------------------------------------------------------
 # Markdown and JUnit
 
 
+_TAG_START: Final = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def markdown_text(text: str) -> str:
+    """``text`` safe in a Markdown line, on one line: every ``<`` that could open an HTML tag, comment or
+    autolink is written ``&lt;`` (Markdown renderers pass raw HTML through); ``p95<500ms`` stays as it is."""
+    return " ".join(_TAG_START.sub("&lt;", encodable(text)).splitlines())
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return markdown_text(text).replace("|", "\\|")
 
 
 def _markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
@@ -394,36 +380,38 @@ def render_markdown(record: Mapping[str, Any]) -> str:
     verdict = record.get("verdict") or {}
     word, _ = _outcome(record)
     scenario = record.get("scenario") or {}
+    name, run_id = str(scenario.get("name") or "Locust run"), str(record.get("run_id") or "-")
     lines = [
-        f"### Load test {word.lower()}: {scenario.get('name') or 'Locust run'} (run {record.get('run_id') or '-'})",
+        markdown_text(f"### Load test {word.lower()}: {name} (run {run_id})"),
         "",
         f"Exit code {describe_exit_code(verdict.get('exit_code'))}; "
         f"duration {_seconds(record.get('duration_seconds'))}.",
     ]
-    for reason in verdict.get("inconclusive") or []:
-        lines.append(f"- inconclusive: {_reason(reason)}")
-    if verdict.get("aborted"):
-        lines.append(f"- aborted during the run: {verdict['aborted']}")
+    lines += [f"- {markdown_text(note)}" for note in _notes(verdict)]
     rows, _ = _threshold_rows(record)
     if rows:
-        lines += [
-            "",
-            "**Thresholds**",
-            "",
-            *_markdown_table(("threshold", "value", "limit", "samples", "result"), rows),
-        ]
+        lines += ["", "**Thresholds**", "", *_markdown_table(_THRESHOLD_HEADER, rows)]
     lines += ["", "**Requests**", "", *_markdown_table(_REQUEST_HEADER, _request_rows(record))]
-    errors = record.get("errors") or []
+    errors = _error_rows(record)
     if errors:
-        lines += ["", "**Errors**", ""]
-        lines += _markdown_table(
-            ("error", "request", "occurrences"),
-            [
-                [e["error"], f"{e.get('method') or ''} {e.get('name') or ''}".strip(), str(e["occurrences"])]
-                for e in errors[:20]
-            ],
-        )
+        lines += ["", "**Errors**", "", *_markdown_table(_ERROR_HEADER, errors[:20])]
     return "\n".join(lines) + "\n"
+
+
+def line_text(text: str, limit: int) -> str:
+    """``text`` as one line for a terminal: every character that is not printable (line breaks, escape
+    sequences, lone surrogates) written as its escape (``\\x1b``), cut to ``limit`` characters."""
+    shown = "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
+    return shown if len(shown) <= limit else f"{shown[: limit - 1]}…"
+
+
+_NOT_XML: Final = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with each character XML 1.0 cannot carry (control characters, lone surrogates,
+    U+FFFE/U+FFFF) written as its escape (``\\x01``), so that any XML parser accepts the document."""
+    return _NOT_XML.sub(lambda found: ascii(found[0])[1:-1], text)
 
 
 def render_junit(record: Mapping[str, Any]) -> str:
@@ -434,11 +422,11 @@ def render_junit(record: Mapping[str, Any]) -> str:
     verdict = record.get("verdict") or {}
     results = verdict.get("thresholds") or []
     suite_name = f"locust-scenarios {(record.get('scenario') or {}).get('name') or 'run'}"
-    suite = ET.Element("testsuite", name=suite_name, timestamp=str(record.get("started") or ""))
+    suite = ET.Element("testsuite", name=xml_text(suite_name), timestamp=xml_text(str(record.get("started") or "")))
     failures = 0
     for result in results:
         kind = _kind(result)
-        case = ET.SubElement(suite, "testcase", classname="thresholds", name=str(result["threshold"]))
+        case = ET.SubElement(suite, "testcase", classname="thresholds", name=xml_text(str(result["threshold"])))
         if result["passed"]:
             continue
         failures += 1
@@ -450,14 +438,14 @@ def render_junit(record: Mapping[str, Any]) -> str:
             )
         else:
             message = f"{result['threshold']}: {result.get('note') or 'no samples'}"
-        failure = ET.SubElement(case, "failure", message=message, type="threshold")
-        failure.text = message
+        failure = ET.SubElement(case, "failure", message=xml_text(message), type="threshold")
+        failure.text = xml_text(message)
     code = verdict.get("exit_code")
     if not results or code not in (ExitCode.PASSED, ExitCode.THRESHOLD_FAILED):
         case = ET.SubElement(suite, "testcase", classname="run", name="exit code")
         if code not in (ExitCode.PASSED, None) and not (results and code == ExitCode.THRESHOLD_FAILED):
             failures += 1
-            message = f"exit code {describe_exit_code(code)}"
+            message = xml_text(f"exit code {describe_exit_code(code)}")
             ET.SubElement(case, "failure", message=message, type="run").text = message
     suite.set("tests", str(len(suite)))
     suite.set("failures", str(failures))

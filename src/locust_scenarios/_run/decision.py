@@ -13,7 +13,7 @@ environment, so every rule of the exit-code contract is tested with values alone
   the verdict states the code Locust will use (1 when a request failed, else 0, unless another
   listener set one).
 - A code another listener set (locust-plugins' checks set 3) is never masked by a less severe one.
-  Precedence: 2 > 6 > 4 > 3 > 5 > 1 > 0 (``exitcodes.PRECEDENCE``).
+  Precedence of the codes a run can give: 2 > 4 > 3 > 5 > 1 > 0 (``exitcodes.PRECEDENCE``).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from locust_scenarios._exporter.serving import push
+from locust_scenarios._files import write_text
 from locust_scenarios._settings.options import format_duration
 from locust_scenarios._thresholds.judging import Verdict, evaluate
 from locust_scenarios._trust import GeneratorHealth, judge
@@ -205,9 +206,7 @@ def _write_summary_file(run: Run, summary: Mapping[str, Any]) -> None:
     if not path:
         return
     try:
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+        write_text(Path(path), json.dumps(summary, indent=2, default=str) + "\n")  # whole or not at all
     except OSError as error:
         logger.error("could not write the summary to %s (--scenario-summary): %s", path, error)
 

@@ -17,9 +17,7 @@ from __future__ import annotations
 import errno
 import logging
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +30,7 @@ from locust_scenarios._exitcodes import ExitCode
 from locust_scenarios._exporter.buckets import parse_buckets
 from locust_scenarios._exporter.collector import LocustCollector, new_run_id
 from locust_scenarios._exporter.serving import MetricsServer, mount
+from locust_scenarios._files import unwritable
 from locust_scenarios._records.record import Recording
 from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._settings.options import (
@@ -205,28 +204,9 @@ def _check_process_limits(run: Run, scenario: ScenarioSettings, exporter: Export
             group=EXPORTER,
         )
     if scenario.summary and not run.on_worker:
-        problem = _unwritable(Path(scenario.summary))
+        problem = unwritable(Path(scenario.summary))
         if problem:
             raise SettingsError.invalid("summary", scenario.summary, problem)
-
-
-def _unwritable(path: Path) -> str | None:
-    """Why the summary could not be written to ``path`` at the end of the run (``None``: it can).
-
-    Tried for real: the folder is created (the end of the run would create it too) and a scratch
-    file written and removed in it.
-    """
-    try:
-        if path.is_dir():  # inside the try: a name too long for the system fails here
-            return "is a directory; give a file path"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".locust-scenarios-", delete=True):
-            pass
-        if path.exists() and not os.access(path, os.W_OK):
-            return "cannot be written: the file is read-only"
-    except OSError as error:
-        return f"cannot be written: {error.strerror or error}"
-    return None
 
 
 def _keep_secrets_home(run: Run) -> None:

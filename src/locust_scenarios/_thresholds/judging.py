@@ -178,16 +178,18 @@ class Verdict:
         return ExitCode.PASSED if self.passed else ExitCode.THRESHOLD_FAILED
 
     def table(self, run_exit_code: int | None = None) -> str:
-        """The verdict as a text table, printed at the end of the run.
+        """The verdict as a text table, printed at the end of the run: each criterion's value and its
+        limit (for ``p95<baseline+10%`` the limit computed from the baseline).
 
         ``run_exit_code`` is the process's code when something more severe than the thresholds
         decided it (an interrupted or inconclusive run): the last line then says so.
         """
-        rows = [("threshold", "value", "samples", "measured", "result")]
+        rows = [("threshold", "value", "limit", "samples", "measured", "result")]
         for r in self.results:
             value = r.threshold.format(r.value) if r.samples else r.note
-            rows.append((r.threshold.text, value, str(r.samples), r.where, "pass" if r.passed else "FAIL"))
-        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+            limit = f"{r.threshold.operator} {r.threshold.format(r.threshold.limit)}"
+            rows.append((r.threshold.text, value, limit, str(r.samples), r.where, "pass" if r.passed else "FAIL"))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = [" ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
         lines.insert(1, "-" * len(max(lines, key=len)))
         failed = sum(1 for r in self.results if not r.passed)

@@ -71,6 +71,8 @@ class _Window:
 
 @dataclass
 class _WindowRecord:
+    closed: int = 0
+    """Windows that lasted long enough to be judged, with or without requests."""
     judged: int = 0
     failed: int = 0
     worst: Result | None = None
@@ -99,6 +101,7 @@ class Timeline:
         self._stages: dict[tuple[str, str | None], tuple[Sample, float]] = {}
         self._closed: set[str] = set()
         self._open: dict[float, _Window] = {}
+        self._elapsed = 0.0
 
     def settled(self, threshold: Threshold) -> bool:
         """Whether the criterion's result so far is final enough to abort on: a failed window stays
@@ -127,6 +130,7 @@ class Timeline:
         """One second of the run: close the stage or the windows that ended."""
         if not self._selectors:
             return
+        self._elapsed = max(self._elapsed, elapsed)
         if stage != self._stage:
             self._close(elapsed, stats)
             self._stage, self._stage_start = stage, elapsed
@@ -141,6 +145,7 @@ class Timeline:
 
     def finish(self, elapsed: float, stats: RequestStats) -> None:
         """The run ended: close the current stage and windows."""
+        self._elapsed = max(self._elapsed, elapsed)
         self._close(elapsed, stats)
         self._stage = None
         self._open = {}
@@ -179,6 +184,7 @@ class Timeline:
         for threshold, record in self._records.items():
             if threshold.window != length or threshold.stage not in (None, window.stage):
                 continue
+            record.closed += 1
             part = _difference(now[threshold.selector], window.base[threshold.selector], elapsed - window.start)
             value, samples = part.measure(threshold)
             if value is None:
@@ -209,7 +215,7 @@ class Timeline:
         record = self._records[threshold]
         where = threshold.where
         if record.worst is None or record.worst.value is None:
-            return Result(threshold, None, 0, passed=False, note=f"no {where} window with samples", where=where)
+            return Result(threshold, None, 0, passed=False, note=self._no_window(threshold, record), where=where)
         worst = record.worst
         where = f"worst of {record.judged} windows of {format_duration(threshold.window or 0)} ({worst.where})"
         if threshold.stage is not None:
@@ -217,6 +223,17 @@ class Timeline:
         if record.failed:
             where += f", {record.failed} failed"
         return Result(threshold, worst.value, worst.samples, passed=record.failed == 0, where=where)
+
+    def _no_window(self, threshold: Threshold, record: _WindowRecord) -> str:
+        """Why a window criterion has no value, in a plain sentence."""
+        length = format_duration(threshold.window or 0)
+        within = f"stage {threshold.stage}" if threshold.stage is not None else "the run"
+        if record.closed:
+            return f"no requests in any of the {record.closed} windows of {length} in {within}"
+        if threshold.stage is None:
+            within = f"a {format_duration(round(self._elapsed))} run"
+        half = format_duration((threshold.window or 0) / 2)
+        return f"no complete {length} window in {within} (windows restart with each stage and count from {half} on)"
 
     def _stage_result(
         self, threshold: Threshold, stages: Mapping[tuple[str, str | None], tuple[Sample, float]]
