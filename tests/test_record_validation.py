@@ -229,7 +229,8 @@ def test_a_lone_surrogate_in_a_request_name_reaches_every_writer(tmp_path: Path)
     environment = Environment()
     environment.stats.log_request("GET", HOSTILE, 5.0, 10)
     settings = ScenarioSettings(record=str(tmp_path / "run" / "r.json"), report=str(tmp_path / "run" / "r.html"))
-    Recording.configure(settings).finish(environment, {"run_id": "surrogate", "exit_code": 0})
+    recording = Recording.configure(settings)
+    recording.write(recording.build(environment, {"run_id": "surrogate", "exit_code": 0}))
     assert json.loads((tmp_path / "run" / "r.json").read_text())["requests"][0]["name"] == HOSTILE
     assert "/a\ufffd&lt;b&gt;" in (tmp_path / "run" / "r.html").read_text(encoding="utf-8")
 
