@@ -26,7 +26,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from locust_scenarios.bundle import MAX_CONFIGMAP_BYTES, MAX_RELEASE_BYTES, build_bundle, release_size
+from locust_scenarios._cli.bundle.build import build_bundle
+from locust_scenarios._cli.bundle.payload import MAX_CONFIGMAP_BYTES, MAX_RELEASE_BYTES, release_size
 
 REPO = Path(__file__).resolve().parent.parent
 LOCUSTFILE = """from locust import HttpUser, task

@@ -21,7 +21,7 @@ from pathlib import Path
 OURS = """
 from locust import task
 from locust_scenarios import Stage, StagesProfile
-from locust_scenarios.users import RestUser
+from locust_scenarios import RestUser
 
 class Constant(StagesProfile):
     stages = [Stage(0, 1), Stage({seconds}, 1)]

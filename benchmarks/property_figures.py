@@ -21,11 +21,16 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from tests import test_properties as properties  # noqa: E402
 
-from locust_scenarios.endpoints import load_endpoints  # noqa: E402
-from locust_scenarios.exporter import parse_buckets  # noqa: E402
-from locust_scenarios.settings import ExporterSettings, ScenarioSettings, load_settings, parse_duration  # noqa: E402
-from locust_scenarios.shapes import parse_stages  # noqa: E402
-from locust_scenarios.thresholds import parse as parse_thresholds  # noqa: E402
+from locust_scenarios import (  # noqa: E402
+    ExporterSettings,
+    ScenarioSettings,
+    load_endpoints,
+    parse_duration,
+    parse_stages,
+)
+from locust_scenarios._exporter.buckets import parse_buckets  # noqa: E402
+from locust_scenarios._settings.models import load_settings  # noqa: E402
+from locust_scenarios._thresholds.grammar import parse as parse_thresholds  # noqa: E402
 
 COUNTS: dict[str, list[int]] = {}
 EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)

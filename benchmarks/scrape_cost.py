@@ -23,7 +23,7 @@ from locust import User, constant, task
 from locust.env import Environment
 from prometheus_client import CollectorRegistry, generate_latest
 
-from locust_scenarios.exporter import LocustCollector
+from locust_scenarios._exporter.collector import LocustCollector
 
 
 class _Idle(User):

@@ -13,9 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from locust_scenarios.cli import plan_for, render_chart, save_png
-from locust_scenarios.settings import ExporterSettings, ScenarioSettings, describe, format_duration
-from locust_scenarios.shapes import iter_profiles
+from locust_scenarios import ExporterSettings, ScenarioSettings
+from locust_scenarios._cli.main import plan_for, render_chart, save_png
+from locust_scenarios._settings.models import describe
+from locust_scenarios._settings.options import format_duration
+from locust_scenarios._shapes.profile import iter_profiles
 
 DOCS = Path(__file__).parent
 
@@ -76,6 +78,7 @@ def settings_page() -> str:
         "falls through to a `.env` file in the working directory, then to class attributes of the profile\n",
         "(`users = 50` on a subclass), then to the defaults below. Values are validated before any user\n",
         "spawns; a bad one exits with code 2 and one line naming the variable, the value and the rule.\n",
+        "A value you did not set is named as what stood in for it (`(not set; the smoke profile's default)`).\n",
         "Misspelt `LOCUST_SCENARIO_*` variables are reported with the closest known name. An empty\n",
         "value (`LOCUST_SCENARIO_USERS=`) counts as not set.\n",
         "\n## Locust's own `-u`, `-r` and `-t`\n\n",

@@ -11,8 +11,7 @@ overrides them (``examples/endpoints.json``, a ``.yaml`` file, or inline JSON).
 
 from pathlib import Path
 
-from locust_scenarios import ScenarioShape
-from locust_scenarios.users import EndpointsUser
+from locust_scenarios import EndpointsUser, ScenarioShape
 
 
 class Api(EndpointsUser):

@@ -10,8 +10,7 @@ The whole plan: a warm-up, three waves, a half-height wave, and a ramp down (abo
 
 from locust import task
 
-from locust_scenarios import Plan, Stage, StagesProfile, repeat, scale, sequence
-from locust_scenarios.users import RestUser
+from locust_scenarios import Plan, RestUser, Stage, StagesProfile, repeat, scale, sequence
 
 warm_up = Plan((Stage(10, 4, "warm-up"), Stage(10, 4, "settle")))
 wave = Plan((Stage(5, 10, "rise"), Stage(10, 10, "crest"), Stage(5, 4, "fall")), start=4)

@@ -16,8 +16,7 @@ from typing import Any
 
 from locust import events, task
 
-from locust_scenarios import Stage, StagesProfile
-from locust_scenarios.users import RestUser, pacing_stats
+from locust_scenarios import RestUser, Stage, StagesProfile, pacing_stats
 
 
 class Throughput(StagesProfile):

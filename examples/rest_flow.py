@@ -12,7 +12,7 @@ import random
 
 from locust import task
 
-from locust_scenarios.users import RestUser
+from locust_scenarios import RestUser
 
 
 class Customer(RestUser):

@@ -13,8 +13,7 @@ import random
 
 from locust import task
 
-from locust_scenarios import ScenarioShape
-from locust_scenarios.users import RestUser
+from locust_scenarios import RestUser, ScenarioShape
 
 
 class Shopper(RestUser):

@@ -15,8 +15,7 @@ lists both sets of options.
 import locust_plugins  # noqa: F401 - registers its options (--check-*, --iterations, ...) and checks
 from locust import task
 
-from locust_scenarios import ScenarioShape
-from locust_scenarios.users import RestUser
+from locust_scenarios import RestUser, ScenarioShape
 
 
 class Visitor(RestUser):

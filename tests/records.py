@@ -8,7 +8,7 @@ from typing import Any
 
 from locust.env import Environment
 
-from locust_scenarios.record import build_record
+from locust_scenarios._records.record import build_record
 
 
 def record_of(

@@ -6,21 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from locust_scenarios import ExitCode
-from locust_scenarios.exitcodes import PRECEDENCE, most_severe
-from locust_scenarios.settings import SettingsError
+from locust_scenarios import ExitCode, SettingsError
+from locust_scenarios._exitcodes import PRECEDENCE, most_severe
 
 
 def test_codes_are_the_documented_numbers() -> None:
     """Each meaning keeps the number the docs, the chart and other tools rely on."""
-    assert [int(code) for code in ExitCode] == [0, 1, 2, 3, 4, 5]
+    assert [int(code) for code in ExitCode] == [0, 1, 2, 3, 4, 5, 6]
     assert SettingsError.exit_code == ExitCode.INVALID_CONFIG == 2
     assert all(code.meaning for code in ExitCode)
 
 
 def test_precedence_lists_every_code_once_from_most_to_least_severe() -> None:
-    """2 > 4 > 3 > 5 > 1 > 0."""
-    assert [int(code) for code in PRECEDENCE] == [2, 4, 3, 5, 1, 0]
+    """2 > 6 > 4 > 3 > 5 > 1 > 0."""
+    assert [int(code) for code in PRECEDENCE] == [2, 6, 4, 3, 5, 1, 0]
 
 
 @pytest.mark.parametrize(

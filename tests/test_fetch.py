@@ -6,8 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from locust_scenarios.cli import main
-from locust_scenarios.record import log_line
+import pytest
+
+from locust_scenarios import ExitCode
+from locust_scenarios._cli.fetch import _kubectl
+from locust_scenarios._cli.kube import ToolError
+from locust_scenarios._cli.main import main
+from locust_scenarios._records.record import log_line
 from tests.k8s.kubectl_replay import calls, pod, replaying_kubectl
 from tests.records import record_of
 
@@ -84,3 +89,26 @@ def test_no_master_pod_or_no_record_exits_2_with_the_reason(tmp_path: Path) -> N
     )
     assert main(["fetch", "shop", "-o", str(tmp_path / "b"), "--kubectl", str(silent)]) == 2
     assert not (tmp_path / "b" / "record.json").exists()
+
+
+def test_a_failing_kubectl_exits_6_not_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """kubectl missing or failing (the cluster unreachable) is a tool failure, exit 6, one line."""
+    assert main(["fetch", "shop", "-o", str(tmp_path / "a"), "--kubectl", str(tmp_path / "absent")]) == 6
+    failing = tmp_path / "kubectl"
+    failing.write_text("#!/bin/sh\necho 'Unable to connect to the server' >&2\nexit 1\n")
+    failing.chmod(0o755)
+    assert main(["fetch", "shop", "-o", str(tmp_path / "b"), "--kubectl", str(failing)]) == ExitCode.TOOL_FAILED
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2
+    assert "Unable to connect to the server" in lines[1]
+
+
+def test_a_kubectl_that_does_not_answer_is_a_tool_failure(tmp_path: Path) -> None:
+    """A cluster that does not answer within the time allowed raises ToolError (exit 6), not a setting
+    error (exit 2)."""
+    silent = tmp_path / "kubectl"
+    silent.write_text("#!/bin/sh\nexec sleep 5\n")
+    silent.chmod(0o755)
+    with pytest.raises(ToolError, match="did not answer within") as raised:
+        _kubectl([str(silent)], "get", "pods", timeout=0.5)
+    assert raised.value.exit_code == ExitCode.TOOL_FAILED

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from locust_scenarios._kube import (
+from locust_scenarios import ExitCode
+from locust_scenarios._cli.kube import (
     RunOutcome,
     exit_code_of,
     job_condition,
@@ -22,8 +23,7 @@ from locust_scenarios._kube import (
     newest_job,
     summary_from_log,
 )
-from locust_scenarios.cli import main
-from locust_scenarios.exitcodes import ExitCode
+from locust_scenarios._cli.main import main
 
 RECORDED = Path(__file__).parent / "fixtures" / "kube"
 JOB = "locust-scenarios-master-1129-0334"
@@ -198,10 +198,21 @@ def test_timeout_without_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "has not ended within --timeout" in err
 
 
-def test_missing_kubectl_and_missing_job_are_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """No kubectl, or no master Job of the release: one line naming it, exit 2."""
-    assert main(["wait", "--kubectl", str(tmp_path / "absent")]) == ExitCode.INVALID_CONFIG
+def test_missing_or_failing_kubectl_is_a_tool_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No kubectl, or a kubectl that fails: one line naming it, exit 6 (not 2: the input was fine)."""
+    assert main(["wait", "--kubectl", str(tmp_path / "absent")]) == ExitCode.TOOL_FAILED == 6
     assert "--kubectl" in capsys.readouterr().err
+    failing = tmp_path / "failing-kubectl"
+    failing.write_text("#!/bin/sh\necho 'Unable to connect to the server: dial tcp: i/o timeout' >&2\nexit 1\n")
+    failing.chmod(0o755)
+    assert main(["wait", JOB, "--kubectl", str(failing)]) == ExitCode.TOOL_FAILED
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "Unable to connect to the server" in err
+
+
+def test_missing_job_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No master Job of the release: one line naming the release, exit 2."""
     fake_kubectl(tmp_path, jobs="pods-none.json")
     code, _, err = run_wait(tmp_path, capsys, "--release", "nightly", "-n", "perf")
     assert code == ExitCode.INVALID_CONFIG

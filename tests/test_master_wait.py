@@ -9,8 +9,8 @@ import pytest
 from locust import runners
 from locust.argument_parser import get_parser
 
-import locust_scenarios.plugin  # noqa: F401  # registers the options on Locust's parser
-from locust_scenarios.exitcodes import ExitCode
+import locust_scenarios  # noqa: F401  # registers the options on Locust's parser
+from locust_scenarios import ExitCode
 
 
 @pytest.fixture
@@ -52,10 +52,12 @@ def test_without_the_options_locust_keeps_its_limits() -> None:
     ("option", "value"), [("--scenario-master-wait", "soon"), ("--scenario-master-retry-interval", "0")]
 )
 def test_bad_values_exit_2_in_one_line(option: str, value: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """A value that is no duration (or a zero interval) exits 2 with one line naming the option."""
+    """A value that is no duration (or a zero interval) exits 2 with one line naming the variable, the
+    value and the option."""
     with pytest.raises(SystemExit) as exited:
         get_parser().parse_args([option, value])
     assert exited.value.code == ExitCode.INVALID_CONFIG
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
-    assert f"{option}={value!r}" in err
+    variable = "LOCUST_" + option.removeprefix("--").replace("-", "_").upper()
+    assert f"invalid setting {variable}={value!r} ({option})" in err

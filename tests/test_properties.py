@@ -14,18 +14,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from locust_scenarios.endpoints import Endpoint, load_endpoints
-from locust_scenarios.exporter import parse_buckets
-from locust_scenarios.settings import (
-    MAX_DURATION,
+from locust_scenarios import (
+    Endpoint,
     ExporterSettings,
     ScenarioSettings,
     SettingsError,
-    load_settings,
+    load_endpoints,
     parse_duration,
+    parse_stages,
 )
-from locust_scenarios.shapes import parse_stages
-from locust_scenarios.thresholds import parse as parse_thresholds
+from locust_scenarios._exporter.buckets import parse_buckets
+from locust_scenarios._settings.models import load_settings
+from locust_scenarios._settings.options import MAX_DURATION
+from locust_scenarios._thresholds.grammar import parse as parse_thresholds
 
 PATIENT = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

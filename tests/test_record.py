@@ -12,8 +12,9 @@ import pytest
 from locust.env import Environment
 from locust.stats import RequestStats
 
-from locust_scenarios.compare import compare
-from locust_scenarios.record import (
+from locust_scenarios import ScenarioSettings, SettingsError
+from locust_scenarios._records.compare import compare
+from locust_scenarios._records.record import (
     Recording,
     baseline_samples,
     load_record,
@@ -22,10 +23,11 @@ from locust_scenarios.record import (
     record_from_log,
     schema,
 )
-from locust_scenarios.redaction import REDACTED, install_redaction
-from locust_scenarios.report import render_html, render_junit, render_markdown
-from locust_scenarios.settings import ScenarioSettings, SettingsError
-from locust_scenarios.thresholds import evaluate, parse, with_baseline
+from locust_scenarios._records.report import render_html, render_junit, render_markdown
+from locust_scenarios._settings.redaction import REDACTED, install_redaction
+from locust_scenarios._thresholds.grammar import parse
+from locust_scenarios._thresholds.judging import evaluate
+from locust_scenarios._thresholds.measure import with_baseline
 from tests.records import lognormal_times, record_of
 
 

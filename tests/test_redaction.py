@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from locust_scenarios.redaction import REDACTED, install_redaction, redact
-from locust_scenarios.settings import ScenarioSettings, load_settings
+from locust_scenarios import ScenarioSettings
+from locust_scenarios._settings.models import load_settings
+from locust_scenarios._settings.redaction import REDACTED, install_redaction, redact
 
 SECRET = "tok-redaction-test-9f8e7d"  # noqa: S105 - a made-up token
 

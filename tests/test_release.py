@@ -135,7 +135,7 @@ def test_the_distributions_pass_twine_and_carry_what_users_need(distributions: d
         assert needed in names, needed
     assert f"\nVersion: {VERSION}\n" in metadata
     assert "\nLicense-Expression: MIT\n" in metadata
-    assert "locust-scenarios = locust_scenarios.cli:main" in entry_points
+    assert "locust-scenarios = locust_scenarios._cli.main:main" in entry_points
 
     with tarfile.open(distributions["sdist"]) as sdist:
         members = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}

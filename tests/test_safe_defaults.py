@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from locust_scenarios.exitcodes import ExitCode
+from locust_scenarios import ExitCode
 
 from .conftest import REPO, base_url, locust
 from .test_webui import readme_locustfile

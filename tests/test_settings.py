@@ -7,18 +7,10 @@ from pathlib import Path
 import pytest
 from locust.argument_parser import get_parser
 
-import locust_scenarios  # noqa: F401  (registers the options on Locust's parser)
-from locust_scenarios.settings import (
-    ExporterSettings,
-    ScenarioSettings,
-    SettingsError,
-    format_duration,
-    install_hint,
-    load_settings,
-    parse_duration,
-    parse_ratio,
-    unknown_variable_warnings,
-)
+import locust_scenarios  # also registers the options on Locust's parser
+from locust_scenarios import ExporterSettings, ScenarioSettings, SettingsError, parse_duration
+from locust_scenarios._settings.models import load_settings
+from locust_scenarios._settings.options import format_duration, install_hint, parse_ratio, unknown_variable_warnings
 
 
 @pytest.mark.parametrize(
@@ -102,6 +94,53 @@ def test_invalid_value_error_is_one_line_naming_variable_value_and_rule(monkeypa
     assert "greater than or equal to 1" in message
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "rule"),
+    [
+        ("LOCUST_SCENARIO_USERS", "many", "must be a whole number"),
+        ("LOCUST_SCENARIO_USERS", "200000", "must be less than or equal to 100000"),
+        ("LOCUST_SCENARIO_RATE", "0", "must be greater than 0"),
+        ("LOCUST_SCENARIO_RATE", "inf", "must be a finite number"),
+        ("LOCUST_SCENARIO_ABORT_ON_FAIL", "perhaps", "must be true or false"),
+        ("LOCUST_SCENARIO_DURATION", "soon", "must be a duration such as 500ms"),
+    ],
+)
+def test_pydantic_errors_become_rules_by_their_type(
+    variable: str, value: str, rule: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each kind of pydantic error reads as a rule of ours (from its type and context), not as
+    pydantic's English: no "Input should be" and no "Value error,"."""
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(ScenarioSettings, _parse([]), env_file=None)
+    message = str(caught.value)
+    assert message.startswith(f"invalid setting {variable}={value!r} (")
+    assert f"): {rule}" in message
+    assert "Input should" not in message
+    assert "Value error" not in message
+
+
+def test_the_invalid_setting_sentence_is_built_in_one_place() -> None:
+    """Every refusal of a setting goes through SettingsError.invalid: the words are written once in src."""
+    source = Path(locust_scenarios.__file__).parent
+    found = [
+        path.relative_to(source).as_posix()
+        for path in source.rglob("*.py")
+        for line in path.read_text().splitlines()
+        if '"invalid setting ' in line or 'f"invalid setting ' in line
+    ]
+    assert found == ["_settings/errors.py"]
+
+
+def test_a_secret_value_is_never_shown_in_a_refusal() -> None:
+    """A token that is not printable ASCII is refused naming the variable, never echoing the value."""
+    with pytest.raises(SettingsError) as caught:
+        load_settings(ScenarioSettings, {"scenario_auth_token": "secret value\n"}, env_file=None)
+    message = str(caught.value)
+    assert "LOCUST_SCENARIO_AUTH_TOKEN=<hidden> (--scenario-auth-token)" in message
+    assert "secret value" not in message
+
+
 def test_invalid_class_attribute_is_named_as_such() -> None:
     """A bad class attribute is reported as the class attribute it is."""
     with pytest.raises(SettingsError, match="class attribute users"):
@@ -156,7 +195,7 @@ def test_option_table_matches_the_settings_models() -> None:
 
     from pydantic import SecretStr  # noqa: PLC0415
 
-    from locust_scenarios._options import OPTIONS  # noqa: PLC0415
+    from locust_scenarios._settings.options import OPTIONS  # noqa: PLC0415
 
     derived = [
         (model.options, field, info.description, SecretStr in typing.get_args(info.annotation))

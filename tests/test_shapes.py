@@ -9,24 +9,24 @@ import pytest
 from locust.util.load_locustfile import is_shape_class
 
 import locust_scenarios
-from locust_scenarios.settings import SettingsError
-from locust_scenarios.shapes import (
+from locust_scenarios import (
     BreakpointProfile,
     LoadProfile,
     Plan,
     ScenarioProfile,
     ScenarioShape,
+    SettingsError,
     SpikeProfile,
     Stage,
     StagesProfile,
     StressProfile,
     parse_stages,
-    profile_names,
     register_profile,
     repeat,
     scale,
     sequence,
 )
+from locust_scenarios._shapes.profile import profile_names
 from locust_scenarios.testing import options_namespace
 
 SIX = ["smoke", "load", "stress", "spike", "endurance", "breakpoint"]
@@ -126,8 +126,37 @@ def test_endurance_holds_for_hours() -> None:
 
 def test_ramp_longer_than_duration_is_refused_with_names() -> None:
     """A ramp that does not fit the duration fails naming the variables involved."""
-    with pytest.raises(SettingsError, match=r"LOCUST_SCENARIO_RAMP_UP=2m.*LOCUST_SCENARIO_DURATION=1m"):
+    with pytest.raises(SettingsError, match=r"LOCUST_SCENARIO_RAMP_UP='2m' \(--scenario-ramp-up\).*DURATION='1m'"):
         configured("load", duration="1m", ramp_up="2m")
+
+
+def test_a_profile_default_is_never_named_as_the_users_setting() -> None:
+    """When a duration the user set leaves no room for a ramp the profile chose, the duration is the
+    invalid setting and the ramp is named as the profile's default, not as something the user set."""
+    with pytest.raises(SettingsError) as caught:
+        configured("smoke", duration="3s")
+    message = str(caught.value)
+    assert message.startswith("invalid setting LOCUST_SCENARIO_DURATION='3s' (--scenario-duration): must be longer")
+    assert "LOCUST_SCENARIO_RAMP_UP='5s' (not set; the smoke profile's default)" in message
+    assert "RAMP_DOWN" not in message
+
+
+def test_the_ramp_the_user_set_is_blamed_with_the_defaults_named_as_such() -> None:
+    """A ramp-down the user set that does not fit is the invalid setting; the derived ramp-up and the
+    profile's duration are named as what they are."""
+    with pytest.raises(SettingsError) as caught:
+        configured("load", ramp_down="10m")
+    message = str(caught.value)
+    assert message.startswith("invalid setting LOCUST_SCENARIO_RAMP_DOWN='10m' (--scenario-ramp-down): with ")
+    assert "LOCUST_SCENARIO_RAMP_UP='1m' (not set; a share of the duration)" in message
+    assert "LOCUST_SCENARIO_DURATION='10m' (not set; the load profile's default)" in message
+
+
+def test_a_spike_hold_that_leaves_no_recovery_is_named() -> None:
+    """A hold the user set that leaves no time to recover within the profile's duration is the invalid
+    setting, with the longest hold that fits."""
+    with pytest.raises(SettingsError, match=r"LOCUST_SCENARIO_HOLD='4m' \(--scenario-hold\): leaves no time"):
+        configured("spike", hold="4m")
 
 
 def test_ramp_tick_reaches_its_target_exactly_at_the_stage_end() -> None:
@@ -283,7 +312,7 @@ def test_stress_ramp_must_fit_each_step() -> None:
 
 def test_spike_that_does_not_fit_its_duration_is_refused() -> None:
     """A spike whose phases exceed the duration fails naming the duration."""
-    with pytest.raises(SettingsError, match="LOCUST_SCENARIO_DURATION=1m"):
+    with pytest.raises(SettingsError, match="LOCUST_SCENARIO_DURATION='1m'"):
         configured("spike", duration="1m", hold="2m")
 
 

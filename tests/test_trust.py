@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from locust_scenarios.exitcodes import ExitCode
-from locust_scenarios.settings import ScenarioSettings, load_settings
-from locust_scenarios.trust import REASONS, Monitor, Observation, ProcessObservation, Verdict, judge
+from locust_scenarios import ExitCode, ScenarioSettings
+from locust_scenarios._settings.models import load_settings
+from locust_scenarios._trust import REASONS, Monitor, Observation, ProcessObservation, Verdict, judge
 
 
 def settings(**values: object) -> ScenarioSettings:

@@ -22,23 +22,26 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from locust_scenarios.endpoints import DEFAULT_ENDPOINTS
-from locust_scenarios.pacing import _SlotSchedule
-from locust_scenarios.settings import ScenarioSettings, SettingsError, add_options
-from locust_scenarios.shapes import Stage, StagesProfile
-from locust_scenarios.users import (
+from locust_scenarios import (
     EndpointsUser,
     PacingStats,
     RestUser,
+    ScenarioSettings,
+    SettingsError,
+    Stage,
+    StagesProfile,
     load_endpoints,
     open_model_pacing,
     pacing,
     pacing_stats,
-    scenario_settings,
     scenario_wait_time,
     think_time,
-    validate_user_settings,
 )
+from locust_scenarios._settings.context import scenario_settings
+from locust_scenarios._settings.options import add_options
+from locust_scenarios._users.endpoints import DEFAULT_ENDPOINTS
+from locust_scenarios._users.pacing import _SlotSchedule
+from locust_scenarios._users.validation import validate_user_settings
 
 from .conftest import base_url, clean_env, free_port, locust, master_options, worker_options
 
@@ -226,7 +229,7 @@ def test_templates_import_without_optional_packages() -> None:
     """The templates import with only Locust and the runtime dependencies (no PyYAML, no locust-plugins)."""
     code = (
         "import sys; sys.modules['yaml'] = None; sys.modules['locust_plugins'] = None\n"
-        "import locust_scenarios.users as u; print(u.EndpointsUser.abstract, u.RestUser.abstract)"
+        "import locust_scenarios as u; print(u.EndpointsUser.abstract, u.RestUser.abstract)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -366,7 +369,7 @@ def test_invalid_endpoints_exit_2_before_load(httpserver: HTTPServer, tmp_path: 
     locustfile.write_text(
         textwrap.dedent(
             """
-            from locust_scenarios.users import EndpointsUser
+            from locust_scenarios import EndpointsUser
 
             class Api(EndpointsUser):
                 pass
@@ -739,7 +742,7 @@ def test_open_model_pacing_is_shared_by_workers(httpserver: HTTPServer, tmp_path
         textwrap.dedent(
             """
             from locust_scenarios import Stage, StagesProfile
-            from locust_scenarios.users import EndpointsUser
+            from locust_scenarios import EndpointsUser
 
             class Throughput(StagesProfile):
                 stages = [Stage(0, 1), Stage(8, 1)]

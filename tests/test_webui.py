@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from locust_scenarios.settings import ScenarioSettings, option_dest
-from locust_scenarios.webui import FORM_GROUPS, form_values
+from locust_scenarios import ScenarioSettings
+from locust_scenarios._settings.options import option_dest
+from locust_scenarios._webui import FORM_GROUPS, form_values
 
 from .conftest import REPO, base_url, clean_env, free_port
 

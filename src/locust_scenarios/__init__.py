@@ -6,48 +6,35 @@ use: every Locust process imports this package, and most never touch them before
 
 from typing import TYPE_CHECKING, Any
 
-from . import plugin as _plugin  # registers the Locust event listeners
-from ._options import SettingsError, parse_duration
-from .exitcodes import ExitCode
-from .shapes import (
+from . import _plugin  # registers the Locust event listeners
+from ._exitcodes import ExitCode
+from ._settings.errors import SettingsError
+from ._settings.options import parse_duration
+from ._shapes.plan import Plan, Stage, parse_stages, repeat, scale, sequence
+from ._shapes.profile import ScenarioProfile, register_profile
+from ._shapes.profiles import (
     BreakpointProfile,
     EnduranceProfile,
     LoadProfile,
-    Plan,
-    ScenarioProfile,
-    ScenarioShape,
     SmokeProfile,
     SpikeProfile,
-    Stage,
     StagesProfile,
     StressProfile,
-    parse_stages,
-    register_profile,
-    repeat,
-    scale,
-    sequence,
 )
-from .users import (
-    Call,
-    EndpointsUser,
-    PacingStats,
-    RestUser,
-    open_model_pacing,
-    pacing,
-    pacing_stats,
-    scenario_wait_time,
-    think_time,
-)
+from ._shapes.selecting import ScenarioShape
+from ._users.calls import Call
+from ._users.pacing import PacingStats, open_model_pacing, pacing, pacing_stats, scenario_wait_time, think_time
+from ._users.templates import EndpointsUser, RestUser
 
 if TYPE_CHECKING:
-    from .endpoints import Endpoint, load_endpoints
-    from .settings import ExporterSettings, ScenarioSettings
+    from ._settings.models import ExporterSettings, ScenarioSettings
+    from ._users.endpoints import Endpoint, load_endpoints
 
 _LAZY = {
-    "Endpoint": "endpoints",
-    "ExporterSettings": "settings",
-    "ScenarioSettings": "settings",
-    "load_endpoints": "endpoints",
+    "Endpoint": "._users.endpoints",
+    "ExporterSettings": "._settings.models",
+    "ScenarioSettings": "._settings.models",
+    "load_endpoints": "._users.endpoints",
 }
 """Public names whose module imports pydantic, with that module."""
 
@@ -58,7 +45,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from importlib import import_module  # noqa: PLC0415
 
-    value = getattr(import_module(f".{module}", __name__), name)
+    value = getattr(import_module(module, __name__), name)
     globals()[name] = value
     return value
 

@@ -6,8 +6,9 @@
 without it is refused with exit code 2); every other ``LOCUST_SCENARIO_*`` setting applies as usual.
 """
 
-from locust_scenarios.shapes import ScenarioShape
-from locust_scenarios.users import EndpointsUser
+from locust_scenarios import EndpointsUser, ScenarioShape
+
+__all__ = ["Endpoints", "Shape"]
 
 
 class Endpoints(EndpointsUser):

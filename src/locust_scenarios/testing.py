@@ -22,9 +22,11 @@ from locust.env import Environment
 from locust.event import Events
 from locust.runners import STATE_STOPPED
 
-from .plugin import running_profile
-from .settings import ExporterSettings, ScenarioSettings, option_dest
-from .shapes import ScenarioProfile, ScenarioShape
+from ._plugin import running_profile
+from ._settings.models import ExporterSettings, ScenarioSettings
+from ._settings.options import option_dest
+from ._shapes.profile import ScenarioProfile
+from ._shapes.selecting import ScenarioShape
 
 if TYPE_CHECKING:
     from locust import User

@@ -19,8 +19,8 @@ import yaml
 from pytest_httpserver import HTTPServer
 
 import locust_scenarios
-from locust_scenarios.assets import Assets, locate
-from locust_scenarios.bundle import BundleReport, build_bundle
+from locust_scenarios._cli.assets import Assets, locate
+from locust_scenarios._cli.bundle.build import BundleReport, build_bundle
 
 from .deliveryhero_chart import ChartUnavailableError, find_deliveryhero_chart
 from .podsim import PodSimulation, free_port
@@ -195,7 +195,7 @@ def cli_shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("bin")
     shim = folder / "locust-scenarios"
     pythonpath = Path(locust_scenarios.__file__).resolve().parent.parent
-    shim.write_text(f"#!/bin/sh\nPYTHONPATH='{pythonpath}' exec '{sys.executable}' -m locust_scenarios.cli \"$@\"\n")
+    shim.write_text(f"#!/bin/sh\nPYTHONPATH='{pythonpath}' exec '{sys.executable}' -m locust_scenarios \"$@\"\n")
     shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
     return folder
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from locust_scenarios.assets import Assets
+from locust_scenarios._cli.assets import Assets
 
 from .conftest import FIXTURES, REPO, K8sTools, find_tools, helm, make_bundle
 from .deliveryhero_chart import ChartUnavailableError, find_deliveryhero_chart

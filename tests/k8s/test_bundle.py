@@ -13,19 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from locust_scenarios import bundle as bundle_module
-from locust_scenarios.bundle import (
-    MAX_CONFIGMAP_BYTES,
-    BundleError,
-    add_parser,
-    configmap_key,
-    evaluate_marker,
-    main,
-    refresh_bundle,
-    required_distributions,
-    settings_env,
-)
-from locust_scenarios.settings import ScenarioSettings, env_name
+from locust_scenarios import ScenarioSettings
+from locust_scenarios._cli.bundle import command as bundle_module
+from locust_scenarios._cli.bundle.build import refresh_bundle, settings_env
+from locust_scenarios._cli.bundle.command import add_parser, main
+from locust_scenarios._cli.bundle.errors import BundleError
+from locust_scenarios._cli.bundle.payload import MAX_CONFIGMAP_BYTES, configmap_key
+from locust_scenarios._cli.bundle.requirements import evaluate_marker, required_distributions
+from locust_scenarios._settings.options import env_name
 
 from .conftest import FIXTURES, REPO, assets_for_tests, make_bundle
 
@@ -111,8 +106,10 @@ def test_bundle_layout(tmp_path: Path) -> None:
     packed = [p.relative_to(files / "package").as_posix() for p in (files / "package").rglob("*") if p.is_file()]
     assert not [p for p in packed if "__pycache__" in p or "_assets" in p or p.endswith(".pyc")]
     # What pods import is there; what only runs where the bundle is made is not.
-    assert {"locust_scenarios/plugin.py", "locust_scenarios/record.py", "locust_scenarios/report.py"} <= set(packed)
-    assert not {"locust_scenarios/cli.py", "locust_scenarios/bundle.py", "locust_scenarios/compare.py"} & set(packed)
+    assert {"locust_scenarios/_plugin.py", "locust_scenarios/_records/record.py"} <= set(packed)
+    assert "locust_scenarios/_records/report.py" in packed
+    assert not [path for path in packed if path.startswith("locust_scenarios/_cli/")]
+    assert "locust_scenarios/_records/compare.py" not in packed
     manifest = json.loads((files / "bundle.json").read_text())
     assert manifest["locustfiles"] == ["locustfile.py"]
     assert manifest["requirements"] == report.requirements
@@ -230,10 +227,18 @@ def test_add_parser_registers_the_bundle_subcommand(tmp_path: Path) -> None:
 
 
 def test_module_entry_point(tmp_path: Path) -> None:
-    """`python -m locust_scenarios.bundle` bundles and prints the sizes against the limits."""
+    """`python -m locust_scenarios bundle` bundles and prints the sizes against the limits."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     result = subprocess.run(
-        [sys.executable, "-m", "locust_scenarios.bundle", str(tmp_path / "out"), "-f", str(FIXTURES / "locustfile.py")],
+        [
+            sys.executable,
+            "-m",
+            "locust_scenarios",
+            "bundle",
+            str(tmp_path / "out"),
+            "-f",
+            str(FIXTURES / "locustfile.py"),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -248,7 +253,7 @@ def test_module_entry_point(tmp_path: Path) -> None:
 def test_command_line_tool_runs_bundle(tmp_path: Path) -> None:
     """`locust-scenarios bundle` (the command line tool calling add_parser) bundles, and refuses with 2."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    command = [sys.executable, "-m", "locust_scenarios.cli", "bundle"]
+    command = [sys.executable, "-m", "locust_scenarios", "bundle"]
     ok = subprocess.run(
         [*command, str(tmp_path / "out"), "-f", str(FIXTURES / "locustfile.py"), "--module", str(FIXTURES / "paths")],
         capture_output=True,

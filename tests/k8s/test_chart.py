@@ -19,15 +19,10 @@ import pytest
 import yaml
 from referencing import Registry, Resource
 
-from locust_scenarios.bundle import (
-    CONFIGMAP_KEY,
-    MAX_CONFIGMAP_BYTES,
-    MAX_RELEASE_BYTES,
-    BundleReport,
-    release_size,
-    settings_env,
-)
-from locust_scenarios.settings import ScenarioSettings, env_name, parse_duration
+from locust_scenarios import ScenarioSettings, parse_duration
+from locust_scenarios._cli.bundle.build import BundleReport, settings_env
+from locust_scenarios._cli.bundle.payload import CONFIGMAP_KEY, MAX_CONFIGMAP_BYTES, MAX_RELEASE_BYTES, release_size
+from locust_scenarios._settings.options import env_name
 
 from .conftest import HERE, RELEASE, K8sTools, by_kind, ci_values, helm, make_bundle, named, render
 
@@ -196,14 +191,14 @@ def test_package_configmap_holds_the_installed_package_without_assets(k8s_tools:
     volume = next(v for v in master["spec"]["template"]["spec"]["volumes"] if v["name"] == "package")
     paths = {item["path"] for item in volume["configMap"]["items"]}
     assert "locust_scenarios/__init__.py" in paths
-    assert "locust_scenarios/plugin.py" in paths
-    assert "locust_scenarios/bundle.py" not in paths  # host-only: pods never import it
+    assert "locust_scenarios/_plugin.py" in paths
+    assert "locust_scenarios/_cli/bundle/build.py" not in paths  # host-only: pods never import it
     assert any(p.endswith(".dist-info/METADATA") for p in paths)
     assert "locust_scenarios/schemas/run-record.schema.json" in paths  # package data, not an asset
     assets = [p for p in paths if "_assets" in p or p.endswith((".yaml", ".json", ".tpl", ".gotmpl"))]
     assert assets == ["locust_scenarios/schemas/run-record.schema.json"]
-    source = chart / "files" / "package" / "locust_scenarios" / "shapes.py"
-    assert data["locust_scenarios.shapes.py"] == source.read_text()
+    source = chart / "files" / "package" / "locust_scenarios" / "_shapes" / "profiles.py"
+    assert data["locust_scenarios._shapes.profiles.py"] == source.read_text()
 
 
 def test_run_mode_jobs(k8s_tools: K8sTools, chart: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from locust_scenarios.settings import parse_duration
+from locust_scenarios import parse_duration
 
 from .conftest import FIXTURES, HERE, NAMESPACE, RELEASE, K8sTools, by_kind, free_port, helm, named, render
 

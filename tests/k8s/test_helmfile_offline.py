@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from locust_scenarios.settings import parse_duration
+from locust_scenarios import parse_duration
 
 from .conftest import K8sTools, by_kind, make_bundle
 
@@ -100,7 +100,7 @@ def test_sync_refreshes_when_the_command_exists(
     says so), with the monitoring release in front too; `template` before it left the stale file alone."""
     deploy = tmp_path / "deploy"
     make_bundle(deploy)
-    stale = deploy / "chart" / "files" / "package" / "locust_scenarios" / "settings.py"
+    stale = deploy / "chart" / "files" / "package" / "locust_scenarios" / "_settings" / "models.py"
     stale.write_text("# stale copy from an older install\n")
     path = _system_path(tools_only, cli_shim)
     sets = ("--state-values-set", f"monitoring.enabled={monitoring}")
@@ -110,9 +110,9 @@ def test_sync_refreshes_when_the_command_exists(
     output = result.stdout + result.stderr
     assert "bundle refreshed: it ships the code installed now" in output
     assert CLUSTER_UNREACHABLE in output
-    import locust_scenarios.settings  # noqa: PLC0415  # the installed module the bundle must ship
+    import locust_scenarios._settings.models  # noqa: PLC0415  # the installed module the bundle must ship
 
-    assert stale.read_text() == Path(locust_scenarios.settings.__file__).read_text()
+    assert stale.read_text() == Path(locust_scenarios._settings.models.__file__).read_text()
 
 
 def test_sync_without_the_command_says_so_in_one_line(moved: Path, tools_only: Path, cli_shim: Path) -> None:

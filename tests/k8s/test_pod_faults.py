@@ -22,8 +22,8 @@ from typing import IO, Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from locust_scenarios.bundle import BundleReport
-from locust_scenarios.exitcodes import ExitCode
+from locust_scenarios import ExitCode
+from locust_scenarios._cli.bundle.build import BundleReport
 
 from .conftest import K8sTools, PodSimulation, RenderedRun, free_port, http_get, python_of, render_run
 

@@ -22,9 +22,9 @@ import pytest
 import yaml
 from pytest_httpserver import HTTPServer
 
-from locust_scenarios.bundle import BundleReport
-from locust_scenarios.fetch import fetch
-from locust_scenarios.record import schema
+from locust_scenarios._cli.bundle.build import BundleReport
+from locust_scenarios._cli.fetch import fetch
+from locust_scenarios._records.record import schema
 from tests.conftest import answer_after
 
 from .conftest import RELEASE, K8sTools, by_kind, helm, http_get, python_of, render_run

@@ -17,19 +17,15 @@ from locust.stats import RequestStats
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from locust_scenarios.exporter import (
-    DEFAULT_BUCKETS,
-    OTHER,
-    LocustCollector,
-    MetricsServer,
-    error_label,
-    mount,
-    parse_buckets,
-)
-from locust_scenarios.settings import ScenarioSettings, SettingsError, load_settings
-from locust_scenarios.shapes import StagesProfile
-from locust_scenarios.thresholds import evaluate, parse
-from locust_scenarios.trust import Monitor, Observation, ProcessObservation, Verdict, judge
+from locust_scenarios import ScenarioSettings, SettingsError, StagesProfile
+from locust_scenarios._exporter.buckets import DEFAULT_BUCKETS, parse_buckets
+from locust_scenarios._exporter.collector import LocustCollector
+from locust_scenarios._exporter.labels import OTHER, error_label
+from locust_scenarios._exporter.serving import MetricsServer, mount
+from locust_scenarios._settings.models import load_settings
+from locust_scenarios._thresholds.grammar import parse
+from locust_scenarios._thresholds.judging import evaluate
+from locust_scenarios._trust import Monitor, Observation, ProcessObservation, Verdict, judge
 from tests.conftest import free_port
 
 from .conftest import http_get, tool
@@ -361,12 +357,12 @@ def test_float_spelling_matches_prometheus_client() -> None:
     """The exporter spells floats as prometheus_client does (le labels must match), without importing it."""
     from prometheus_client.utils import floatToGoString  # noqa: PLC0415
 
-    from locust_scenarios.exporter import _float  # noqa: PLC0415
+    from locust_scenarios._exporter.exposition import format_float  # noqa: PLC0415
 
     values = [0.0, 0.005, 0.1, 1.0, 2.5, 30.0, 123456.789, 999999.0, 1e6, 1234567.5, 3.2e9, 1e16, 1e-7, -2.5]
     values += [float("inf"), float("-inf"), float("nan"), 7]
     for value in values:
-        assert _float(value) == floatToGoString(value), value
+        assert format_float(value) == floatToGoString(value), value
 
 
 def test_quantiles_are_locusts_own_for_the_run_and_the_current_window(environment: Environment) -> None:

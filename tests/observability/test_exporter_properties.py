@@ -15,7 +15,7 @@ from locust.env import Environment
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from locust_scenarios.exporter import LocustCollector
+from locust_scenarios._exporter.collector import LocustCollector
 
 from .conftest import tool
 

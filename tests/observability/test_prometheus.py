@@ -11,7 +11,7 @@ import pytest
 from locust.stats import calculate_response_time_percentile
 from pytest_httpserver import HTTPServer
 
-from locust_scenarios.exporter import DEFAULT_BUCKETS
+from locust_scenarios._exporter.buckets import DEFAULT_BUCKETS
 from tests.conftest import answer_after, base_url, free_port, master_options, worker_options
 
 from .conftest import OBSERVED, LocustRun, Prometheus, wait_for

@@ -19,7 +19,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from locust_scenarios.record import schema
+from locust_scenarios._records.record import schema
 from tests.browser import dump_dom, screenshot
 from tests.conftest import base_url
 

@@ -9,21 +9,11 @@ import pytest
 from locust.env import Environment
 from locust.stats import CachedResponseTimes, RequestStats
 
-from locust_scenarios.exitcodes import ExitCode
-from locust_scenarios.settings import SettingsError
-from locust_scenarios.thresholds import (
-    Threshold,
-    Timeline,
-    Verdict,
-    abort_reason,
-    check_stages,
-    evaluate,
-    format_value,
-    parse,
-    run_totals,
-    sample,
-    stop_condition,
-)
+from locust_scenarios import ExitCode, SettingsError
+from locust_scenarios._thresholds.grammar import Threshold, check_stages, format_value, parse
+from locust_scenarios._thresholds.judging import Verdict, abort_reason, evaluate, stop_condition
+from locust_scenarios._thresholds.measure import run_totals, sample
+from locust_scenarios._thresholds.timeline import Timeline
 
 
 def _stats(*requests: tuple[str, str, float], failures: int = 0, name: str = "/api/items") -> RequestStats:

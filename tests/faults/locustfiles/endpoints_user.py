@@ -1,7 +1,6 @@
 """The config-driven user under the selecting shape: everything comes from LOCUST_SCENARIO_* settings."""
 
-from locust_scenarios import ScenarioShape
-from locust_scenarios.users import EndpointsUser
+from locust_scenarios import EndpointsUser, ScenarioShape
 
 
 class Api(EndpointsUser):

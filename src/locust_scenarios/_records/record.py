@@ -1,0 +1,512 @@
+"""The run record: one versioned JSON document per run, from which every report is derived.
+
+A record holds the run id and tags, the profile's plan and stages, per-request statistics with
+Locust's full rounded response-time distribution (so any percentile can be recomputed exactly),
+a per-second history (planned and running users, throughput, failures, p50/p95), the thresholds and
+the verdict, the errors and the load generator's facts. Its JSON Schema ships in the package
+(``schemas/run-record.schema.json``); each record names the schema version it follows.
+
+``Recording`` is what a master or local run uses: ``configure`` checks the settings before any load
+(an unwritable path or a bad baseline exits 2), ``start`` samples the history once a second in a
+greenlet, ``finish`` writes the record and the HTML report, which the metrics port serves during
+the linger.
+Everything else here is a pure function of statistics or of records.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import logging
+import os
+import platform
+import socket
+import subprocess
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import gevent
+from locust import __version__ as locust_version
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner
+from locust.stats import StatsError
+
+from locust_scenarios import _distributions as dist
+from locust_scenarios._exporter.serving import MetricsServer
+from locust_scenarios._settings.errors import SettingsError
+from locust_scenarios._settings.options import SCENARIO, option_name, shown
+from locust_scenarios._settings.redaction import redact
+from locust_scenarios._shapes.profile import ScenarioProfile
+from locust_scenarios._thresholds.measure import Sample
+
+if TYPE_CHECKING:
+    from locust.env import Environment
+    from locust.stats import StatsEntry
+
+    from locust_scenarios._settings.models import ScenarioSettings
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Recording",
+    "baseline_samples",
+    "build_record",
+    "load_record",
+    "log_line",
+    "parse_tags",
+    "record_from_log",
+    "schema",
+]
+
+logger = logging.getLogger("locust_scenarios")
+
+SCHEMA_VERSION: Final = 1
+"""The version of the record layout; a reader refuses records of a version it does not know."""
+
+KIND: Final = "locust-scenarios/run-record"
+
+_PERCENTILES: Final = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
+_CI_VARIABLES: Final = ("GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT", "BUILDKITE_COMMIT", "CIRCLE_SHA1")
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of run records (``locust_scenarios/schemas/run-record.schema.json``)."""
+    text = resources.files("locust_scenarios").joinpath("schemas/run-record.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+# ---------------------------------------------------------------------------------------------------
+# Settings
+
+
+def parse_tags(text: str | None) -> dict[str, str]:
+    """``'environment=staging,team=shop'`` as a mapping; ``SettingsError`` for a part without ``=``."""
+    tags: dict[str, str] = {}
+    for part in (p.strip() for p in (text or "").split(",")):
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise SettingsError.invalid(
+                "tags", text, f"{shown(part)} is not key=value — tags such as 'environment=staging,team=shop'"
+            )
+        tags[key.strip()] = value.strip()
+    return tags
+
+
+def _git_sha() -> str | None:
+    """The commit under test: a CI variable, else ``git rev-parse HEAD`` in the working directory."""
+    for variable in _CI_VARIABLES:
+        if os.environ.get(variable):
+            return os.environ[variable]
+    try:
+        found = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return found.stdout.strip() or None if found.returncode == 0 else None
+
+
+def _check_writable(path: str, setting: str) -> Path:
+    """The path, once its folder exists (created if need be) and accepts a new file."""
+    target = Path(path)
+    if target.is_dir():
+        raise SettingsError.invalid(setting, path, "is a folder, give a file path")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".write-check-"):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise SettingsError.invalid(setting, path, f"cannot write there ({reason})") from None
+    return target
+
+
+def load_record(path: str | Path, *, setting: str | None = None) -> dict[str, Any]:
+    """A run record read from ``path``; ``SettingsError`` when it is missing, not JSON or another version."""
+
+    def refused(rule: str) -> SettingsError:
+        if setting:
+            return SettingsError.invalid(setting, str(path), rule)
+        return SettingsError(f"invalid run record {shown(str(path))}: {rule}")
+
+    try:
+        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise refused(f"cannot read it ({error.strerror or error})") from None
+    except ValueError as error:
+        raise refused(f"not JSON ({error})") from None
+    if not isinstance(loaded, dict) or loaded.get("kind") != KIND:
+        raise refused(f'not a locust-scenarios run record (no "kind": "{KIND}")')
+    if loaded.get("schema_version") != SCHEMA_VERSION:
+        raise refused(f"schema version {loaded.get('schema_version')!r}, this version reads {SCHEMA_VERSION}")
+    return loaded
+
+
+# ---------------------------------------------------------------------------------------------------
+# Statistics as record entries
+
+
+def _seconds(milliseconds: float | None) -> float | None:
+    return None if milliseconds is None else milliseconds / 1000
+
+
+def _entry(entry: StatsEntry, method: str | None) -> dict[str, Any]:
+    timed = entry.num_requests - entry.num_none_requests
+    distribution = dict(entry.response_times)
+    figures: dict[str, Any] = {
+        "method": method,
+        "name": entry.name,
+        "requests": entry.num_requests,
+        "failures": entry.num_failures,
+        "fail_ratio": entry.num_failures / entry.num_requests if entry.num_requests else None,
+        "rps": float(entry.total_rps),
+        "timed": timed,
+        "avg_seconds": _seconds(entry.total_response_time / timed) if timed else None,
+        "min_seconds": _seconds(entry.min_response_time) if timed else None,
+        "max_seconds": _seconds(entry.max_response_time) if timed else None,
+    }
+    for name, quantile in _PERCENTILES.items():
+        figures[f"{name}_seconds"] = _seconds(dist.percentile(distribution, quantile)) if timed else None
+    figures["content_length_bytes"] = entry.total_content_length
+    figures["total_response_time_ms"] = float(entry.total_response_time)
+    figures["response_times"] = [[key, distribution[key]] for key in sorted(distribution)]
+    return figures
+
+
+def _errors(environment: Environment) -> list[dict[str, Any]]:
+    found = []
+    for error in environment.stats.errors.values():
+        text = error.error if isinstance(error.error, str) else StatsError.parse_error(error.error)
+        found.append({"method": error.method, "name": error.name, "error": text, "occurrences": error.occurrences})
+    return sorted(found, key=lambda e: (-e["occurrences"], e["name"] or "", e["error"]))
+
+
+def _generator(environment: Environment) -> dict[str, Any]:
+    runner = environment.runner
+    options = environment.parsed_options
+    facts: dict[str, Any] = {
+        "locust_version": locust_version,
+        "python_version": platform.python_version(),
+        "hostname": socket.gethostname(),
+        "cpu_count": os.cpu_count(),
+        "mode": "master" if isinstance(runner, MasterRunner) else "local",
+        "workers": runner.worker_count if isinstance(runner, MasterRunner) else 0,
+        "expected_workers": getattr(options, "expect_workers", None) if isinstance(runner, MasterRunner) else None,
+        "user_classes": sorted(cls.__name__ for cls in environment.user_classes),
+        "host": environment.host,
+    }
+    return facts
+
+
+def _profile(environment: Environment) -> ScenarioProfile | None:
+    shape = environment.shape_class
+    return shape if isinstance(shape, ScenarioProfile) else None
+
+
+def _plan(environment: Environment, started: float | None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    profile = _profile(environment)
+    if profile is None or profile.settings is None:
+        return None, []
+    plan = profile.plan
+    name = str(getattr(profile, "selected_name", "") or profile.scenario_name)
+    scenario = {
+        "name": name,
+        "unit": plan.unit,
+        "peak": plan.peak,
+        "duration_seconds": plan.duration,
+        "points": [[t, level] for t, level in plan.points()],
+    }
+    stages = []
+    for row in plan.table():
+        stage = {
+            "name": row["name"],
+            "start_seconds": row["start_s"],
+            "end_seconds": row["end_s"],
+            "from": row["from"],
+            "to": row["to"],
+            "started": _iso(started + row["start_s"]) if started else None,
+            "ended": _iso(started + row["end_s"]) if started else None,
+        }
+        stages.append(stage)
+    return scenario, stages
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None
+
+
+def build_record(
+    environment: Environment,
+    summary: Mapping[str, Any],
+    *,
+    history: Sequence[Mapping[str, Any]] = (),
+    tags: Mapping[str, str] | None = None,
+    started: float | None = None,
+) -> dict[str, Any]:
+    """The run record of a finished run: Locust's statistics, the plan, the history and the summary.
+
+    ``summary`` is the plugin's end-of-run summary (run id, exit code, thresholds, breach, ...);
+    keys it may carry besides (``inconclusive`` reasons, ``generator`` health) are kept.
+    """
+    stats = environment.stats
+    entries = sorted(stats.entries.values(), key=lambda e: (e.name, e.method or ""))
+    scenario, stages = _plan(environment, started)
+    verdict = {
+        "exit_code": summary.get("exit_code"),
+        "passed": bool(summary.get("passed")),
+        "interrupted": bool(summary.get("interrupted")),
+        "aborted": summary.get("aborted"),
+        "thresholds": list(summary.get("thresholds") or []),
+        "inconclusive": list(summary.get("inconclusive") or []),
+        "breach": summary.get("breach"),
+    }
+    generator = _generator(environment)
+    if history:
+        generator["workers"] = max(int(point.get("workers") or 0) for point in history)  # most seen in the run
+    extra = summary.get("generator")
+    if isinstance(extra, Mapping):
+        generator.update(extra)
+    return {
+        "kind": KIND,
+        "schema_version": SCHEMA_VERSION,
+        "run_id": summary.get("run_id"),
+        "tags": dict(tags or {}),
+        "started": summary.get("started"),
+        "ended": summary.get("ended"),
+        "duration_seconds": summary.get("duration_seconds"),
+        "scenario": scenario,
+        "stages": stages,
+        "requests": [_entry(entry, entry.method) for entry in entries],
+        "total": _entry(stats.total, None),
+        "history": list(history),
+        "verdict": verdict,
+        "errors": _errors(environment),
+        "generator": generator,
+    }
+
+
+def baseline_samples(record: Mapping[str, Any]) -> Callable[[str | None], Sample | None]:
+    """A lookup from a threshold's selector (``None`` for all requests) to the record's ``Sample``."""
+    entries: list[Mapping[str, Any]] = list(record.get("requests") or [])
+
+    def as_sample(parts: Sequence[Mapping[str, Any]]) -> Sample | None:
+        if not parts:
+            return None
+        distribution = dist.merge({int(k): int(c) for k, c in p["response_times"]} for p in parts)
+        minimums = [p["min_seconds"] for p in parts if p.get("min_seconds") is not None]
+        return Sample(
+            requests=sum(int(p["requests"]) for p in parts),
+            failures=sum(int(p["failures"]) for p in parts),
+            timed=sum(distribution.values()),
+            response_times=distribution,
+            total_response_time=sum(float(p.get("total_response_time_ms") or 0.0) for p in parts),
+            min_response_time=min(minimums) * 1000 if minimums else None,
+            max_response_time=max(float(p.get("max_seconds") or 0.0) for p in parts) * 1000,
+            rps=sum(float(p.get("rps") or 0.0) for p in parts),
+        )
+
+    def lookup(selector: str | None) -> Sample | None:
+        if selector is None:
+            total = record.get("total")
+            return as_sample([total]) if total else None
+        return as_sample([e for e in entries if selector in (e["name"], f"{e['method']} {e['name']}")])
+
+    return lookup
+
+
+LOG_EVENT: Final = "locust_scenarios.record"
+
+
+def log_line(record: Mapping[str, Any]) -> str:
+    """The record as one JSON log line, gzip-compressed and base64-encoded (a ``kubectl logs`` survivor)."""
+    packed = base64.b64encode(gzip.compress(json.dumps(record, default=str).encode(), mtime=0)).decode()
+    return json.dumps({"event": LOG_EVENT, "encoding": "gzip+base64", "data": packed})
+
+
+def record_from_log(text: str) -> dict[str, Any] | None:
+    """The last record printed by ``log_line`` in a log, or ``None`` when there is none."""
+    found = None
+    for line in text.splitlines():
+        start = line.find('{"event": "' + LOG_EVENT + '"')
+        if start >= 0:
+            found = line[start:]
+    if found is None:
+        return None
+    try:
+        wrapped = json.loads(found)
+        loaded: dict[str, Any] = json.loads(gzip.decompress(base64.b64decode(wrapped["data"])))
+    except (ValueError, KeyError, OSError) as error:
+        raise SettingsError(f"the run record in the log is damaged: {error}") from None
+    return loaded
+
+
+# ---------------------------------------------------------------------------------------------------
+# The history, sampled once a second
+
+
+@dataclass
+class _Snapshot:
+    at: float
+    requests: int
+    failures: int
+    response_times: dict[int, int]
+
+
+def _window(environment: Environment) -> float:
+    """Seconds behind each history point: a worker reports every 3 s, so the master looks back 5 s."""
+    return 5.0 if isinstance(environment.runner, MasterRunner) else 1.0
+
+
+def history_point(environment: Environment, snapshots: deque[_Snapshot], started: float) -> dict[str, Any]:
+    """One history point now: planned and running users, and rates over the trailing window."""
+    now = time.time()
+    total = environment.stats.total
+    current = _Snapshot(now, total.num_requests, total.num_failures, dict(total.response_times))
+    snapshots.append(current)
+    window = _window(environment)
+    while len(snapshots) > 2 and snapshots[1].at <= now - window:
+        snapshots.popleft()
+    first = snapshots[0]
+    span = max(now - first.at, 1e-9)
+    recent = {
+        key: count - first.response_times.get(key, 0)
+        for key, count in current.response_times.items()
+        if count - first.response_times.get(key, 0) > 0
+    }
+    runner = environment.runner
+    profile = _profile(environment)
+    planned, stage = None, None
+    if profile is not None and profile.settings is not None:
+        try:
+            elapsed = profile.elapsed()
+            planned, stage = profile.planned_level(elapsed), profile.stage_name(elapsed)
+        except Exception:  # a profile must never break the recording
+            logger.debug("could not read the profile's plan", exc_info=True)
+    single = len(snapshots) == 1
+    return {
+        "t": round(now - started, 3),
+        "planned": planned,
+        "users": runner.user_count if runner is not None else 0,
+        "workers": runner.worker_count if isinstance(runner, MasterRunner) else 0,
+        "rps": 0.0 if single else (current.requests - first.requests) / span,
+        "failures_per_second": 0.0 if single else (current.failures - first.failures) / span,
+        "p50_seconds": _seconds(dist.percentile(recent, 0.5)) if recent else None,
+        "p95_seconds": _seconds(dist.percentile(recent, 0.95)) if recent else None,
+        "stage": stage,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# The recording of one process
+
+
+@dataclass
+class Recording:
+    """Where the record and the report go, the tags and the baseline, and the history being sampled."""
+
+    record_path: Path | None = None
+    report_path: Path | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    baseline: dict[str, Any] | None = None
+    log_record: bool = False
+    """Print the record as one compressed log line, for ``locust-scenarios fetch``."""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    started: float | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+    """What has been written, by the name it is served under (``record.json``, ``report.html``)."""
+    _sampler: gevent.Greenlet | None = field(default=None, repr=False)
+
+    @classmethod
+    def configure(cls, scenario: ScenarioSettings) -> Recording:
+        """Check the record settings before any load: ``SettingsError`` (exit 2) for a bad one."""
+        tags = parse_tags(scenario.tags)
+        recording = cls(
+            record_path=_check_writable(scenario.record, "record") if scenario.record else None,
+            report_path=_check_writable(scenario.report, "report") if scenario.report else None,
+            baseline=(
+                load_record(scenario.baseline_record, setting="baseline_record") if scenario.baseline_record else None
+            ),
+            log_record=scenario.record_log,
+        )
+        if recording.active:
+            sha = _git_sha()
+            recording.tags = {**({"git_sha": sha} if sha else {}), **tags}
+        else:
+            recording.tags = tags
+        return recording
+
+    def baseline_lookup(self) -> Callable[[str | None], Sample | None] | None:
+        """The baseline's samples by threshold selector, when a baseline was given."""
+        return baseline_samples(self.baseline) if self.baseline is not None else None
+
+    @property
+    def active(self) -> bool:
+        """Whether anything is written at the end (and so the history is sampled)."""
+        return self.record_path is not None or self.report_path is not None or self.log_record
+
+    def start(self, environment: Environment) -> None:
+        """At test start: sample the history once a second until the run ends (no-op when inactive)."""
+        if not self.active:
+            return
+        if self._sampler is not None:
+            self._sampler.kill(block=False)
+        self.history = []
+        self.started = time.time()
+        self._sampler = gevent.spawn(self._sample, environment)
+
+    def _sample(self, environment: Environment) -> None:
+        snapshots: deque[_Snapshot] = deque()
+        started = self.started or time.time()
+        while True:
+            runner = environment.runner
+            if runner is not None and runner.state in (STATE_SPAWNING, STATE_RUNNING):
+                try:
+                    self.history.append(history_point(environment, snapshots, started))
+                except Exception:  # the recording must never disturb the run
+                    logger.debug("could not sample the history", exc_info=True)
+            gevent.sleep(1.0)
+
+    def finish(self, environment: Environment, summary: Mapping[str, Any]) -> dict[str, Any] | None:
+        """At quitting: write the record and the report (errors are logged: the verdict stands)."""
+        if self._sampler is not None:
+            self._sampler.kill(block=False)
+            self._sampler = None
+        if not self.active:
+            return None
+        built = build_record(environment, summary, history=self.history, tags=self.tags, started=self.started)
+        # Secret values (the auth token) never reach a file or the log, not even compressed.
+        record: dict[str, Any] = json.loads(redact(json.dumps(built, default=str)))
+        if self.record_path is not None:
+            text = json.dumps(record, indent=1, default=str) + "\n"
+            self._write(self.record_path, text, "record.json", "record")
+        if self.log_record:
+            logging.getLogger("locust.stats_logger").info(log_line(record))
+        if self.report_path is not None:
+            from .report import render_html  # noqa: PLC0415  (the report module reads records, not runs)
+
+            self._write(self.report_path, render_html(record), "report.html", "report")
+        return record
+
+    def serve(self, server: MetricsServer | None) -> None:
+        """Serve what ``finish`` writes at ``/results/<name>`` on the metrics port (during the linger)."""
+        if server is not None:
+            server.files = self.files
+
+    def _write(self, path: Path, text: str, served_as: str, setting: str) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f".{path.name}.tmp")
+            temporary.write_text(text, encoding="utf-8")
+            temporary.replace(path)
+        except OSError as error:
+            logger.error("could not write the %s to %s (%s): %s", setting, path, option_name(SCENARIO, setting), error)
+            return
+        self.files[served_as] = path
+        logger.info("wrote the run %s to %s", setting, path)

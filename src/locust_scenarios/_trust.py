@@ -1,0 +1,384 @@
+"""Whether a run's load can be trusted: the load generator's health, and the "inconclusive" verdict.
+
+A verdict is only as good as the load behind it. When a generator process saturates its CPU, when a
+pool of users is too small for the planned rate, or when a worker is lost and not replaced, the
+latencies are measured late and the load is lower than planned. ``Monitor`` takes one
+``Observation`` a second on the master (or the local runner) and keeps running figures (never a
+per-second history, so an endurance run costs the same memory as a smoke test); ``judge`` turns
+them into the reasons a run is inconclusive (exit code 5).
+
+Plain values in, plain values out: the plugin reads Locust's runner and the pacing reports and
+feeds them here. This module imports only the settings and the exit codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ._exitcodes import ExitCode
+from ._settings.options import format_duration
+
+if TYPE_CHECKING:
+    from ._settings.models import ScenarioSettings
+
+__all__ = [
+    "REASONS",
+    "GeneratorHealth",
+    "Monitor",
+    "Observation",
+    "ProcessHealth",
+    "ProcessObservation",
+    "Reason",
+    "Verdict",
+    "judge",
+]
+
+
+REASONS = ("cpu", "tracking", "late", "workers", "no_requests")
+"""Every reason a run can be inconclusive, in the order they are judged."""
+
+
+@dataclass(frozen=True)
+class ProcessObservation:
+    """One generator process at one moment: a worker, or the local runner (``name="local"``)."""
+
+    name: str
+    cpu: float
+    """CPU usage as a fraction of one core (Locust reports percent; 0.95 here is 95% there)."""
+    users: int
+    state: str
+    heartbeat_age: float | None = None
+    """Seconds since the master last heard from the worker (``None`` for the local runner)."""
+    lag: float | None = None
+    """How late the process's event loop woke the observer (the master or local runner only): a
+    loop busy with its own work, or starved of CPU by the machine, cannot keep its users' timing."""
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the master (or local runner) sees in one second of a run."""
+
+    elapsed: float
+    """Seconds since the run started."""
+    processes: Sequence[ProcessObservation]
+    users_planned: float
+    users_actual: float
+    iterations_rate_planned: float | None = None
+    """Planned iterations per second (open-model profiles only)."""
+    iterations: int = 0
+    """Open-model iterations started so far, summed over every process."""
+    late: int = 0
+    dropped: int = 0
+    workers_active: int = 0
+    """Workers connected and not missing (0 in a local run)."""
+    requests: int = 0
+    """Requests completed so far (failures included)."""
+
+
+@dataclass
+class ProcessHealth:
+    """Running figures of one generator process."""
+
+    name: str
+    cpu: float = 0.0
+    cpu_max: float = 0.0
+    cpu_sum: float = 0.0
+    samples: int = 0
+    seconds: float = 0.0
+    seconds_over: float = 0.0
+    """Seconds saturated: CPU above the limit, or the event loop later than the lag limit."""
+    lag: float | None = None
+    lag_max: float | None = None
+    users: int = 0
+    state: str = ""
+    heartbeat_age: float | None = None
+
+    @property
+    def cpu_mean(self) -> float:
+        """Mean CPU usage over the observations."""
+        return self.cpu_sum / self.samples if self.samples else 0.0
+
+    @property
+    def share_over(self) -> float:
+        """Share of the observed time spent saturated."""
+        return self.seconds_over / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures for JSON (fractions, seconds)."""
+        return {
+            "name": self.name,
+            "cpu": self.cpu,
+            "cpu_mean": self.cpu_mean,
+            "cpu_max": self.cpu_max,
+            "saturated_share": self.share_over,
+            "loop_lag_max_seconds": self.lag_max,
+            "users": self.users,
+            "state": self.state,
+            "heartbeat_age_seconds": self.heartbeat_age,
+        }
+
+
+@dataclass
+class GeneratorHealth:
+    """The generator's figures over a run: one serialisable structure for the summary and the record."""
+
+    seconds: float = 0.0
+    processes: dict[str, ProcessHealth] = field(default_factory=dict)
+    users_planned: float = 0.0
+    users_actual: float = 0.0
+    user_seconds_planned: float = 0.0
+    user_seconds_short: float = 0.0
+    iterations_planned: float = 0.0
+    iterations: int = 0
+    late: int = 0
+    dropped: int = 0
+    open_model: bool = False
+    workers_peak: int = 0
+    workers_active: int = 0
+    workers_lost: int = 0
+    unreplaced_seconds: float = 0.0
+    """The longest span in which workers were lost and the users stayed below the plan's tolerance."""
+    requests: int = 0
+
+    @property
+    def users_tracking_error(self) -> float:
+        """Share of the planned user-seconds that were not running (0 when the plan was met)."""
+        return self.user_seconds_short / self.user_seconds_planned if self.user_seconds_planned else 0.0
+
+    @property
+    def iterations_tracking_error(self) -> float | None:
+        """Share of the planned iterations that did not start (``None`` outside the open model)."""
+        if not self.open_model or self.iterations_planned <= 0:
+            return None
+        return max(0.0, 1.0 - self.iterations / self.iterations_planned)
+
+    @property
+    def late_share(self) -> float | None:
+        """Share of planned slots started late or dropped (``None`` outside the open model)."""
+        if not self.open_model:
+            return None
+        slots = self.iterations + self.dropped
+        return (self.late + self.dropped) / slots if slots else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures for JSON: fractions, seconds, counts."""
+        return {
+            "seconds_observed": self.seconds,
+            "processes": [p.to_dict() for p in self.processes.values()],
+            "users": {
+                "planned": self.users_planned,
+                "actual": self.users_actual,
+                "tracking_error": self.users_tracking_error,
+            },
+            "iterations": {
+                "open_model": self.open_model,
+                "planned": self.iterations_planned,
+                "started": self.iterations,
+                "late": self.late,
+                "dropped": self.dropped,
+                "late_or_dropped_share": self.late_share,
+                "tracking_error": self.iterations_tracking_error,
+            },
+            "worker_loss": {
+                "peak": self.workers_peak,
+                "active": self.workers_active,
+                "lost": self.workers_lost,
+                "longest_unreplaced_seconds": self.unreplaced_seconds,
+            },
+            "requests": self.requests,
+        }
+
+
+class Monitor:
+    """Folds one ``Observation`` a second into ``GeneratorHealth`` (running figures only)."""
+
+    def __init__(self, settings: ScenarioSettings) -> None:
+        self.settings = settings
+        self.health = GeneratorHealth()
+        self._last_elapsed: float | None = None
+        self._unreplaced_since: float | None = None
+
+    def observe(self, seen: Observation) -> None:
+        """Add one second's observation (call about once a second while the run is running)."""
+        health = self.health
+        # A blocked event loop observes late: the whole gap counts (up to a minute, past that a pause).
+        step = 1.0 if self._last_elapsed is None else min(max(seen.elapsed - self._last_elapsed, 0.0), 60.0)
+        self._last_elapsed = seen.elapsed
+        health.seconds += step
+        for process in seen.processes:
+            figures = health.processes.get(process.name)
+            if figures is None:
+                figures = health.processes[process.name] = ProcessHealth(process.name)
+            figures.cpu = process.cpu
+            figures.cpu_max = max(figures.cpu_max, process.cpu)
+            figures.cpu_sum += process.cpu
+            figures.samples += 1
+            figures.seconds += step
+            late = process.lag is not None and process.lag > self.settings.trust_lag
+            if process.lag is not None:
+                figures.lag = process.lag
+                figures.lag_max = max(figures.lag_max or 0.0, process.lag)
+            if process.cpu > self.settings.trust_cpu or late:
+                figures.seconds_over += step
+            figures.users, figures.state, figures.heartbeat_age = process.users, process.state, process.heartbeat_age
+        health.users_planned, health.users_actual = seen.users_planned, seen.users_actual
+        short = max(seen.users_planned - seen.users_actual, 0.0)
+        health.user_seconds_planned += seen.users_planned * step
+        health.user_seconds_short += short * step
+        if seen.iterations_rate_planned is not None:
+            health.open_model = True
+            health.iterations_planned += seen.iterations_rate_planned * step
+        health.iterations, health.late, health.dropped = seen.iterations, seen.late, seen.dropped
+        health.requests = seen.requests
+        health.workers_peak = max(health.workers_peak, seen.workers_active)
+        health.workers_lost = max(health.workers_lost, health.workers_peak - seen.workers_active)
+        health.workers_active = seen.workers_active
+        below_plan = seen.users_planned > 0 and short / seen.users_planned > self.settings.trust_tracking
+        if seen.workers_active < health.workers_peak and below_plan:
+            if self._unreplaced_since is None:
+                self._unreplaced_since = seen.elapsed - step
+            health.unreplaced_seconds = max(health.unreplaced_seconds, seen.elapsed - self._unreplaced_since)
+        else:
+            self._unreplaced_since = None
+
+    def record_totals(self, requests: int, iterations: int, late: int, dropped: int) -> None:
+        """The final counts: the workers' last reports arrive after the last observation."""
+        health = self.health
+        health.requests = max(health.requests, requests)
+        health.iterations, health.late, health.dropped = iterations, late, dropped
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a run is inconclusive, with the measured figures behind it."""
+
+    reason: str
+    """One of ``REASONS``: ``cpu``, ``tracking``, ``late``, ``workers`` or ``no_requests``."""
+    detail: str
+    """The reason for people, with its measured figures and limits."""
+    figures: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"reason": "cpu", "detail": ..., <figures>}`` for the summary line."""
+        return {"reason": self.reason, "detail": self.detail, **self.figures}
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.3g}%"
+
+
+def judge(health: GeneratorHealth, settings: ScenarioSettings) -> tuple[Reason, ...]:
+    """The reasons the run is inconclusive (none when the load can be trusted).
+
+    With ``--scenario-trust off`` only one reason remains: a run in which no request completed is
+    never a pass.
+    """
+    no_requests = Reason("no_requests", "no request completed during the run", {"requests": 0})
+    if not settings.trust:
+        return (no_requests,) if health.requests == 0 else ()
+    reasons: list[Reason] = []
+    for process in health.processes.values():
+        if process.seconds and process.share_over > settings.trust_cpu_share:
+            lag = f", event loop up to {process.lag_max:.2g}s late" if process.lag_max is not None else ""
+            reasons.append(
+                Reason(
+                    "cpu",
+                    f"{process.name}: saturated (CPU above {_percent(settings.trust_cpu)} or event loop more than "
+                    f"{format_duration(settings.trust_lag)} late) for {_percent(process.share_over)} of the run "
+                    f"(limit {_percent(settings.trust_cpu_share)}; CPU max {_percent(process.cpu_max)}{lag})",
+                    {
+                        "process": process.name,
+                        "share": process.share_over,
+                        "cpu_max": process.cpu_max,
+                        "cpu_mean": process.cpu_mean,
+                        "loop_lag_max": process.lag_max,
+                        "cpu_limit": settings.trust_cpu,
+                        "lag_limit": settings.trust_lag,
+                        "share_limit": settings.trust_cpu_share,
+                    },
+                )
+            )
+    tracking = [("users", health.users_tracking_error)]
+    if health.iterations_tracking_error is not None:
+        tracking.append(("iterations", health.iterations_tracking_error))
+    for what, error in tracking:
+        if error > settings.trust_tracking:
+            planned = health.user_seconds_planned if what == "users" else health.iterations_planned
+            reasons.append(
+                Reason(
+                    "tracking",
+                    f"{what} {_percent(error)} below the plan over the run (limit {_percent(settings.trust_tracking)})",
+                    {"measure": what, "error": error, "limit": settings.trust_tracking, "planned": planned},
+                )
+            )
+    late = health.late_share
+    if late is not None and late > settings.trust_late:
+        reasons.append(
+            Reason(
+                "late",
+                f"{health.late} iterations late and {health.dropped} dropped of {health.iterations + health.dropped} "
+                f"planned slots: {_percent(late)} (limit {_percent(settings.trust_late)})",
+                {"late": health.late, "dropped": health.dropped, "share": late, "limit": settings.trust_late},
+            )
+        )
+    if health.workers_lost and health.unreplaced_seconds > settings.trust_worker_grace:
+        reasons.append(
+            Reason(
+                "workers",
+                f"{health.workers_lost} worker(s) lost; users stayed below the plan for "
+                f"{format_duration(round(health.unreplaced_seconds))} "
+                f"(limit {format_duration(settings.trust_worker_grace)})",
+                {
+                    "lost": health.workers_lost,
+                    "unreplaced_seconds": health.unreplaced_seconds,
+                    "limit_seconds": settings.trust_worker_grace,
+                },
+            )
+        )
+    if health.requests == 0:
+        reasons.append(no_requests)
+    return tuple(reasons)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The generator's verdict: its figures and the reasons (if any) the run is inconclusive."""
+
+    health: GeneratorHealth
+    reasons: tuple[Reason, ...]
+
+    @property
+    def exit_code(self) -> int:
+        """5 when inconclusive, else 0 (combine with others through ``exitcodes.most_severe``)."""
+        return ExitCode.INCONCLUSIVE if self.reasons else ExitCode.PASSED
+
+    def table(self) -> str:
+        """The generator's lines under the thresholds table."""
+        health = self.health
+        lines = [f"Load generator ({health.seconds:.0f}s observed):"]
+        for process in health.processes.values():
+            lag = f", event loop up to {process.lag_max:.2g}s late" if process.lag_max is not None else ""
+            lines.append(
+                f"  {process.name}: CPU mean {_percent(process.cpu_mean)}, max {_percent(process.cpu_max)}{lag}, "
+                f"saturated {_percent(process.share_over)} of the run"
+            )
+        lines.append(
+            f"  users: {_percent(health.users_tracking_error)} of the planned user-seconds missing"
+            f" (now {health.users_actual:g} of {health.users_planned:g} planned)"
+        )
+        if health.open_model:
+            lines.append(
+                f"  iterations: {health.iterations} started of {health.iterations_planned:.0f} planned, "
+                f"{health.late} late, {health.dropped} dropped"
+            )
+        if health.workers_peak:
+            lines.append(f"  workers: {health.workers_active} active, {health.workers_lost} lost")
+        for reason in self.reasons:
+            lines.append(f"  INCONCLUSIVE ({reason.reason}): {reason.detail}")
+        if self.reasons:
+            lines.append(f"Load generator: INCONCLUSIVE, exit code {ExitCode.INCONCLUSIVE:d}")
+        else:
+            lines.append("Load generator: OK")
+        return "\n".join(lines)

@@ -1,0 +1,319 @@
+"""Wait times that follow the settings: think time, constant pacing and open-model pacing.
+
+``open_model_pacing`` hands out iteration start slots so that the whole test follows the running
+open-model profile's planned rate; its counters (late, dropped) are kept per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import random
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import gevent
+from locust import User
+from locust.env import Environment
+from locust.runners import WorkerRunner
+
+from locust_scenarios._settings.context import scenario_settings
+from locust_scenarios._settings.errors import SettingsError
+from locust_scenarios._settings.options import parse_duration
+
+if TYPE_CHECKING:
+    from locust_scenarios._settings.models import ScenarioSettings
+
+logger = logging.getLogger("locust_scenarios")
+
+__all__ = [
+    "PacingStats",
+    "WaitTime",
+    "before_first_iteration",
+    "open_model_pacing",
+    "paces_open_model",
+    "pacing",
+    "pacing_stats",
+    "scenario_wait_time",
+    "settings_think_time",
+    "think_time",
+    "uniform",
+]
+
+WaitTime = Callable[[User], float]
+"""A Locust ``wait_time``: called with the user after each task, returns seconds to wait."""
+
+
+@functools.lru_cache(maxsize=64)
+def _think_time_range(spec: str | float | None) -> tuple[float, float]:
+    """``(low, high)`` seconds from ``1s``, ``500ms-2s``, ``1-3`` or a number; ``(0, 0)`` for none.
+
+    Cached: the templates' wait time asks after every iteration, and a run has one or two spellings.
+    """
+    if spec is None or spec == "":
+        return 0.0, 0.0
+    if isinstance(spec, int | float):
+        low = high = parse_duration(spec)
+    else:
+        parts = [part.strip() for part in str(spec).split("-")]
+        if len(parts) > 2:
+            raise ValueError("must be a duration such as 1s or a range such as 1s-3s")
+        try:
+            low, high = parse_duration(parts[0]), parse_duration(parts[-1])
+        except ValueError:
+            raise ValueError("must be a duration such as 1s or a range such as 1s-3s") from None
+    if high < low:
+        raise ValueError("the range must go from the shorter to the longer wait, such as 1s-3s")
+    return low, high
+
+
+def settings_think_time(settings: ScenarioSettings) -> tuple[float, float]:
+    try:
+        return _think_time_range(settings.think_time)
+    except ValueError as error:
+        raise SettingsError.invalid("think_time", settings.think_time, str(error)) from None
+
+
+def uniform(low: float, high: float) -> float:
+    return low if high == low else random.uniform(low, high)
+
+
+def think_time(spec: str | float | None = None) -> WaitTime:
+    """Wait ``spec`` after each iteration: ``"1s"`` constant, ``"1s-3s"`` uniform in the range.
+
+    Without ``spec`` the ``think_time`` setting (``LOCUST_SCENARIO_THINK_TIME``) applies, read at run
+    time; it defaults to ``DEFAULT_THINK_TIME`` (1 s), and ``0`` means no wait.
+    """
+    fixed = _think_time_range(spec) if spec is not None else None
+
+    def wait(user: User) -> float:
+        return uniform(*(fixed or settings_think_time(scenario_settings(user.environment))))
+
+    return wait
+
+
+_ITERATION_START = "_scenario_iteration_start"
+
+
+def pacing(interval: str | float | None = None) -> WaitTime:
+    """Constant pacing: each iteration starts at least ``interval`` after the previous one started.
+
+    A slow iteration is followed at once by the next (no catch-up). Without ``interval`` the
+    ``pacing`` setting (``LOCUST_SCENARIO_PACING``) applies.
+    """
+    fixed = parse_duration(interval) if interval is not None else None
+
+    def wait(user: User) -> float:
+        every = fixed if fixed is not None else scenario_settings(user.environment).pacing or 0.0
+        now = time.monotonic()
+        last = getattr(user, _ITERATION_START, None)
+        start = now if last is None else max(now, last + every)
+        setattr(user, _ITERATION_START, start)
+        return start - now
+
+    return wait
+
+
+@dataclass(frozen=True)
+class PacingStats:
+    """Open-model pacing in this process: slots handed out, started late, and dropped after a stall."""
+
+    iterations: int = 0
+    late: int = 0
+    dropped: int = 0
+
+
+class _SlotSchedule:
+    """One process's schedule of iteration start times following ``share * planned_level(t)``.
+
+    Times are the profile's run time. ``cursor`` is the start of the last slot handed out; each
+    claim takes the next slot after it, so slots are spread by the planned rate no matter which
+    user claims them or how long iterations take. Behind schedule, at most ``max_backlog`` seconds
+    of missed slots are caught up (they start at once and count as late); older slots are dropped.
+    """
+
+    STEP = 0.25  # integration step (s): planned levels are piecewise linear, so this is plenty
+    HORIZON = 60.0  # how far ahead a claim looks for a slot when the planned rate is zero
+
+    def __init__(self, shape: Any, max_backlog: float, late_after: float) -> None:
+        self.shape = shape
+        self.max_backlog = max_backlog
+        self.late_after = late_after
+        self.cursor: float | None = None
+        self.last_now = -math.inf
+        self.iterations = self.late = self.dropped = 0
+        self.warned = False
+
+    def rate(self, t: float, share: float) -> float:
+        return max(float(self.shape.planned_level(t)), 0.0) * share
+
+    def _integral(self, start: float, end: float, share: float) -> float:
+        steps = max(1, min(400, math.ceil((end - start) / self.STEP)))
+        width = (end - start) / steps
+        return sum(self.rate(start + (i + 0.5) * width, share) * width for i in range(steps))
+
+    def _next_after(self, start: float, share: float) -> float | None:
+        """Run time where one more planned iteration has accumulated after ``start``."""
+        need, t = 1.0, start
+        while t < start + self.HORIZON:
+            here = self.rate(t, share)
+            step = self.STEP if here <= 0 else min(self.STEP, need / here)
+            middle = self.rate(t + step / 2, share)
+            if middle > 0 and middle * step >= need - 1e-12:
+                return t + need / middle
+            need -= middle * step
+            t += step
+        return None
+
+    def claim(self, now: float, share: float) -> float | None:
+        """Start time of the next slot for an iteration asking at ``now``; None if none is planned soon."""
+        if now < self.last_now - 1.0:  # the profile's clock was reset: a new run
+            self.cursor = None
+            self.iterations = self.late = self.dropped = 0
+        self.last_now = now
+        if self.cursor is None:
+            slot = now if self.rate(now, share) > 0 else self._next_after(now, share)
+        else:
+            oldest = now - self.max_backlog
+            if self.cursor < oldest:
+                self.dropped += math.floor(self._integral(self.cursor, oldest, share))
+                self.cursor = oldest
+            slot = self._next_after(self.cursor, share)
+        if slot is None:
+            return None
+        self.cursor = slot
+        self.iterations += 1
+        if now - slot > self.late_after:
+            self.late += 1
+            self._warn_once()
+        return slot
+
+    def _warn_once(self) -> None:
+        if not self.warned and self.iterations >= 50 and self.late > 0.05 * self.iterations:
+            self.warned = True
+            logger.warning(
+                "open model: %d of %d iterations started late; the planned rate needs more users "
+                "(LOCUST_SCENARIO_USERS) or a faster target",
+                self.late,
+                self.iterations,
+            )
+
+    def stats(self) -> PacingStats:
+        return PacingStats(self.iterations, self.late, self.dropped)
+
+
+_SCHEDULES: weakref.WeakKeyDictionary[Environment, _SlotSchedule] = weakref.WeakKeyDictionary()
+_OPEN_MODEL_WAITS: weakref.WeakKeyDictionary[WaitTime, tuple[float, float]] = weakref.WeakKeyDictionary()
+"""Wait functions that pace the open model, with their ``(max_backlog, late_after)``."""
+
+
+def _open_model_shape(environment: Environment) -> Any:
+    """The running shape when it plans an open model (iterations per second), else None."""
+    shape = environment.shape_class
+    if shape is None or not getattr(shape, "open_model", False):
+        return None
+    return shape
+
+
+def _planned_pool(shape: Any) -> float | None:
+    """Users the profile runs in the open model (the pool pacing is shared among)."""
+    planned = getattr(shape, "planned_users", None)
+    if callable(planned):
+        return float(planned())
+    settings = getattr(shape, "settings", None)
+    users = getattr(settings, "users", None) or getattr(shape, "users", None)
+    return float(users) if users else None
+
+
+def _process_share(environment: Environment, shape: Any) -> float:
+    """This process's share of the planned rate: all of it, or local users / pool on a worker."""
+    runner = environment.runner
+    if not isinstance(runner, WorkerRunner):
+        return 1.0
+    pool = _planned_pool(shape)
+    if not pool or not runner.target_user_count:
+        return 1.0
+    return min(runner.target_user_count / pool, 1.0)
+
+
+def _schedule(environment: Environment, shape: Any, max_backlog: float, late_after: float) -> _SlotSchedule:
+    schedule = _SCHEDULES.get(environment)
+    if schedule is None or schedule.shape is not shape:
+        schedule = _SCHEDULES[environment] = _SlotSchedule(shape, max_backlog, late_after)
+    return schedule
+
+
+def _wait_for_slot(user: User, shape: Any, max_backlog: float, late_after: float) -> float:
+    """Seconds until this user's next slot; while none is planned (rate 0) it sleeps and asks again."""
+    environment = user.environment
+    schedule = _schedule(environment, shape, max_backlog, late_after)
+    while True:
+        now = float(shape.elapsed())
+        slot = schedule.claim(now, _process_share(environment, shape))
+        if slot is not None:
+            return max(slot - now, 0.0)
+        gevent.sleep(1.0)
+
+
+def open_model_pacing(*, max_backlog: float = 1.0, late_after: float = 0.1) -> WaitTime:
+    """Pace iterations so the whole test follows the open-model profile's planned iterations/s.
+
+    The process keeps a schedule of slots spread by the planned rate at each moment (a worker takes
+    its share: its users / the profile's pool). Each iteration takes the next slot. Iterations that
+    start more than ``late_after`` seconds behind their slot count as late; after a stall at most
+    ``max_backlog`` seconds of slots are caught up and the rest are dropped, so there is no burst.
+    Without an open-model profile running this waits nothing.
+    """
+
+    def wait(user: User) -> float:
+        shape = _open_model_shape(user.environment)
+        if shape is None:
+            return 0.0
+        return _wait_for_slot(user, shape, max_backlog, late_after)
+
+    _OPEN_MODEL_WAITS[wait] = (max_backlog, late_after)
+    return wait
+
+
+def paces_open_model(user_class: type[User]) -> bool:
+    """True when the class's ``wait_time`` follows an open-model profile's planned rate."""
+    return getattr(user_class, "wait_time", None) in _OPEN_MODEL_WAITS
+
+
+def pacing_stats(environment: Environment) -> PacingStats:
+    """Open-model pacing counters of this process (zeros when no open-model pacing ran)."""
+    schedule = _SCHEDULES.get(environment)
+    return schedule.stats() if schedule is not None else PacingStats()
+
+
+def scenario_wait_time() -> WaitTime:
+    """The templates' default: open-model pacing when the profile is open-model, else ``pacing``,
+    else ``think_time`` (1 s unless set; ``0`` for none), all read from settings at run time."""
+    open_model, paced = open_model_pacing(), pacing()
+
+    def wait(user: User) -> float:
+        if _open_model_shape(user.environment) is not None:
+            return open_model(user)
+        settings = scenario_settings(user.environment)
+        if settings.pacing:
+            return paced(user)
+        return uniform(*settings_think_time(settings))
+
+    _OPEN_MODEL_WAITS[wait] = _OPEN_MODEL_WAITS[open_model]
+    return wait
+
+
+def before_first_iteration(user: User) -> None:
+    """Start a user's pacing clock; under open-model pacing its first iteration waits for a slot too.
+
+    Without that, every user's first iteration would start at spawn, in one burst.
+    """
+    shape = _open_model_shape(user.environment)
+    paced = _OPEN_MODEL_WAITS.get(type(user).wait_time)
+    if shape is not None and paced is not None:
+        gevent.sleep(_wait_for_slot(user, shape, *paced))
+    setattr(user, _ITERATION_START, time.monotonic())
