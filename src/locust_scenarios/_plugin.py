@@ -42,7 +42,16 @@ import gevent.event
 import psutil  # type: ignore[import-untyped]
 from locust import events, runners
 from locust.env import Environment
-from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
+from locust.runners import (
+    STATE_CLEANUP,
+    STATE_MISSING,
+    STATE_RUNNING,
+    STATE_SPAWNING,
+    STATE_STOPPED,
+    STATE_STOPPING,
+    MasterRunner,
+    WorkerRunner,
+)
 
 from . import _webui as webui
 from ._exitcodes import ExitCode, most_severe
@@ -473,6 +482,26 @@ def _on_signal(environment: Environment, name: str) -> None:
     if environment.web_ui is not None:
         environment.web_ui.stop()
     gevent.spawn_later(_QUIT_GRACE, _quit_if_still_running, environment)
+
+
+def _on_worker_quitting(environment: Environment, **_kwargs: Any) -> None:
+    """A worker that quits before its run is over exits 4 instead of Locust's 0.
+
+    That is SIGTERM from a node drain, a preemption or a spot reclaim (Locust's own handler shuts the
+    worker down), Ctrl-C, or a master gone silent. With 0 a Job counts the pod as a completion and never
+    replaces it, and the run goes on one worker short; with 4 the pod failed, and the worker Job
+    replaces it (the replacement rejoins; the lost-worker rule decides the verdict). A worker its master
+    stopped or told to quit (the run is over) keeps Locust's code.
+    """
+    runner = environment.runner
+    if not isinstance(runner, WorkerRunner) or runner.state in (STATE_STOPPING, STATE_STOPPED, STATE_CLEANUP):
+        return
+    logger.warning(
+        "this worker quits before the run was over (%s): exit code %d, so that it is replaced",
+        runner.state,
+        ExitCode.INTERRUPTED,
+    )
+    environment.process_exit_code = most_severe(ExitCode.INTERRUPTED, environment.process_exit_code)
 
 
 def _run_in_progress(environment: Environment) -> bool:
@@ -1053,3 +1082,4 @@ events.init.add_listener(_on_init)
 events.test_start.add_listener(_on_test_start)
 events.test_stop.add_listener(_on_test_stop)
 events.quitting.add_listener(_on_quitting)
+events.quitting.add_listener(_on_worker_quitting)

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from pytest_httpserver import HTTPServer
 
-from locust_scenarios.record import record_from_log
+from locust_scenarios._records.record import record_from_log
 
 from .conftest import NAMESPACE, K8sTools, by_kind, helm, http_get, make_bundle, named, python_of
 from .deliveryhero_chart import VERSION

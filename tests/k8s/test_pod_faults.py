@@ -118,19 +118,28 @@ def _users(run: RenderedRun) -> dict[str, Any]:
     return json.loads(stats) if stats else {}
 
 
+def _running_with_a_spare_worker(
+    rendered: Render, target: HTTPServer, pods: Pods, duration: str
+) -> tuple[RenderedRun, dict[str, PodSimulation], subprocess.Popen[bytes], subprocess.Popen[bytes]]:
+    """A smoke run of 4 users on two workers, running: the run, its pods (worker-2 prepared, not started:
+    the Job's replacement), the master's process and worker-1's (the one a test takes away)."""
+    scenario = {"name": "smoke", "users": 4, "duration": duration, "rampUp": "1s", "thresholds": "fail_ratio<1%"}
+    run = rendered(_values(target, scenario))
+    prepared = pods.prepare(run, ["master", "worker-0", "worker-1", "worker-2"])
+    master = pods.start(prepared["master"])
+    pods.start(prepared["worker-0"])
+    worker = pods.start(prepared["worker-1"])
+    _wait(lambda: _users(run).get("user_count", 0) == 4, 60, f"4 users\n{pods.context()}")
+    return run, prepared, master, worker
+
+
 def test_a_lost_worker_is_replaced_and_the_run_passes(
     rendered: Render, fast_target: HTTPServer, tmp_path: Path, pods: Pods
 ) -> None:
     """A worker killed mid-run (evicted, spot reclaim) shows as missing in the exporter and the master's
     log; its replacement pod joins, rebalancing gives it users so the load is back to the plan, and the
     run completes with exit 0 (the lost worker's replacement restored the load in time)."""
-    scenario = {"name": "smoke", "users": 4, "duration": "40s", "rampUp": "1s", "thresholds": "fail_ratio<1%"}
-    run = rendered(_values(fast_target, scenario))
-    prepared = pods.prepare(run, ["master", "worker-0", "worker-1", "worker-2"])
-    master = pods.start(prepared["master"])
-    pods.start(prepared["worker-0"])
-    victim = pods.start(prepared["worker-1"])
-    _wait(lambda: _users(run).get("user_count", 0) == 4, 60, f"4 users\n{pods.context()}")
+    run, prepared, master, victim = _running_with_a_spare_worker(rendered, fast_target, pods, "40s")
     victim.kill()  # as an eviction past its grace period, or a lost node: no goodbye to the master
     victim.wait()
     missing = ""
@@ -153,6 +162,34 @@ def test_a_lost_worker_is_replaced_and_the_run_passes(
     assert pods.processes["worker-2"].wait(timeout=60) == 0
     assert pods.processes["worker-0"].wait(timeout=60) == 0
     assert pods.log("master").count(SUMMARY) == 1
+
+
+def test_a_drained_worker_is_replaced_and_the_lost_worker_rule_decides(
+    rendered: Render, fast_target: HTTPServer, tmp_path: Path, pods: Pods
+) -> None:
+    """A worker drained mid-run (SIGTERM, as an eviction or a preemption sends it) exits 4, not 0: its pod
+    failed, so the worker Job (which ignores disruptions) starts a replacement instead of counting a
+    completion. The master hears the worker quit and gives its users to the other one at once; the
+    replacement rejoins and gets its share (rebalancing); the load never left the plan for longer than
+    the lost-worker rule allows, so the run passes (0), its summary naming the lost worker."""
+    run, prepared, master, drained = _running_with_a_spare_worker(rendered, fast_target, pods, "30s")
+    drained.send_signal(signal.SIGTERM)
+    assert drained.wait(timeout=30) == ExitCode.INTERRUPTED, pods.context()
+    _wait(lambda: "quit." in pods.log("master"), 30, f"the master to hear the worker quit\n{pods.context()}")
+    pods.start(prepared["worker-2"])  # the Job's replacement pod
+
+    def rebalanced() -> bool:
+        workers = _users(run).get("workers", [])
+        running = [w for w in workers if w.get("state") in ("running", "spawning")]
+        return len(running) == 2 and all(w.get("user_count", 0) == 2 for w in running)
+
+    _wait(rebalanced, 30, f"the replacement to carry its share\n{pods.context()}")
+    code = master.wait(timeout=120)
+    assert code == ExitCode.PASSED, pods.context()
+    line = next(line for line in pods.log("master").splitlines() if SUMMARY in line)
+    assert len(json.loads(line[line.index("{") :])["workers_lost"]) == 1, line
+    assert pods.processes["worker-2"].wait(timeout=60) == 0
+    assert pods.processes["worker-0"].wait(timeout=60) == 0
 
 
 def test_sigterm_ends_the_master_with_4_within_its_grace_period(
