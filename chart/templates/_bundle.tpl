@@ -41,13 +41,7 @@ locustfiles mount, comma-separated.
 */}}
 {{- define "locust-scenarios.locustfiles" -}}
 {{- $bundle := include "locust-scenarios.bundle" . | fromJson }}
-{{- $names := .Values.locust.locustfiles | default (get $bundle "locustfiles") | default list }}
-{{- $mount := (include "locust-scenarios.paths" . | fromYaml).locustfiles }}
-{{- $paths := list }}
-{{- range $names }}
-{{- $paths = append $paths (printf "%s/%s" $mount .) }}
-{{- end }}
-{{- join "," $paths }}
+{{- include "locust-scenarios.locustfileArg" (.Values.locust.locustfiles | default (get $bundle "locustfiles") | default list) }}
 {{- end }}
 
 {{/*

@@ -17,9 +17,9 @@ command:
   - locust
 args:
   {{- include "locust-scenarios.args" . | nindent 2 }}
-{{- include "locust-scenarios.envFrom" (dict "root" .root "settings" true) | nindent 0 }}
+{{- include "locust-scenarios.envFrom" (dict "values" $v "settings" (printf "%s-settings" (include "locust-scenarios.fullname" .root))) | nindent 0 }}
 env:
-  {{- include "locust-scenarios.containerEnv" . | nindent 2 }}
+  {{- include "locust-scenarios.containerEnv" (dict "values" $v "component" .component "runId" (include "locust-scenarios.runId" .root) "install" (include "locust-scenarios.installDependencies" .root)) | nindent 2 }}
 {{- if $isMaster }}
 ports:
   {{- include "locust-scenarios.ports" .root | nindent 2 }}

@@ -1,14 +1,17 @@
 {{- /*
-The dependency installer: init containers that put the pinned packages into a shared volume, their
-environment and volumes. Call with the root context unless a helper says otherwise.
+The dependency installer: init containers that put the pinned packages into a shared volume, and their
+volumes. Read by helmfile/deliveryhero.values.yaml.gotmpl too (see _layout.tpl for what that allows):
+every helper takes values and returns text.
 */ -}}
 
 {{/*
 locust-scenarios.initContainers: copy the wheelhouse out of its image (when one is given), then install
-the pinned dependencies with the chart's installer script, which explains an unreachable index.
+the pinned dependencies with the chart's installer script, which explains an unreachable index. Call
+with (dict "values" .Values "image" <the Locust image> "requirements" <what pip installs: the pinned
+list, or -r and a file> "mounts" <more volumeMounts of the installer, e.g. the file's>).
 */}}
 {{- define "locust-scenarios.initContainers" -}}
-{{- $v := .Values }}
+{{- $v := .values }}
 {{- $paths := include "locust-scenarios.paths" . | fromYaml }}
 {{- $wheelhouse := $v.dependencies.wheelhouse }}
 {{- if $wheelhouse.image }}
@@ -20,31 +23,24 @@ the pinned dependencies with the chart's installer script, which explains an unr
     - -R
     - {{ printf "%s/." (trimSuffix "/" ($wheelhouse.path | default "/wheels")) | quote }}
     - {{ printf "%s/" $paths.wheelhouse }}
-  securityContext:
-    {{- toYaml $v.securityContext | nindent 4 }}
+  {{- include "locust-scenarios.installerContainerSettings" $v | nindent 2 }}
   volumeMounts:
     - name: wheelhouse
       mountPath: {{ $paths.wheelhouse }}
 {{- end }}
 - name: install-dependencies
-  image: {{ include "locust-scenarios.image" . }}
+  image: {{ .image }}
   imagePullPolicy: {{ $v.image.pullPolicy }}
   command:
     - {{ $v.dependencies.python }}
     - {{ printf "%s/%s" $paths.installer (include "locust-scenarios.installerScript" .) }}
   args:
     {{- include "locust-scenarios.pipArgs" $v | nindent 4 }}
-    {{- splitList "\n" (include "locust-scenarios.requirements" .) | toYaml | nindent 4 }}
-  {{- include "locust-scenarios.envFrom" (dict "root" . "settings" false) | nindent 2 }}
+    {{- toYaml .requirements | nindent 4 }}
+  {{- include "locust-scenarios.envFrom" (dict "values" $v "settings" "") | nindent 2 }}
   env:
-    {{- include "locust-scenarios.userEnv" . | nindent 4 }}
-    {{- include "locust-scenarios.installerEnv" . | nindent 4 }}
-  securityContext:
-    {{- toYaml $v.securityContext | nindent 4 }}
-  {{- with $v.dependencies.resources }}
-  resources:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
+    {{- include "locust-scenarios.installerEnv" $v | nindent 4 }}
+  {{- include "locust-scenarios.installerContainerSettings" $v | nindent 2 }}
   volumeMounts:
     - name: installer
       mountPath: {{ $paths.installer }}
@@ -63,48 +59,38 @@ the pinned dependencies with the chart's installer script, which explains an unr
       mountPath: {{ $paths.caBundle }}
       readOnly: true
     {{- end }}
+    {{- with .mounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
 {{- end }}
 
 {{/*
-locust-scenarios.installerEnv: the installer's own variables: pip's index, proxy and CA bundle settings
-(never given to the Locust containers: the load must not go through pip's proxy).
+locust-scenarios.installerContainerSettings: the security context and resources of the installer's
+init containers (dependencies.resources has defaults: a namespace with a ResourceQuota admits no
+container without them). Call with .Values.
 */}}
-{{- define "locust-scenarios.installerEnv" -}}
-{{- $deps := .Values.dependencies }}
-- name: HOME
-  value: {{ (include "locust-scenarios.paths" . | fromYaml).tmp }}
-- name: PYTHONDONTWRITEBYTECODE
-  value: "1"
-{{- include "locust-scenarios.secretEnvVar" (dict "name" "PIP_INDEX_URL" "ref" $deps.indexUrlSecret) }}
-{{- range list "HTTP_PROXY" "HTTPS_PROXY" }}
-{{- if $deps.proxy.url }}
-- name: {{ . }}
-  value: {{ $deps.proxy.url | quote }}
-{{- end }}
-{{- include "locust-scenarios.secretEnvVar" (dict "name" . "ref" $deps.proxy.urlSecret) }}
-{{- end }}
-{{- with $deps.proxy.noProxy }}
-- name: NO_PROXY
-  value: {{ . | quote }}
-{{- end }}
-{{- if or $deps.caBundle.configMap $deps.caBundle.secret }}
-- name: PIP_CERT
-  value: {{ printf "%s/%s" (include "locust-scenarios.paths" . | fromYaml).caBundle $deps.caBundle.key | quote }}
+{{- define "locust-scenarios.installerContainerSettings" -}}
+securityContext:
+  {{- toYaml .securityContext | nindent 2 }}
+{{- with .dependencies.resources }}
+resources:
+  {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}
 
 {{/*
 locust-scenarios.installerVolumes: the volumes of the install: its target (site-packages, which the
-Locust container mounts too), its script, the wheelhouse, the CA bundle.
+Locust container mounts too), its script, the wheelhouse, the CA bundle. Call with (dict "values"
+.Values "installer" <the installer ConfigMap's name>).
 */}}
 {{- define "locust-scenarios.installerVolumes" -}}
-{{- $deps := .Values.dependencies }}
+{{- $deps := .values.dependencies }}
 - name: site-packages
   emptyDir:
     sizeLimit: {{ $deps.sizeLimit }}
 - name: installer
   configMap:
-    name: {{ include "locust-scenarios.fullname" . }}-installer
+    name: {{ .installer }}
 {{- if $deps.wheelhouse.image }}
 - name: wheelhouse
   emptyDir:

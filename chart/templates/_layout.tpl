@@ -33,11 +33,32 @@ tmp: /tmp
 {{- end }}
 
 {{/*
+locust-scenarios.locustfileArg: Locust's -f argument: the named locustfiles under the locustfiles mount,
+comma-separated (Locust runs them all). Call with the list of names.
+*/}}
+{{- define "locust-scenarios.locustfileArg" -}}
+{{- $mount := (include "locust-scenarios.paths" . | fromYaml).locustfiles }}
+{{- $paths := list }}
+{{- range . }}
+{{- $paths = append $paths (printf "%s/%s" $mount .) }}
+{{- end }}
+{{- join "," $paths }}
+{{- end }}
+
+{{/*
 locust-scenarios.installerScript: the file name of the dependency installer (scripts/) in its ConfigMap
 and under paths.installer.
 */}}
 {{- define "locust-scenarios.installerScript" -}}
 install_dependencies.py
+{{- end }}
+
+{{/*
+locust-scenarios.runOnceScript: the file name of the deliveryhero engine's container command
+(scripts/run_once.sh: a run at most once per master) in config-only mode's lib ConfigMap.
+*/}}
+{{- define "locust-scenarios.runOnceScript" -}}
+run-once.sh
 {{- end }}
 
 {{/*

@@ -27,10 +27,10 @@ metadata:
     {{- include "locust-scenarios.podAnnotations" . | nindent 4 }}
 spec:
   restartPolicy: {{ ternary "Never" "Always" (eq $v.mode "run") }}
-  {{- if and (eq .component "master") (eq $v.mode "run") }}
-  # The linger plus a margin: SIGTERM (deletion, deadline, drain) ends with exit code 4 and one
-  # summary, not with the kubelet's SIGKILL.
-  terminationGracePeriodSeconds: {{ include "locust-scenarios.masterGracePeriod" $root }}
+  {{- if eq .component "master" }}
+  # The linger plus a margin: SIGTERM (deletion, deadline, drain, rollout) ends with one summary and
+  # the last scrape, not with the kubelet's SIGKILL.
+  terminationGracePeriodSeconds: {{ include "locust-scenarios.masterGracePeriod" $v }}
   {{- end }}
   automountServiceAccountToken: {{ $v.serviceAccount.automountToken }}
   {{- include "locust-scenarios.podExtras" $root | nindent 2 }}
@@ -45,7 +45,8 @@ spec:
   {{- if or $install $v.extraInitContainers }}
   initContainers:
     {{- if $install }}
-    {{- include "locust-scenarios.initContainers" $root | nindent 4 }}
+    {{- $requirements := splitList "\n" (include "locust-scenarios.requirements" $root) }}
+    {{- include "locust-scenarios.initContainers" (dict "values" $v "image" (include "locust-scenarios.image" $root) "requirements" $requirements) | nindent 4 }}
     {{- end }}
     {{- with $v.extraInitContainers }}
     {{- toYaml . | nindent 4 }}

@@ -1,13 +1,16 @@
 {{- /*
 Checks of the values that the schema cannot express, each failing early with one readable line that
-names its key (validate.yaml renders them). Call with the root context.
+names its key (validate.yaml renders them): the shared ones of _checks.tpl, and those that need the
+bundle's files. Call with the root context.
 */ -}}
 
 {{/*
 locust-scenarios.validateValues: fail the release with every problem found, one line each.
 */}}
 {{- define "locust-scenarios.validateValues" -}}
-{{- $errors := concat (include "locust-scenarios.workloadChecks" . | fromYamlArray) (include "locust-scenarios.parityChecks" . | fromYamlArray) (include "locust-scenarios.configOnlyChecks" . | fromYamlArray) (include "locust-scenarios.clusterChecks" . | fromYamlArray) }}
+{{- $bundle := include "locust-scenarios.bundle" . | fromJson }}
+{{- $shared := include "locust-scenarios.valueChecks" (dict "values" .Values "names" (get $bundle "settingsEnv")) }}
+{{- $errors := concat (include "locust-scenarios.workloadChecks" . | fromYamlArray) (include "locust-scenarios.configOnlyChecks" . | fromYamlArray) (include "locust-scenarios.fileChecks" . | fromYamlArray) (splitList "\n" $shared | compact) }}
 {{- if $errors }}
 {{- fail (printf "\n\nVALUES ERROR:\n  - %s\n" (join "\n  - " $errors)) }}
 {{- end }}
@@ -24,7 +27,7 @@ setting the bundle lacks, autoscaling in run mode, monitoring without its parts.
 {{- if not $v.host }}
 {{- $errors = append $errors "host is required: the URL under test, e.g. --set host=https://staging.example.com (with the helmfile: HOST=https://staging.example.com)" }}
 {{- end }}
-{{- if $v.workload.enabled }}
+{{- if or $v.workload.enabled $v.configOnly.enabled }}
 {{- if not (include "locust-scenarios.locustfiles" .) }}
 {{- $errors = append $errors "no locustfile: make this chart with `locust-scenarios bundle DIR --locustfile FILE`" }}
 {{- end }}
@@ -32,9 +35,6 @@ setting the bundle lacks, autoscaling in run mode, monitoring without its parts.
 {{- if not ($.Files.Get (printf "files/locustfiles/%s" .)) }}
 {{- $errors = append $errors (printf "locust.locustfiles: %s is not in the bundle (bundle it with --locustfile)" .) }}
 {{- end }}
-{{- end }}
-{{- if and $v.package.enabled (not (get $bundle "package")) }}
-{{- $errors = append $errors "package.enabled: no bundled package in files/: make this chart with `locust-scenarios bundle`, or set package.enabled=false for an image that has locust-scenarios" }}
 {{- end }}
 {{- if get $bundle "locustfiles" }}
 {{- $names := get $bundle "settingsEnv" | default dict }}
@@ -45,44 +45,19 @@ setting the bundle lacks, autoscaling in run mode, monitoring without its parts.
 {{- end }}
 {{- end }}
 {{- end }}
+{{- if $v.workload.enabled }}
+{{- if and $v.package.enabled (not (get $bundle "package")) }}
+{{- $errors = append $errors "package.enabled: no bundled package in files/: make this chart with `locust-scenarios bundle`, or set package.enabled=false for an image that has locust-scenarios" }}
+{{- end }}
 {{- if and (eq $v.mode "run") (or $v.autoscaling.keda.enabled $v.autoscaling.hpa.enabled) }}
 {{- $errors = append $errors "autoscaling needs mode=service: a run-mode test is sized from its profile (workers.usersPerWorker), since rescaling mid-run resets and unbalances it" }}
 {{- end }}
-{{- if and $v.autoscaling.keda.enabled $v.autoscaling.hpa.enabled }}
-{{- $errors = append $errors "autoscaling: enable either keda or hpa, not both (both would scale the same Deployment)" }}
-{{- end }}
-{{- if and $v.autoscaling.keda.enabled (eq $v.autoscaling.keda.trigger "prometheus") (not $v.autoscaling.keda.prometheus.serverAddress) }}
-{{- $errors = append $errors "autoscaling.keda.prometheus.serverAddress is required for the prometheus trigger" }}
-{{- end }}
-{{- if and $v.metrics.serviceMonitor.enabled (not $v.metrics.enabled) }}
-{{- $errors = append $errors "metrics.serviceMonitor needs metrics.enabled=true" }}
 {{- end }}
 {{- if and $v.metrics.prometheusRule.enabled (not (.Files.Get "files/dashboards/alerts.yaml")) }}
 {{- $errors = append $errors "metrics.prometheusRule: files/dashboards/alerts.yaml is missing from the bundle" }}
 {{- end }}
 {{- if and $v.metrics.dashboard.enabled (not (.Files.Glob "files/dashboards/*.json")) }}
 {{- $errors = append $errors "metrics.dashboard: no dashboard JSON in files/dashboards/ of the bundle" }}
-{{- end }}
-{{- if and $v.ingress.enabled (not $v.ingress.hostname) }}
-{{- $errors = append $errors "ingress.hostname is required when ingress.enabled=true" }}
-{{- end }}
-{{- toYaml $errors }}
-{{- end }}
-
-{{/*
-locust-scenarios.parityChecks: the values other Locust charts' users rely on (existing locustfile
-ConfigMap, extraConfigMaps), where they do not fit together. A YAML list.
-*/}}
-{{- define "locust-scenarios.parityChecks" -}}
-{{- $paths := include "locust-scenarios.paths" . | fromYaml }}
-{{- $errors := list }}
-{{- if and .Values.locust.existingConfigMap (not .Values.locust.locustfiles) }}
-{{- $errors = append $errors (printf "locust.existingConfigMap=%s needs locust.locustfiles: the names of the locustfiles in it" .Values.locust.existingConfigMap) }}
-{{- end }}
-{{- range $name, $path := .Values.extraConfigMaps }}
-{{- if or (hasPrefix $paths.locustfiles $path) (hasPrefix $paths.home $path) (eq $path $paths.tmp) }}
-{{- $errors = append $errors (printf "extraConfigMaps.%s: %s is taken by the chart's own mounts (%s, %s, %s); choose another path" $name $path $paths.locustfiles $paths.home $paths.tmp) }}
-{{- end }}
 {{- end }}
 {{- toYaml $errors }}
 {{- end }}
@@ -106,38 +81,10 @@ YAML list.
 {{- end }}
 
 {{/*
-locust-scenarios.clusterChecks: values that render but that a cluster rejects or that deadlock a run.
-A YAML list.
+locust-scenarios.fileChecks: files placed in files/ by hand that a ConfigMap cannot hold. A YAML list.
 */}}
-{{- define "locust-scenarios.clusterChecks" -}}
-{{- $v := .Values }}
+{{- define "locust-scenarios.fileChecks" -}}
 {{- $errors := list }}
-{{- if and $v.metrics.enabled (eq (int $v.metrics.port) (int $v.service.webPort)) }}
-{{- $errors = append $errors (printf "metrics.port: %v is also service.webPort: the master's Service would have two ports %v; choose another" $v.metrics.port $v.metrics.port) }}
-{{- end }}
-{{- range $name := list "hpa" "keda" }}
-{{- $scaler := get $v.autoscaling $name }}
-{{- if and $scaler.enabled (gt (int $scaler.minReplicas) (int $scaler.maxReplicas)) }}
-{{- $errors = append $errors (printf "autoscaling.%s.minReplicas: %v is above autoscaling.%s.maxReplicas (%v)" $name $scaler.minReplicas $name $scaler.maxReplicas) }}
-{{- end }}
-{{- end }}
-{{- $keda := $v.autoscaling.keda }}
-{{- if and $keda.enabled (eq $keda.trigger "prometheus") (not $v.metrics.enabled) (not $keda.prometheus.query) }}
-{{- $errors = append $errors "autoscaling.keda.trigger: prometheus reads the users from the master's metrics, but metrics.enabled=false; enable metrics, set autoscaling.keda.prometheus.query, or use the metrics-api trigger" }}
-{{- end }}
-{{- $deps := $v.dependencies }}
-{{- if and $deps.indexUrl $deps.indexUrlSecret.name }}
-{{- $errors = append $errors "dependencies.indexUrlSecret: give the index either as dependencies.indexUrl or from a Secret, not both" }}
-{{- end }}
-{{- if and $deps.proxy.url $deps.proxy.urlSecret.name }}
-{{- $errors = append $errors "dependencies.proxy.urlSecret: give the proxy either as dependencies.proxy.url or from a Secret, not both" }}
-{{- end }}
-{{- if and $deps.caBundle.configMap $deps.caBundle.secret }}
-{{- $errors = append $errors "dependencies.caBundle: name either a configMap or a secret, not both" }}
-{{- end }}
-{{- if and $deps.wheelhouse.image $deps.wheelhouse.volume }}
-{{- $errors = append $errors "dependencies.wheelhouse: give either an image or a volume, not both" }}
-{{- end }}
 {{- if .Values.workload.enabled }}
 {{- range $folder := list "package" "locustfiles" }}
 {{- $bytes := 0 }}

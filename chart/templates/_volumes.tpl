@@ -19,7 +19,7 @@ installer's volumes, /tmp, the master's results, then extraConfigMaps and extraV
 {{- end }}
 {{- include "locust-scenarios.locustfilesVolume" $root | nindent 0 }}
 {{- if include "locust-scenarios.installDependencies" $root }}
-{{- include "locust-scenarios.installerVolumes" $root | nindent 0 }}
+{{- include "locust-scenarios.installerVolumes" (dict "values" $v "installer" (printf "%s-installer" (include "locust-scenarios.fullname" $root))) | nindent 0 }}
 {{- end }}
 - name: tmp
   emptyDir:

@@ -5,7 +5,8 @@
 - ``init``: ``startup.begin`` checks everything the run will read and creates its run object; then
   the run's own listeners: the verdict tables after Locust's final ones, the workers' pacing reports.
 - ``test_start`` / ``test_stop``: ``observe`` (a worker re-reads the master's options).
-- ``quitting``: ``ending.finish`` (the decision, exit code, summary, files, push, linger).
+- ``quitting``: ``ending.finish`` (the decision, exit code, summary, files, push, linger); on a
+  worker, ``signals.worker_quitting`` (exit 4 when it quits before the run is over).
 
 Importing this module registers the listeners on Locust's events; they do nothing until Locust fires
 them. ``embed`` does the same work for a run inside a caller's process (``testing.run_profile``).
@@ -19,7 +20,7 @@ import locust
 from locust.env import Environment
 from locust.event import Events
 
-from ._run import ending, observe, startup
+from ._run import ending, observe, signals, startup
 from ._run.patience import MasterPatience
 from ._run.state import Run, run_of
 from ._settings.options import WORKER, add_options
@@ -66,7 +67,7 @@ def _on_test_stop(environment: Environment, **_kwargs: Any) -> None:
 def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
     run = run_of(environment)
     if run is not None:
-        ending.finish(run)
+        (signals.worker_quitting if run.on_worker else ending.finish)(run)
 
 
 def _listen(events: Events) -> None:

@@ -45,6 +45,8 @@ PINNED_LOCUST = "0.0.0"
 PINNED_REQUIREMENTS = ["first-dependency==1.0", "second-dependency==2.0"]
 HOST = "http://127.0.0.1:8080"
 RUN_ID = "render"
+RUN_STARTED = "1767225600"
+"""2026-01-01T00:00:00Z: the apply time the deliveryhero engine's start window counts from."""
 RELEASE = "perf"
 NAMESPACE = "load"
 DELIVERYHERO = "engine=deliveryhero,refreshBundle=false"
@@ -53,12 +55,15 @@ HELMFILE_VARIANTS = {
     "locust-scenarios": {"stress-monitoring": "monitoring.enabled=true,refreshBundle=false"},
     "deliveryhero": {
         "stress-monitoring": f"{DELIVERYHERO},monitoring.enabled=true",
-        "stress-keda": f"{DELIVERYHERO},chart.mode=service,chart.autoscaling.keda.enabled=true,"
+        "stress-keda": f"{DELIVERYHERO},chart.autoscaling.keda.enabled=true,"
         "chart.autoscaling.keda.minReplicas=2,chart.autoscaling.keda.maxReplicas=7",
-        "stress-keda-prometheus": f"{DELIVERYHERO},chart.mode=service,chart.autoscaling.keda.enabled=true,"
+        "stress-keda-prometheus": f"{DELIVERYHERO},chart.autoscaling.keda.enabled=true,"
         "chart.autoscaling.keda.trigger=prometheus,"
         "chart.autoscaling.keda.prometheus.serverAddress=http://prometheus.monitoring.svc:9090",
         "smoke-no-install": f"{DELIVERYHERO},chart.dependencies.install=false",
+        "stress-existing-configmap": f"{DELIVERYHERO},chart.locust.existingConfigMap=team-locustfiles,"
+        "chart.locust.locustfiles[0]=main.py,chart.locust.locustfiles[1]=extra.py",
+        "load-service-mode": f"{DELIVERYHERO},chart.mode=service",
     },
 }
 
@@ -123,7 +128,8 @@ class Renderer:
         return result.stdout
 
     def helmfile(self, case: str, *args: str) -> str:
-        result = helmfile(self.tools, self.deploy, self.scratch, *args, host=HOST, run_id=RUN_ID)
+        run = {"run_id": RUN_ID, "run_started": RUN_STARTED}
+        result = helmfile(self.tools, self.deploy, self.scratch, *args, host=HOST, **run)
         if result.returncode != 0:
             raise RenderError(f"{case}: helmfile {' '.join(args)} failed:\n{result.stderr}")
         return result.stdout

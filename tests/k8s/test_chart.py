@@ -86,7 +86,7 @@ def test_lint_strict_and_template(
     if values == "monitoring-only-values.yaml":
         assert kinds == {"ConfigMap", "ServiceMonitor", "PrometheusRule"}
     elif values == "config-only-values.yaml":
-        assert kinds == {"ConfigMap", "Service", "ServiceMonitor", "PrometheusRule"}
+        assert kinds == {"ConfigMap", "Service", "ServiceMonitor", "PrometheusRule", "PodDisruptionBudget"}
     else:
         assert {"ConfigMap", "Service", "Job" if "Job" in kinds else "Deployment"} <= kinds
 
@@ -202,13 +202,14 @@ def test_package_configmap_holds_the_installed_package_without_assets(k8s_tools:
 
 
 def test_run_mode_jobs(k8s_tools: K8sTools, chart: Path) -> None:
-    """Run mode: master and workers are Jobs named after the run id, never retried, with worker
+    """Run mode: master and workers are Jobs named after the run id, the master never retried, with worker
     pods sized from the profile's peak users and the master waiting a bounded time for them."""
     objects = render(k8s_tools.helm, chart, [chart / "ci" / "run-values.yaml"])
     assert not by_kind(objects, "Deployment")
     master = named(objects, "Job", "-master-0101-120000")
     workers = named(objects, "Job", "-worker-0101-120000")
-    assert master["spec"]["backoffLimit"] == workers["spec"]["backoffLimit"] == 0
+    assert master["spec"]["backoffLimit"] == 0
+    assert workers["spec"]["backoffLimit"] == 3
     assert workers["spec"]["completions"] == workers["spec"]["parallelism"] == math.ceil(250 / 100)
     args = master["spec"]["template"]["spec"]["containers"][0]["args"]
     assert {"--master", "--autostart"} <= set(args)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ import pytest
 
 from locust_scenarios import parse_duration
 
-from .conftest import HERE, NAMESPACE, RELEASE, K8sTools, by_kind, helm, named, render
+from .conftest import FIXTURES, HERE, NAMESPACE, RELEASE, K8sTools, by_kind, free_port, helm, named, render
 
 pytestmark = pytest.mark.e2e
 
@@ -112,6 +114,14 @@ def test_master_grace_period_exceeds_its_linger(
     assert "terminationGracePeriodSeconds" not in _pod(objects, "-worker-r1")
 
 
+def test_service_mode_master_grace_period_exceeds_its_linger(k8s_tools: K8sTools, chart: Path) -> None:
+    """A service-mode master (a Deployment: rollouts and drains send SIGTERM too) gets the same grace
+    period, its linger plus 20 s, instead of Kubernetes' 30 s for a 30 s linger."""
+    objects = render(k8s_tools.helm, chart, [chart / "ci" / "service-mode-values.yaml"])
+    pod = named(objects, "Deployment", "-master")["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] == 30 + 20
+
+
 @pytest.mark.parametrize(
     ("sets", "deadline"),
     [
@@ -135,15 +145,24 @@ def test_default_deadline_from_the_planned_duration(
 
 
 def test_disruption_policy_of_the_jobs(k8s_tools: K8sTools, chart: Path) -> None:
-    """The worker Job ignores pods lost to disruptions (they are replaced and rejoin: rebalancing is on);
-    the master Job fails at once on one and never retries."""
+    """The worker Job ignores pods lost to disruptions (they are replaced and rejoin: rebalancing is on),
+    fails at once on invalid configuration (exit 2: a replacement would fail the same way), and replaces
+    any other failed worker (an OOM kill, 137) up to run.workerReplacements times; the master Job fails
+    at once on a disruption and never retries."""
     objects = render(k8s_tools.helm, chart, [chart / "ci" / "run-values.yaml"])
     workers = named(objects, "Job", "-worker-0101-120000")["spec"]
     master = named(objects, "Job", "-master-0101-120000")["spec"]
     disruption = [{"type": "DisruptionTarget", "status": "True"}]
-    assert workers["podFailurePolicy"]["rules"] == [{"action": "Ignore", "onPodConditions": disruption}]
+    assert workers["podFailurePolicy"]["rules"] == [
+        {"action": "Ignore", "onPodConditions": disruption},
+        {"action": "FailJob", "onExitCodes": {"containerName": "worker", "operator": "In", "values": [2]}},
+    ]
+    assert workers["backoffLimit"] == 3
     assert master["podFailurePolicy"]["rules"] == [{"action": "FailJob", "onPodConditions": disruption}]
     assert master["backoffLimit"] == 0
+    bounded = render(k8s_tools.helm, chart, [chart / "ci" / "run-values.yaml"], ["run.workerReplacements=7"])
+    assert named(bounded, "Job", "-worker-0101-120000")["spec"]["backoffLimit"] == 7
+    assert named(bounded, "Job", "-master-0101-120000")["spec"]["backoffLimit"] == 0
     assert "--enable-rebalancing" in master["template"]["spec"]["containers"][0]["args"]
 
 
@@ -268,3 +287,118 @@ def test_values_a_cluster_rejects_are_refused(k8s_tools: K8sTools, chart: Path, 
     result = helm(getattr(k8s_tools, major), "template", RELEASE, str(chart), "-f", str(path), check=False)
     assert result.returncode != 0
     assert re.search(expected, result.stderr), f"{values} ({major}): {expected!r} not in\n{result.stderr}"
+
+
+def _template(k8s_tools: K8sTools, chart: Path, *sets: str) -> subprocess.CompletedProcess[str]:
+    """`helm template` of the chart with a host and ``sets``, whether it renders or not."""
+    args = [arg for item in ("host=http://127.0.0.1:8080", *sets) for arg in ("--set", item)]
+    return helm(k8s_tools.helm, "template", RELEASE, str(chart), *args, check=False)
+
+
+@pytest.mark.parametrize(
+    ("setting", "named_in_message", "secret"),
+    [
+        ("master.extraArgs={--scenario-auth-token=s3cret-token}", "authTokenSecret", "s3cret-token"),
+        ("workers.extraArgs={--scenario-auth-token,s3cret-token}", "authTokenSecret", "s3cret-token"),
+        ("workers.extraArgs={--scenario-auth-to=s3cret-token}", "authTokenSecret", "s3cret-token"),
+        ("dependencies.indexUrl=https://ci:s3cret@pypi.internal/simple", "dependencies.indexUrlSecret", "s3cret"),
+        (
+            "dependencies.extraIndexUrls={https://s3cret@extra.internal/simple}",
+            "secretEnv.PIP_EXTRA_INDEX_URL",
+            "s3cret",
+        ),
+        ("dependencies.proxy.url=http://me:s3cret@proxy.internal:3128", "dependencies.proxy.urlSecret", "s3cret"),
+        ("env.PIP_INDEX_URL=https://ci:s3cret@pypi.internal/simple", "secretEnv.PIP_INDEX_URL", "s3cret"),
+    ],
+)
+def test_plaintext_secrets_are_refused(
+    k8s_tools: K8sTools, chart: Path, setting: str, named_in_message: str, secret: str
+) -> None:
+    """The token option in extraArgs (with its value, before it, or abbreviated as Locust's parser
+    allows) and credentials in a URL are refused by helm template, in one line that names the
+    Secret-based value to use instead and never repeats the secret."""
+    result = _template(k8s_tools, chart, setting)
+    assert result.returncode != 0
+    line = next((x for x in result.stderr.splitlines() if "plain text" in x), "")
+    assert named_in_message in line, result.stderr
+    assert secret not in result.stderr
+
+
+def test_values_like_secrets_but_not_secrets_render(k8s_tools: K8sTools, chart: Path) -> None:
+    """Neighbours of the refused values still render: the token's header and scheme options, an index
+    URL without credentials, an `@` in a URL's path."""
+    render(
+        k8s_tools.helm,
+        chart,
+        sets=[
+            "host=http://127.0.0.1:8080",
+            "master.extraArgs={--scenario-auth-header=X-Api-Key,--scenario-auth-scheme=none}",
+            "dependencies.indexUrl=https://pypi.internal/simple",
+            "env.TEAM_PAGE=https://wiki.internal/@performance",
+        ],
+    )
+
+
+def _worker_giving_up(tries: int) -> subprocess.CompletedProcess[str]:
+    """A real `locust --worker` with no master, making ``tries`` attempts 1 ms apart (Locust's 5 s
+    interval compressed five-thousandfold, the number of tries unchanged)."""
+    return subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(FIXTURES / "locustfile.py"), "--worker"],
+        env={
+            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            "LOCUST_MASTER_NODE_HOST": "127.0.0.1",
+            "LOCUST_MASTER_NODE_PORT": str(free_port()),
+            "LOCUST_SCENARIO_MASTER_RETRY_INTERVAL": "0.001",
+            "LOCUST_SCENARIO_MASTER_WAIT": str(tries * 0.001),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_worker_wait_is_bounded_below_locusts_recursion(k8s_tools: K8sTools, chart: Path) -> None:
+    """run.workerWaitSeconds 4500 renders and 4501 is refused, naming the key: at Locust's 5 s interval
+    4500 s is 900 tries, and a real worker making 900 tries gives up with Locust's own message (exit
+    255), while the 2000 tries of 10000 s crash its recursive connect loop (RecursionError)."""
+    accepted = render(k8s_tools.helm, chart, sets=["host=http://127.0.0.1:8080", "run.workerWaitSeconds=4500"])
+    assert _env(_pod(accepted, "-worker-r1")["containers"][0])["LOCUST_SCENARIO_MASTER_WAIT"]["value"] == "4500"
+    refused = _template(k8s_tools, chart, "run.workerWaitSeconds=4501")
+    assert refused.returncode != 0
+    assert "run.workerWaitSeconds: 4501 is above 4500" in refused.stderr
+    safe = _worker_giving_up(4500 // 5)
+    assert safe.returncode == 255, safe.stderr[-2000:]
+    assert "Failed to connect to the Locust master" in safe.stderr
+    assert "RecursionError" not in safe.stderr
+    crashed = _worker_giving_up(10000 // 5)
+    assert "RecursionError" in crashed.stderr, crashed.stderr[-2000:]
+
+
+def test_installer_and_locust_containers_have_resources(k8s_tools: K8sTools, chart: Path) -> None:
+    """Every container the chart makes, the installer's init containers included, requests CPU and
+    memory and limits memory by default: a namespace with a ResourceQuota admits such pods."""
+    for values in ("host-values.yaml", "wheelhouse-image-values.yaml", "service-mode-values.yaml"):
+        objects = render(k8s_tools.helm, chart, [chart / "ci" / values])
+        for workload in by_kind(objects, "Job") + by_kind(objects, "Deployment"):
+            pod = workload["spec"]["template"]["spec"]
+            for container in pod.get("initContainers", []) + pod["containers"]:
+                resources = container.get("resources", {})
+                assert {"cpu", "memory"} <= set(resources.get("requests", {})), (values, container["name"])
+                assert "memory" in resources.get("limits", {}), (values, container["name"])
+
+
+def test_extra_objects_get_the_chart_namespace(k8s_tools: K8sTools, chart: Path) -> None:
+    """extraObjects without a namespace (maps and strings) land in namespaceOverride like every other
+    object, for `helm template | kubectl apply`; one that names its namespace keeps it, and
+    cluster-scoped kinds get none."""
+    objects = render(
+        k8s_tools.helm,
+        chart,
+        [chart / "ci" / "extra-objects-values.yaml"],
+        ["namespaceOverride=perf-tests"],
+    )
+    assert named(objects, "NetworkPolicy", "-egress")["metadata"]["namespace"] == "perf-tests"
+    assert named(objects, "ConfigMap", "-notes")["metadata"]["namespace"] == "perf-tests"
+    assert named(objects, "ConfigMap", "-shared")["metadata"]["namespace"] == "shared"
+    assert "namespace" not in named(objects, "ClusterRole", "-reader")["metadata"]

@@ -35,9 +35,11 @@ def helmfile(
     *args: str,
     host: str | None = HOST,
     run_id: str | None = None,
+    run_started: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run helmfile in the bundle's helmfile/ folder, offline, with helm 3 and our CLI on PATH."""
-    env = {k: v for k, v in os.environ.items() if k not in {"HOST", "RUN_ID"}}
+    """Run helmfile in the bundle's helmfile/ folder, offline, with helm 3 and our CLI on PATH
+    (``run_started``: RUN_STARTED, the apply time in seconds since the epoch)."""
+    env = {k: v for k, v in os.environ.items() if k not in {"HOST", "RUN_ID", "RUN_STARTED"}}
     # helmfile finds its helm 3 on PATH as `helm`, the way tools/install-k8s-tools.sh leaves it.
     helm_dir = f"{tools.helm3.parent}{os.pathsep}" if tools.helm3.name == "helm" else ""
     env["PATH"] = f"{cli_shim}{os.pathsep}{helm_dir}{env.get('PATH', '')}"
@@ -45,6 +47,8 @@ def helmfile(
         env["HOST"] = host
     if run_id is not None:
         env["RUN_ID"] = run_id
+    if run_started is not None:
+        env["RUN_STARTED"] = run_started
     return subprocess.run(
         [str(tools.helmfile), *([] if helm_dir else ["--helm-binary", str(tools.helm3)]), *args],
         cwd=deploy / "helmfile",
@@ -136,14 +140,27 @@ def test_each_apply_gets_a_new_run_id(k8s_tools: K8sTools, deploy: Path, cli_shi
 
 def test_monitoring_release_comes_first(k8s_tools: K8sTools, cli_shim: Path, tmp_path: Path) -> None:
     """With monitoring on, a release of its own carries the ServiceMonitor, PrometheusRule and
-    dashboard, and the test release `needs` it, so helmfile installs it first."""
+    dashboard, and the test release `needs` it, so helmfile installs it first; the bundle refresh is a
+    prepare hook of the test release (which every apply changes), not of the monitoring release (which
+    `apply` skips when unchanged, hooks and all)."""
     deploy = tmp_path / "deploy"
     make_bundle(deploy)
+    built = helmfile(
+        k8s_tools, deploy, cli_shim, "-e", "stress", "--state-values-set", "monitoring.enabled=true", "build"
+    )
+    assert built.returncode == 0, built.stderr
+    state = list(yaml.safe_load_all(built.stdout))[-1]
+    releases = {r["name"]: r for r in state["releases"]}
+    assert "hooks" not in releases["locust-scenarios-monitoring"]
+    (hook,) = releases["locust-scenarios"]["hooks"]
+    assert hook["events"] == ["prepare"]
+    assert hook["args"][-3:] == ["refresh-bundle", "auto", "{{ .HelmfileCommand }}"]
     args = ["-e", "stress", "--state-values-set", "monitoring.enabled=true,refreshBundle=false"]
     built = helmfile(k8s_tools, deploy, cli_shim, *args, "build")
     assert built.returncode == 0, built.stderr
     state = list(yaml.safe_load_all(built.stdout))[-1]
     releases = {r["name"]: r for r in state["releases"]}
+    assert not any("hooks" in release for release in releases.values()), "refreshBundle=false: no hook"
     assert releases["locust-scenarios"]["needs"] == ["locust/locust-scenarios-monitoring"]
     dag = helmfile(k8s_tools, deploy, cli_shim, *args, "show-dag")
     assert dag.returncode == 0, dag.stderr
@@ -166,6 +183,20 @@ def test_no_environment_fails_listing_them(k8s_tools: K8sTools, deploy: Path, cl
     assert "choose a test type with -e" in result.stderr
     for name in ENVIRONMENTS:
         assert name in result.stderr
+
+
+@pytest.mark.parametrize("command", ["template", "build", "sync"])
+def test_a_misspelt_environment_lists_the_valid_ones(
+    k8s_tools: K8sTools, deploy: Path, cli_shim: Path, command: str
+) -> None:
+    """`-e strees` stops before anything is rendered or installed, naming the environment, the file it
+    lacks and every valid environment (helmfile alone says only "no releases found")."""
+    result = helmfile(k8s_tools, deploy, cli_shim, "-e", "strees", command)
+    assert result.returncode != 0
+    message = result.stderr.rsplit("error calling fail: ", 1)[-1].strip()
+    assert message.startswith("-e strees: no such environment (no environments/strees.yaml); choose one of: ")
+    assert message.split("choose one of: ")[1].split(", ") == sorted(ENVIRONMENTS)
+    assert "no releases found" not in result.stderr
 
 
 def test_installed_pair_works_without_flags(k8s_tools: K8sTools, deploy: Path, cli_shim: Path) -> None:

@@ -63,10 +63,16 @@ def _objects(output: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("command", ["template", "lint", "build", "list", "write-values"])
 def test_reading_commands_with_only_helm_and_helmfile(moved: Path, tools_only: Path, command: str) -> None:
     """With the bundle moved and no locust-scenarios command, every reading command works and
-    nothing tries to refresh the bundle."""
+    nothing tries to refresh the bundle: the refresh hook, which helmfile runs for every command, says
+    nothing (its log line is empty) and leaves the bundle as it is."""
+    before = {path: path.read_bytes() for path in (moved / "chart" / "files").rglob("*") if path.is_file()}
     result = run(moved, str(tools_only), "-e", "stress", command, HOST="http://127.0.0.1:1")
     assert result.returncode == 0, result.stderr
-    assert "hook[" not in result.stdout + result.stderr
+    hook_lines = [line for line in (result.stdout + result.stderr).splitlines() if "hook[" in line]
+    assert all(line.strip() == "hook[prepare] logs |" for line in hook_lines), hook_lines
+    assert "bundle refreshed" not in result.stderr
+    assert "bundle not refreshed" not in result.stderr
+    assert {path: path.read_bytes() for path in (moved / "chart" / "files").rglob("*") if path.is_file()} == before
     if command == "template":
         assert len(by_kind(_objects(result.stdout), "Job")) == 2
 
@@ -86,19 +92,21 @@ def _system_path(*folders: Path) -> str:
     return os.pathsep.join([*map(str, folders), "/usr/bin", "/bin"])
 
 
+@pytest.mark.parametrize("monitoring", ["false", "true"])
 def test_sync_refreshes_when_the_command_exists(
-    k8s_tools: K8sTools, tools_only: Path, cli_shim: Path, tmp_path: Path
+    k8s_tools: K8sTools, tools_only: Path, cli_shim: Path, tmp_path: Path, monitoring: str
 ) -> None:
-    """`sync` runs the refresh just before installing (a stale package file is replaced, one line says
-    so); `template` before it left the stale file alone."""
+    """`sync` runs the refresh before rendering any release (a stale package file is replaced, one line
+    says so), with the monitoring release in front too; `template` before it left the stale file alone."""
     deploy = tmp_path / "deploy"
     make_bundle(deploy)
     stale = deploy / "chart" / "files" / "package" / "locust_scenarios" / "_settings" / "models.py"
     stale.write_text("# stale copy from an older install\n")
     path = _system_path(tools_only, cli_shim)
-    assert run(deploy, path, "-e", "smoke", "template", HOST="http://127.0.0.1:1").returncode == 0
+    sets = ("--state-values-set", f"monitoring.enabled={monitoring}")
+    assert run(deploy, path, "-e", "smoke", *sets, "template", HOST="http://127.0.0.1:1").returncode == 0
     assert stale.read_text().startswith("# stale copy")
-    result = run(deploy, path, "-e", "smoke", "sync", HOST="http://127.0.0.1:1")
+    result = run(deploy, path, "-e", "smoke", *sets, "sync", HOST="http://127.0.0.1:1")
     output = result.stdout + result.stderr
     assert "bundle refreshed: it ships the code installed now" in output
     assert CLUSTER_UNREACHABLE in output

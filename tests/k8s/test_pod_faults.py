@@ -7,9 +7,12 @@ index at all."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -115,19 +118,28 @@ def _users(run: RenderedRun) -> dict[str, Any]:
     return json.loads(stats) if stats else {}
 
 
+def _running_with_a_spare_worker(
+    rendered: Render, target: HTTPServer, pods: Pods, duration: str
+) -> tuple[RenderedRun, dict[str, PodSimulation], subprocess.Popen[bytes], subprocess.Popen[bytes]]:
+    """A smoke run of 4 users on two workers, running: the run, its pods (worker-2 prepared, not started:
+    the Job's replacement), the master's process and worker-1's (the one a test takes away)."""
+    scenario = {"name": "smoke", "users": 4, "duration": duration, "rampUp": "1s", "thresholds": "fail_ratio<1%"}
+    run = rendered(_values(target, scenario))
+    prepared = pods.prepare(run, ["master", "worker-0", "worker-1", "worker-2"])
+    master = pods.start(prepared["master"])
+    pods.start(prepared["worker-0"])
+    worker = pods.start(prepared["worker-1"])
+    _wait(lambda: _users(run).get("user_count", 0) == 4, 60, f"4 users\n{pods.context()}")
+    return run, prepared, master, worker
+
+
 def test_a_lost_worker_is_replaced_and_the_run_passes(
     rendered: Render, fast_target: HTTPServer, tmp_path: Path, pods: Pods
 ) -> None:
     """A worker killed mid-run (evicted, spot reclaim) shows as missing in the exporter and the master's
     log; its replacement pod joins, rebalancing gives it users so the load is back to the plan, and the
     run completes with exit 0 (the lost worker's replacement restored the load in time)."""
-    scenario = {"name": "smoke", "users": 4, "duration": "40s", "rampUp": "1s", "thresholds": "fail_ratio<1%"}
-    run = rendered(_values(fast_target, scenario))
-    prepared = pods.prepare(run, ["master", "worker-0", "worker-1", "worker-2"])
-    master = pods.start(prepared["master"])
-    pods.start(prepared["worker-0"])
-    victim = pods.start(prepared["worker-1"])
-    _wait(lambda: _users(run).get("user_count", 0) == 4, 60, f"4 users\n{pods.context()}")
+    run, prepared, master, victim = _running_with_a_spare_worker(rendered, fast_target, pods, "40s")
     victim.kill()  # as an eviction past its grace period, or a lost node: no goodbye to the master
     victim.wait()
     missing = ""
@@ -150,6 +162,34 @@ def test_a_lost_worker_is_replaced_and_the_run_passes(
     assert pods.processes["worker-2"].wait(timeout=60) == 0
     assert pods.processes["worker-0"].wait(timeout=60) == 0
     assert pods.log("master").count(SUMMARY) == 1
+
+
+def test_a_drained_worker_is_replaced_and_the_lost_worker_rule_decides(
+    rendered: Render, fast_target: HTTPServer, tmp_path: Path, pods: Pods
+) -> None:
+    """A worker drained mid-run (SIGTERM, as an eviction or a preemption sends it) exits 4, not 0: its pod
+    failed, so the worker Job (which ignores disruptions) starts a replacement instead of counting a
+    completion. The master hears the worker quit and gives its users to the other one at once; the
+    replacement rejoins and gets its share (rebalancing); the load never left the plan for longer than
+    the lost-worker rule allows, so the run passes (0), its summary naming the lost worker."""
+    run, prepared, master, drained = _running_with_a_spare_worker(rendered, fast_target, pods, "30s")
+    drained.send_signal(signal.SIGTERM)
+    assert drained.wait(timeout=30) == ExitCode.INTERRUPTED, pods.context()
+    _wait(lambda: "quit." in pods.log("master"), 30, f"the master to hear the worker quit\n{pods.context()}")
+    pods.start(prepared["worker-2"])  # the Job's replacement pod
+
+    def rebalanced() -> bool:
+        workers = _users(run).get("workers", [])
+        running = [w for w in workers if w.get("state") in ("running", "spawning")]
+        return len(running) == 2 and all(w.get("user_count", 0) == 2 for w in running)
+
+    _wait(rebalanced, 30, f"the replacement to carry its share\n{pods.context()}")
+    code = master.wait(timeout=120)
+    assert code == ExitCode.PASSED, pods.context()
+    line = next(line for line in pods.log("master").splitlines() if SUMMARY in line)
+    assert len(json.loads(line[line.index("{") :])["workers_lost"]) == 1, line
+    assert pods.processes["worker-2"].wait(timeout=60) == 0
+    assert pods.processes["worker-0"].wait(timeout=60) == 0
 
 
 def test_sigterm_ends_the_master_with_4_within_its_grace_period(
@@ -220,15 +260,17 @@ def test_unreachable_index_fails_the_init_step_with_a_message(
     rendered: Render, fast_target: HTTPServer, tmp_path: Path
 ) -> None:
     """With no route to the index, the installer fails (the pod never starts Locust) and its log ends
-    with one line naming the index, without its credentials, and the values that fix it."""
+    with one line naming the index, without the credentials its URL carries (from a Secret, as the chart
+    requires), and the values that fix it."""
     port = free_port()  # nothing listens there
     values = _values(
         fast_target,
         {"name": "smoke"},
-        dependencies={"indexUrl": f"http://ci:s3cret@127.0.0.1:{port}/simple", "pipArgs": ["--retries", "0"]},
+        dependencies={"indexUrlSecret": {"name": "pip-index", "key": "url"}, "pipArgs": ["--retries", "0"]},
     )
     run = rendered(values)
-    pod = run.pod("master", tmp_path / "master", base_env={**run.common["base_env"], **NO_PIP_CONFIG})
+    secrets = {"pip-index": {"url": f"http://ci:s3cret@127.0.0.1:{port}/simple"}}
+    pod = run.pod("master", tmp_path / "master", base_env={**run.common["base_env"], **NO_PIP_CONFIG}, secrets=secrets)
     assert pod.run_init_containers(timeout=300, check=False) != 0
     log = (tmp_path / "master" / "install-dependencies.log").read_text()
     last = log.strip().splitlines()[-1]
@@ -238,36 +280,64 @@ def test_unreachable_index_fails_the_init_step_with_a_message(
     assert "s3cret" not in log
 
 
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "kubernetes.md"
+
+
+def _wheelhouse_recipe(platform: str, python_version: str, requirements: Path, wheels: Path) -> list[str]:
+    """The `pip download` line of docs/kubernetes.md for ``platform``, for this interpreter's pip, with
+    the given Python version, requirements and target folder."""
+    line = next(x for x in DOCS.read_text().splitlines() if x.startswith("pip download") and platform in x)
+    args = shlex.split(line)[1:]
+    args[args.index("--python-version") + 1] = python_version
+    args[args.index("-r") + 1] = str(requirements)
+    args[args.index("-d") + 1] = str(wheels)
+    return [*args, "-q"]
+
+
+def test_wheelhouse_recipe_fetches_the_images_platform(tmp_path: Path, bundle: tuple[Path, BundleReport]) -> None:
+    """The documented wheelhouse recipe for arm64 nodes, run on this machine (another platform, as a Mac
+    or an x86 laptop would be), downloads the pinned list for the image: pydantic-core as a CPython 3.13
+    aarch64 manylinux wheel, and only wheels that such a node can install."""
+    wheels = tmp_path / "wheels"
+    recipe = _wheelhouse_recipe("manylinux2014_aarch64", "3.13", bundle[0] / "requirements.txt", wheels)
+    subprocess.run([sys.executable, "-m", "pip", *recipe], check=True, timeout=600)
+    names = sorted(p.name for p in wheels.glob("*.whl"))
+    core = next(name for name in names if name.startswith("pydantic_core-"))
+    assert "-cp313-cp313-" in core, core
+    assert "aarch64" in core, core
+    for name in names:
+        tags = name.removesuffix(".whl").split("-")[-3:]
+        assert tags[2] == "any" or "aarch64" in tags[2], name
+
+
 def test_wheelhouse_installs_with_no_index_at_all(
     rendered: Render, locust_only_venv: Path, fast_target: HTTPServer, tmp_path: Path, bundle: tuple[Path, BundleReport]
 ) -> None:
-    """Wheels downloaded once into a volume are all the installer needs: with the index unreachable and
-    pip's --no-index, it installs the pinned list from the wheelhouse."""
+    """Wheels downloaded once into a volume, with the documented recipe for the image's platform and
+    Python (here the stand-in's), are all the installer needs: with the index unreachable and pip's
+    --no-index, it installs the pinned list from the wheelhouse on a ReadOnlyMany claim."""
     wheels = tmp_path / "claim"
-    requirements = bundle[0] / "requirements.txt"
-    subprocess.run(
-        [
-            python_of(locust_only_venv),
-            "-m",
-            "pip",
-            "download",
-            "-q",
-            "--only-binary=:all:",
-            "--no-deps",
-            "-r",
-            str(requirements),
-            "-d",
-            str(wheels / "wheels"),
-        ],
+    python = python_of(locust_only_venv)
+    version = subprocess.run(
+        [python, "-c", "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"],
+        capture_output=True,
+        text=True,
         check=True,
-        timeout=600,
-    )
+    ).stdout.strip()
+    platform_tag = f"manylinux2014_{os.uname().machine}"
+    recipe = _wheelhouse_recipe("manylinux2014_x86_64", version, bundle[0] / "requirements.txt", wheels / "wheels")
+    recipe[recipe.index("--platform") + 1] = platform_tag
+    subprocess.run([python, "-m", "pip", *recipe], check=True, timeout=600)
     values = _values(
         fast_target,
         {"name": "smoke"},
         dependencies={
             "indexUrl": f"http://127.0.0.1:{free_port()}/simple",
-            "wheelhouse": {"volume": {"persistentVolumeClaim": {"claimName": "wheels"}}, "path": "wheels"},
+            "wheelhouse": {
+                "volume": {"persistentVolumeClaim": {"claimName": "wheels", "readOnly": True}},
+                "accessMode": "ReadOnlyMany",
+                "path": "wheels",
+            },
         },
     )
     run = rendered(values)

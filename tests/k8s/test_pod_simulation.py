@@ -44,6 +44,8 @@ class RunResult:
     logs: dict[str, str]
     max_users: int
     metrics: str
+    metrics_over_ipv6: str
+    """/metrics as scraped at [::1]: the chart's metrics.bindAddress "::" takes IPv6 too."""
     requests_served: int
     stopped_by_probe: list[bool]
     served: dict[str, str]
@@ -89,7 +91,7 @@ def simulate_run(
         list(pool.map(lambda pod: pod.run_init_containers(timeout=300), pods))
 
     logs: dict[str, Path] = {pod.name: pod.root / "container.log" for pod in pods}
-    max_users, metrics = 0, ""
+    max_users, metrics, metrics_over_ipv6 = 0, "", ""
     served: dict[str, str] = {}
     with running(pods) as processes:
         deadline = time.monotonic() + 180
@@ -103,6 +105,7 @@ def simulate_run(
             scraped = http_get(f"http://127.0.0.1:{ports[9646]}/metrics")
             if scraped and "locust" in scraped:
                 metrics = scraped
+                metrics_over_ipv6 = http_get(f"http://[::1]:{ports[9646]}/metrics") or metrics_over_ipv6
             for name in ("record.json", "report.html"):
                 answer = http_get(f"http://127.0.0.1:{ports[9646]}/results/{name}")
                 if answer:
@@ -116,6 +119,7 @@ def simulate_run(
         logs={name: path.read_text(errors="replace") for name, path in logs.items()},
         max_users=max_users,
         metrics=metrics,
+        metrics_over_ipv6=metrics_over_ipv6,
         requests_served=len(target.log),
         stopped_by_probe=[pod.stopped_by_probe for pod in pods[1:]],
         served=served,
@@ -166,7 +170,8 @@ def test_run_mode_pods_pass(
 ) -> None:
     """Master and two workers, started from the rendered Jobs, import the package from the mounted
     ConfigMap, run the smoke profile against the local target, serve /stats/requests and /metrics
-    during the run, and all exit 0 (the master's 0 is the passing verdict)."""
+    during the run (the metrics on IPv4 and IPv6: the chart binds "::"), and all exit 0 (the master's 0
+    is the passing verdict)."""
     result = simulate_run(
         k8s_tools,
         chart,
@@ -181,6 +186,7 @@ def test_run_mode_pods_pass(
     assert result.requests_served > 0
     assert result.max_users >= 2, context
     assert "locust" in result.metrics, context
+    assert "locust_users" in result.metrics_over_ipv6, context
     for name in ("worker-0", "worker-1"):
         assert "Traceback" not in result.logs[name], context
 

@@ -8,6 +8,8 @@ would leave the process waiting, or kill it with no summary and no exit code.
 - During a run: the users stop (within ``_QUIT_GRACE / 2``), Locust shuts down as usual with one
   summary, exit 4; should it not, the process quits by itself ``_QUIT_GRACE`` seconds later.
 - After a run (its linger, or a web UI whose run finished): exit with that run's verdict.
+- A worker that quits before its run is over (a drained node's SIGTERM, which Locust handles itself
+  on a worker) exits 4, not 0, so that a Job replaces it: ``worker_quitting``.
 - Once quitting has begun, the first signal lets a linger run its capped course and the second ends
   it at once; should the work of quitting then be stuck, the process ends ``_FORCED_EXIT_AFTER``
   seconds later regardless.
@@ -22,12 +24,13 @@ import sys
 from typing import NoReturn
 
 import gevent
+from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING, WorkerRunner
 
-from locust_scenarios._exitcodes import ExitCode
+from locust_scenarios._exitcodes import ExitCode, most_severe
 
 from .state import Run
 
-__all__ = ["install"]
+__all__ = ["install", "worker_quitting"]
 
 logger = logging.getLogger("locust_scenarios")
 
@@ -103,3 +106,24 @@ def _exit_regardless(run: Run) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(ExitCode.INTERRUPTED if code is None else code)
+
+
+def worker_quitting(run: Run) -> None:
+    """A worker that quits before its run is over exits 4 instead of Locust's 0.
+
+    That is SIGTERM from a node drain, a preemption or a spot reclaim (Locust's own handler shuts the
+    worker down), Ctrl-C, or a master gone silent. With 0 a Job counts the pod as a completion and never
+    replaces it, and the run goes on one worker short; with 4 the pod failed, and the worker Job
+    replaces it (the replacement rejoins; the lost-worker rule decides the verdict). A worker its master
+    stopped or told to quit (the run is over) keeps Locust's code.
+    """
+    environment = run.environment
+    runner = environment.runner
+    if not isinstance(runner, WorkerRunner) or runner.state in (STATE_STOPPING, STATE_STOPPED, STATE_CLEANUP):
+        return
+    logger.warning(
+        "this worker quits before the run was over (%s): exit code %d, so that it is replaced",
+        runner.state,
+        ExitCode.INTERRUPTED,
+    )
+    environment.process_exit_code = most_severe(ExitCode.INTERRUPTED, environment.process_exit_code)
