@@ -36,6 +36,11 @@ setting the bundle lacks, autoscaling in run mode, monitoring without its parts.
 {{- $errors = append $errors (printf "locust.locustfiles: %s is not in the bundle (bundle it with --locustfile)" .) }}
 {{- end }}
 {{- end }}
+{{- if and $v.scenario.baselineRecord (include "locust-scenarios.installDependencies" .) }}
+{{- if not (regexMatch "(?m)^jsonschema([=<>~!;\\[ ]|$)" (include "locust-scenarios.requirements" .)) }}
+{{- $errors = append $errors "scenario.baselineRecord: the pods check the baseline record with jsonschema, which the bundle does not install: re-make it with `locust-scenarios bundle DIR --with jsonschema` (or add jsonschema to dependencies.packages)" }}
+{{- end }}
+{{- end }}
 {{- if get $bundle "locustfiles" }}
 {{- $names := get $bundle "settingsEnv" | default dict }}
 {{- range $key, $value := $v.scenario }}

@@ -289,6 +289,19 @@ def test_values_a_cluster_rejects_are_refused(k8s_tools: K8sTools, chart: Path, 
     assert re.search(expected, result.stderr), f"{values} ({major}): {expected!r} not in\n{result.stderr}"
 
 
+def test_a_baseline_record_renders_once_jsonschema_is_installed(k8s_tools: K8sTools, chart: Path) -> None:
+    """`scenario.baselineRecord` with jsonschema among the packages the pods install renders, and the
+    master gets the record's path (refused without it: bad-values-template/baseline-record-without-jsonschema)."""
+    result = _template(
+        k8s_tools,
+        chart,
+        "scenario.baselineRecord=baseline.json",
+        "dependencies.packages={pydantic-settings==2.16.3,jsonschema==4.23.0}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "baseline.json" in result.stdout
+
+
 def _template(k8s_tools: K8sTools, chart: Path, *sets: str) -> subprocess.CompletedProcess[str]:
     """`helm template` of the chart with a host and ``sets``, whether it renders or not."""
     args = [arg for item in ("host=http://127.0.0.1:8080", *sets) for arg in ("--set", item)]
