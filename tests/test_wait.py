@@ -420,22 +420,33 @@ def test_documented_kubectl_loop_ends_on_failure_and_on_a_deleted_job(tmp_path: 
     assert "--ignore-not-found" in get_job[0]
 
 
-def test_notes_recipe_ends_on_failure(tmp_path: Path) -> None:
+def test_notes_recipe_ends_on_failure_and_on_a_deleted_job(tmp_path: Path) -> None:
     """The plain-kubectl loop NOTES.txt prints stops on a Failed Job (not only on Complete) and prints the
-    master's exit code."""
+    master's exit code; it also stops, saying so, when the Job is deleted (instead of polling forever)."""
     notes = (Path(__file__).parent.parent / "chart" / "templates" / "NOTES.txt").read_text()
-    loop = next(line.strip() for line in notes.splitlines() if line.strip().startswith("until "))
+    loop = next(line.strip() for line in notes.splitlines() if line.strip().startswith("job="))
     loop = loop.replace("{{ $ns }}", "locust").replace("{{ $masterJob }}", JOB).replace("sleep 10", "sleep 0.01")
     code = next(line.strip() for line in notes.splitlines() if "exitCode" in line)
     code = code.replace("{{ $ns }}", "locust").replace("{{ $masterJob }}", JOB)
-    replay = Replay(tmp_path)
-    replay.on("get", "job", answers=[{"text": ""}, {"text": "FailureTarget"}, {"text": "FailureTarget Failed"}])
-    replay.on("get", "pods", answers=[{"text": "3"}])
-    replay.write()
-    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(
-        ["sh", "-c", f"{loop}\n{code}"], env=env, capture_output=True, text=True, timeout=60, check=False
+    failed = Replay(tmp_path / "failed")
+    failed.on(
+        "get",
+        "job",
+        answers=[{"text": f"{JOB}:"}, {"text": f"{JOB}:FailureTarget"}, {"text": f"{JOB}:FailureTarget Failed"}],
     )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().endswith("3")
-    assert sum(call[2:4] == ["get", "job"] for call in calls(tmp_path)) == 3
+    failed.on("get", "pods", answers=[{"text": "3"}])
+    deleted = Replay(tmp_path / "deleted")
+    deleted.on("get", "job", answers=[{"text": f"{JOB}:"}, {"text": ""}])
+    deleted.on("get", "pods", answers=[{"text": ""}])
+    outputs = []
+    for replay in (failed, deleted):
+        replay.write()
+        env = {**os.environ, "PATH": f"{replay.folder}{os.pathsep}{os.environ['PATH']}"}
+        result = subprocess.run(
+            ["sh", "-c", f"{loop}\n{code}"], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout)
+    assert outputs[0].strip().endswith("3")
+    assert sum(call[2:4] == ["get", "job"] for call in calls(tmp_path / "failed")) == 3
+    assert f"job/{JOB} is gone" in outputs[1]
