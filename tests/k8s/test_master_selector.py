@@ -60,12 +60,14 @@ def test_this_charts_master_is_selected_by_its_rendered_labels(k8s_tools: K8sToo
 
 
 def _helmfile_master_selector() -> dict[str, str]:
-    """The ``configOnly.masterSelector`` the helmfile gives the config release (``$release`` filled in)."""
+    """The ``configOnly.masterSelector`` the helmfile gives the config release (``$release`` filled in):
+    one of the selectors its ``range`` over the components writes."""
     text = (REPO / "helmfile" / "helmfile.yaml.gotmpl").read_text()
-    block = re.search(r"\n( +)masterSelector:\n((?:\1 +.+\n)+)", text)
+    block = re.search(r"\n( +)\{\{ \$component \}\}Selector:\n((?:\1 +.+\n)+)", text)
     assert block is not None
-    pairs = (line.strip().split(": ", 1) for line in block.group(2).splitlines())
-    return {key: value.replace("{{ $release }}", RELEASE) for key, value in pairs}
+    pairs = (line.strip().split(": ", 1) for line in block.group(2).splitlines() if not line.strip().startswith("{{-"))
+    filled = {"{{ $release }}": RELEASE, "{{ $component }}": "master"}
+    return {key: filled.get(value, value) for key, value in pairs}
 
 
 def test_deliveryhero_master_is_selected_by_its_rendered_labels(
