@@ -25,6 +25,7 @@ from locust_scenarios._settings.redaction import redact
 
 if TYPE_CHECKING:
     from .endpoints import EndpointTable
+    from .flowfile import JourneyPlan
 
 __all__ = ["Call", "CallBlock", "Picker", "Request", "judge", "seconds", "send"]
 
@@ -271,9 +272,17 @@ def seconds(budget: str | float) -> float:
 class Picker:
     """The endpoints as ready-to-send requests, picked by weight: constant time for one, a bisection for many."""
 
-    __slots__ = ("cumulative", "requests", "single", "total")
+    __slots__ = ("auth", "cumulative", "journeys", "requests", "single", "total")
 
     def __init__(self, table: EndpointTable, auth: Callable[[str], Mapping[str, str]]) -> None:
+        self.journeys: JourneyPlan | None = table.journeys
+        """A journeys file: each iteration runs a flow instead of picking a request."""
+        self.auth = dict(auth(""))
+        if table.journeys is not None:
+            self.requests: tuple[Request, ...] = ()
+            self.cumulative: tuple[float, ...] = ()
+            self.total, self.single = 0.0, None
+            return
         self.requests = tuple(
             Request(
                 method=endpoint.method,

@@ -17,12 +17,15 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from locust_scenarios._settings.errors import SettingsError, pydantic_rule
 from locust_scenarios._settings.options import Setting, install_hint, parse_duration, shown, suggest
+
+if TYPE_CHECKING:
+    from .flowfile import JourneyPlan
 
 __all__ = ["DEFAULT_ENDPOINTS", "Endpoint", "EndpointSource", "EndpointTable", "load_endpoints"]
 
@@ -180,7 +183,10 @@ def _entries(document: Any) -> list[Mapping[str, Any]]:
     if isinstance(document, Mapping):
         unknown = sorted(set(document) - {"endpoints", "defaults"})
         if unknown:
-            raise ValueError(f"unknown top-level key {unknown[0]!r}: expected 'endpoints' and optional 'defaults'")
+            raise ValueError(
+                f"unknown top-level key {unknown[0]!r}: expected 'endpoints' and optional 'defaults' "
+                "(or the journeys tables 'data' and 'flows')"
+            )
         defaults = document.get("defaults") or {}
         if not isinstance(defaults, Mapping):
             raise ValueError("'defaults' must be a table of endpoint fields")
@@ -246,6 +252,8 @@ def load_endpoints(source: EndpointSource | None, *, origin: Setting | None = No
 class EndpointTable:
     endpoints: tuple[Endpoint, ...]
     cumulative: tuple[float, ...]
+    journeys: JourneyPlan | None = None
+    """A journeys file's checked flows (``endpoints`` is then empty)."""
 
     @classmethod
     def of(cls, endpoints: tuple[Endpoint, ...]) -> EndpointTable:

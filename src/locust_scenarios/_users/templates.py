@@ -49,21 +49,28 @@ _TABLES: weakref.WeakKeyDictionary[Environment, dict[tuple[type[User], str | Non
 
 def endpoint_table(environment: Environment, user_class: type[EndpointsUser]) -> EndpointTable:
     """The class's endpoints, loaded once per value of the setting (a worker gets the master's value)."""
-    from .endpoints import EndpointTable, load_endpoints  # noqa: PLC0415  (pydantic: at init, once)
+    from .endpoints import EndpointTable  # noqa: PLC0415  (pydantic: at init, once)
+    from .flowfile import JourneyPlan, load_configured  # noqa: PLC0415
+    from .journeys import connect  # noqa: PLC0415
 
     configured = scenario_settings(environment).endpoints or None
     tables = _TABLES.setdefault(environment, {})
     table = tables.get((user_class, configured))
     if table is None:
         if configured:
-            endpoints = load_endpoints(configured)
+            loaded = load_configured(configured)
         elif user_class.endpoints is None and user_class.require_endpoints:
             raise no_endpoints()
         else:
             declared = user_class.endpoints
             origin = Setting(f"{user_class.__name__}.endpoints", "class attribute")
-            endpoints = load_endpoints(declared, origin=origin)
-        table = tables[(user_class, configured)] = EndpointTable.of(endpoints)
+            loaded = load_configured(declared, origin=origin)
+        if isinstance(loaded, JourneyPlan):
+            connect(environment, loaded)  # a master answers its workers' requests for unique rows from now
+            table = EndpointTable((), (), journeys=loaded)
+        else:
+            table = EndpointTable.of(loaded)
+        tables[(user_class, configured)] = table
     return table
 
 
@@ -293,12 +300,18 @@ class EndpointsUser(RestUser):
         """One iteration: a request to an endpoint picked by weight, checked against its status.
 
         The endpoints are turned into ready-to-send requests once per run; each iteration picks one,
-        sends it and reports it once, with the same checks ``call()`` applies.
+        sends it and reports it once, with the same checks ``call()`` applies. With a journeys file
+        (``[[flows]]``), one iteration is one flow picked by weight (see ``journeys``).
         """
         resolved = self._current()
         picker = resolved.picker
         if picker is None:
             picker = resolved.picker = Picker(endpoint_table(self.environment, type(self)), self.auth_headers)
+        if picker.journeys is not None:
+            from .journeys import run_iteration  # noqa: PLC0415  (loaded with the plan; a lookup here)
+
+            run_iteration(self, picker.journeys, picker.auth)
+            return
         request = picker.pick()
         with send(self, request) as response:
             judge(response, request.expected or (200,), request.budget)

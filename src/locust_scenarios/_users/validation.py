@@ -37,9 +37,9 @@ def validate_user_settings(environment: Environment, settings: ScenarioSettings 
             if issubclass(user_class, RestUser):
                 settings_think_time(settings)
             if issubclass(user_class, EndpointsUser) and settings.endpoints:
-                from .endpoints import load_endpoints  # noqa: PLC0415  (pydantic, at init)
+                from .flowfile import load_configured  # noqa: PLC0415  (pydantic, at init)
 
-                load_endpoints(settings.endpoints)
+                load_configured(settings.endpoints)
             elif issubclass(user_class, EndpointsUser) and user_class.require_endpoints and not user_class.endpoints:
                 raise no_endpoints()
         return

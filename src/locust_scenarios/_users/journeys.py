@@ -1,0 +1,201 @@
+"""Running journeys: one iteration of the config-driven user is one flow, step by step.
+
+Each user keeps what lasts its life (the captures and data rows of its ``on_start`` flows, its index)
+and starts every iteration from that: a flow picked by weight draws a row from each data file it
+reads, then sends its steps in order. A step's request is checked (status, latency budget, checks)
+and its captures saved; a failed step ends the iteration, so no later step goes out with a value that
+was never captured. A ``unique`` data file that has run out stops the user (``stop_run`` also ends
+the run, ``recycle`` never runs out). The ``on_start`` flows run before the first iteration's flow,
+and again before the next one until they succeed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import random
+import uuid
+import weakref
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import gevent
+from locust import User
+from locust.env import Environment
+from locust.exception import StopUser
+
+from .captures import CaptureError, JsonBody
+from .feeders import DataExhaustedError, Feeder
+from .flowfile import FlowPlan, JourneyPlan, StepPlan
+from .sharing import feeders_for
+from .templating import RenderError, Template, _text, render_body
+
+__all__ = ["JourneyError", "connect", "run_iteration"]
+
+_INDEXES: weakref.WeakKeyDictionary[Environment, itertools.count[int]] = weakref.WeakKeyDictionary()
+_RUN_IDS: weakref.WeakKeyDictionary[Environment, str] = weakref.WeakKeyDictionary()
+_FEEDERS: weakref.WeakKeyDictionary[Environment, dict[int, dict[str, Feeder]]] = weakref.WeakKeyDictionary()
+
+
+class JourneyError(Exception):
+    """A step could not be sent (a value that cannot go where its template puts it)."""
+
+
+def connect(environment: Environment, plan: JourneyPlan) -> dict[str, Feeder]:
+    """The plan's data files for this process (on a master: the allocator of ``unique`` rows), once."""
+    by_plan = _FEEDERS.setdefault(environment, {})
+    feeders = by_plan.get(id(plan))
+    if feeders is None:
+        feeders = by_plan[id(plan)] = feeders_for(environment, plan.data)
+    return feeders
+
+
+def _run_id(environment: Environment) -> str:
+    run_id = _RUN_IDS.get(environment)
+    if run_id is None:
+        given = getattr(environment.parsed_options, "prometheus_run_id", None)
+        run_id = _RUN_IDS[environment] = str(given or uuid.uuid4().hex[:12])
+    return run_id
+
+
+class _UserState:
+    """What one user keeps between iterations."""
+
+    __slots__ = ("drawn", "feeders", "iteration", "lasting", "started")
+
+    def __init__(self, user: User, plan: JourneyPlan) -> None:
+        environment = user.environment
+        index = next(_INDEXES.setdefault(environment, itertools.count()))
+        self.lasting: dict[str, Any] = {**plan.env, "user_index": index, "run_id": _run_id(environment)}
+        self.feeders = connect(environment, plan)
+        self.iteration = 0
+        self.started = not plan.on_start
+        self.drawn: frozenset[str] = frozenset()  # data files whose on_start row lasts the user's life
+
+
+def _pick(plan: JourneyPlan) -> FlowPlan:
+    flows = plan.flows
+    if len(flows) == 1:
+        return flows[0]
+    index = bisect.bisect_right(plan.cumulative, random.random() * plan.cumulative[-1])
+    return flows[min(index, len(flows) - 1)]
+
+
+def run_iteration(user: Any, plan: JourneyPlan, auth: Mapping[str, str]) -> None:
+    """One iteration of ``user``: the ``on_start`` flows if they have not succeeded yet, then one flow."""
+    state: _UserState | None = user.__dict__.get("_journey_state")
+    if state is None:
+        state = user.__dict__["_journey_state"] = _UserState(user, plan)
+    state.iteration += 1
+    if not state.started:
+        scope = {**state.lasting, "iteration": state.iteration}
+        drawn: set[str] = set()
+        for flow in plan.on_start:
+            if not _run_flow(user, flow, scope, state, drawn, auth=auth):
+                return
+        state.lasting.update(scope)
+        del state.lasting["iteration"]
+        state.drawn = frozenset(drawn)
+        state.started = True
+    scope = {**state.lasting, "iteration": state.iteration}
+    _run_flow(user, _pick(plan), scope, state, set(state.drawn), auth=auth)
+
+
+def _run_flow(
+    user: Any, flow: FlowPlan, scope: dict[str, Any], state: _UserState, drawn: set[str], *, auth: Mapping[str, str]
+) -> bool:
+    for name in flow.data:
+        if name in drawn:
+            continue
+        try:
+            row = state.feeders[name].next_row()
+        except DataExhaustedError:
+            raise StopUser() from None
+        except ValueError as error:  # a malformed row: the iteration stops, reported once
+            _report(user, flow.steps[0], str(error))
+            return False
+        for column, value in row.items():
+            scope[f"{name}.{column}"] = value
+        drawn.add(name)
+    for step in flow.steps:
+        if step.for_each is not None:
+            values = scope[step.for_each]
+            if not isinstance(values, list):
+                _report(user, step, f"for_each {step.for_each}: expected a list, got {type(values).__name__}")
+                return False
+            for value in values:
+                scope[step.each] = value
+                if not _run_step(user, step, scope, auth):
+                    return False
+            continue
+        for _ in range(step.repeat):
+            if not _run_step(user, step, scope, auth):
+                return False
+    return True
+
+
+def _report(user: Any, step: StepPlan, message: str) -> None:
+    """A step that could not be sent, reported as a failed request under the step's name."""
+    user.environment.events.request.fire(
+        request_type=step.method,
+        name=step.label or step.path.source,
+        response_time=0,
+        response_length=0,
+        response=None,
+        context={},
+        exception=JourneyError(message),
+    )
+
+
+def _run_step(user: Any, step: StepPlan, scope: dict[str, Any], auth: Mapping[str, str]) -> bool:
+    """Send one request of a step, judge it, save its captures; False ends the iteration."""
+    try:
+        url = step.path.render(scope, "path")
+        if step.query:
+            pairs = [
+                (key, value.render(scope) if isinstance(value, Template) else _text(value)) for key, value in step.query
+            ]
+            url += ("&" if "?" in url else "?") + urlencode(pairs)
+        if url.startswith(("http://", "https://")):
+            auth = user.auth_headers(url)
+        headers = {**auth, **{name: template.render(scope, "header") for name, template in step.headers}}
+        body = render_body(step.body, scope)
+    except RenderError as error:
+        _report(user, step, str(error))
+        return False
+    with user.client.request(
+        step.method, url, name=step.label, catch_response=True, headers=headers, json=body
+    ) as response:
+        ok = _judge(response, step, scope)
+    if step.think:
+        gevent.sleep(step.think)
+    return ok
+
+
+def _judge(response: Any, step: StepPlan, scope: dict[str, Any]) -> bool:
+    status = response.status_code or 0
+    meta = response.request_meta
+    if status == 0 and meta.get("exception") is not None:
+        return False  # no response: Locust reports the connection error itself
+    if status not in step.expected:
+        expected = " or ".join(str(code) for code in step.expected)
+        response.failure(f"expected status {expected}, got {status}")
+        return False
+    if step.budget is not None and meta.get("response_time", 0.0) > step.budget * 1000:
+        from locust_scenarios._settings.options import format_duration  # noqa: PLC0415  (rare)
+
+        response.failure(f"slower than the {format_duration(step.budget)} latency budget")
+        return False
+    if step.checks or step.captures:
+        body = JsonBody(response.content)
+        try:
+            for check in step.checks:
+                check.verify(response, body)
+            for capture in step.captures:
+                scope[capture.name] = capture.take(response, body)
+        except CaptureError as error:
+            response.failure(str(error))
+            return False
+    response.success()
+    return True

@@ -1,0 +1,222 @@
+"""Journeys of the config-driven user: flows, templates, captures, checks, data files, the check before load."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from locust_scenarios import EndpointsUser, SettingsError
+from locust_scenarios._users.flowfile import JourneyPlan, load_configured
+from locust_scenarios._users.templating import RenderError, parse_template
+
+from .conftest import base_url, locust
+from .test_users import SRC, errors, options, run
+
+SHOP = """
+[[data]]
+name = "accounts"
+file = "accounts.csv"
+mode = "sequential"
+
+[[flows]]
+name = "shop"
+
+[[flows.steps]]
+method = "POST"
+path = "/api/login"
+json = { user = "{{ accounts.user }}", password = "{{ accounts.password }}" }
+capture = { token = "json:token" }
+
+[[flows.steps]]
+path = "/api/items"
+capture = { item = "json:items[0].id" }
+
+[[flows.steps]]
+path = "/api/items/{{ item }}"
+name = "/api/items/[id]"
+headers = { Authorization = "Bearer {{ token }}" }
+checks = [{ json = "id", equals = 42 }]
+"""
+
+
+class Journey(EndpointsUser):
+    """The config-driven user, as a locustfile would declare it."""
+
+
+def write(tmp_path: Path, text: str, name: str = "shop.toml") -> Path:
+    """``text`` (dedented) written to ``tmp_path/name``, with a small accounts.csv beside it."""
+    (tmp_path / "accounts.csv").write_text("user,password\nada,s3cret\nbob,hunter2\n")
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def shop_target(server: HTTPServer, seen: list[dict[str, Any]]) -> None:
+    """A shop on ``server``: login returns a token per user, the list an id, the item needs both."""
+
+    def login(request: Request) -> Response:
+        body = request.get_json()
+        seen.append({"login": body})
+        return Response(json.dumps({"token": f"tok-{body['user']}"}), content_type="application/json")
+
+    def item(request: Request) -> Response:
+        seen.append({"path": request.path, "auth": request.headers.get("Authorization")})
+        return Response(json.dumps({"id": 42}), content_type="application/json")
+
+    server.expect_request("/api/login", method="POST").respond_with_handler(login)
+    server.expect_request("/api/items").respond_with_json({"items": [{"id": 42}, {"id": 7}]})
+    server.expect_request("/api/items/42").respond_with_handler(item)
+
+
+def test_journey_sends_captured_values_in_later_requests(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """Login's token goes out in the item request's header, the list's first id in its path."""
+    seen: list[dict[str, Any]] = []
+    shop_target(httpserver, seen)
+    path = write(tmp_path, SHOP)
+    environment = run(
+        [Journey], base_url(httpserver), parsed_options=options("--scenario-endpoints", str(path)), until_requests=9
+    )
+    assert errors(environment) == {}
+    logins = [entry["login"] for entry in seen if "login" in entry]
+    items = [entry for entry in seen if "path" in entry]
+    assert logins[:2] == [{"user": "ada", "password": "s3cret"}, {"user": "bob", "password": "hunter2"}]
+    assert items
+    assert {entry["auth"] for entry in items} <= {"Bearer tok-ada", "Bearer tok-bob"}
+    assert environment.stats.get("/api/items/[id]", "GET").num_requests == len(items)
+
+
+def test_capture_that_finds_nothing_fails_and_stops_the_iteration(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """A list without items fails its request naming the capture; the item request never goes out."""
+    httpserver.expect_request("/api/login", method="POST").respond_with_json({"token": "t"})
+    httpserver.expect_request("/api/items").respond_with_json({"items": []})
+    path = write(tmp_path, SHOP)
+    environment = run(
+        [Journey], base_url(httpserver), parsed_options=options("--scenario-endpoints", str(path)), until_requests=4
+    )
+    assert errors(environment)
+    assert all("capture item (json:items[0].id) found nothing" in message for message in errors(environment))
+    assert not [request for request, _ in httpserver.log if request.path.startswith("/api/items/")]
+
+
+def refused(tmp_path: Path, text: str) -> str:
+    """The one-line refusal of the journeys file ``text``."""
+    with pytest.raises(SettingsError) as raised:
+        load_configured(str(write(tmp_path, text)))
+    message = str(raised.value)
+    assert "\n" not in message
+    return message
+
+
+def test_undefined_variable_is_refused_naming_the_step(tmp_path: Path) -> None:
+    """``{{ undefined_var }}`` names the setting, the file, the flow, the step, the field and the variable."""
+    message = refused(tmp_path, SHOP.replace("{{ item }}", "{{ undefined_var }}"))
+    assert message.startswith("invalid setting LOCUST_SCENARIO_ENDPOINTS=")
+    assert (
+        "shop.toml: flow 'shop', step 3 (GET /api/items/{{ undefined_var }}): path {{ undefined_var }} is not defined"
+        in message
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ("{{ accounts.password }}", "{{ accounts.pin }}"),
+            "json {{ accounts.pin }}: accounts.csv has no column 'pin'",
+        ),
+        (('file = "accounts.csv"', 'file = "missing.csv"'), "data 'accounts': no such data file"),
+        (('mode = "sequential"', 'mode = "once"'), "data 'accounts': mode must be one of"),
+        (
+            ('name = "/api/items/[id]"', 'nme = "x"'),
+            "step 3 (GET /api/items/{{ item }}): nme is not a known field; did you mean name?",
+        ),
+        (
+            ('capture = { token = "json:token" }', 'capture = { token = "xml:token" }'),
+            "step 1 (POST /api/login): capture.token: 'xml:token' must be json:",
+        ),
+        (
+            ("{{ item }}", "{{ token }}/{{ env.JOURNEY_UNSET_VARIABLE }}"),
+            "the environment variable JOURNEY_UNSET_VARIABLE is not set",
+        ),
+        (
+            ('[[flows]]\nname = "shop"', '[[flows]]\nname = "shop"\nweight = 0'),
+            "flow 'shop': weight must be greater than 0",
+        ),
+        (("{{ accounts.user }}", "{{ token }}"), "step 1 (POST /api/login): json {{ token }} is not defined"),
+    ],
+)
+def test_invalid_journeys_are_refused_with_one_line(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    """Each kind of mistake is refused before load, naming where it is and what is wrong."""
+    assert change[0] in SHOP
+    assert expected in refused(tmp_path, SHOP.replace(*change))
+
+
+def test_on_start_captures_last_and_plain_endpoints_become_flows(tmp_path: Path) -> None:
+    """A later flow may read an on_start flow's capture; ``[[endpoints]]`` in the same file are one-step flows."""
+    plan = load_configured(
+        str(
+            write(
+                tmp_path,
+                """
+                [[endpoints]]
+                path = "/health"
+                weight = 2
+
+                [[flows]]
+                name = "login"
+                on_start = true
+                steps = [{ method = "POST", path = "/api/login", capture = { token = "json:token" } }]
+
+                [[flows]]
+                name = "me"
+                steps = [{ path = "/api/me", headers = { Authorization = "Bearer {{ token }}" } }]
+                """,
+            )
+        )
+    )
+    assert isinstance(plan, JourneyPlan)
+    assert [flow.name for flow in plan.on_start] == ["login"]
+    assert [(flow.name, flow.weight) for flow in plan.flows] == [("GET /health", 2.0), ("me", 1.0)]
+    assert plan.step_names() == ["/api/login", "/health", "/api/me"]
+
+
+def test_templates_escape_for_where_the_value_lands() -> None:
+    """A path value is one encoded segment, a header refuses line breaks, a lone JSON value keeps its type."""
+    scope = {"id": "a/b?c", "n": 5, "bad": "x\r\nSet-Cookie: y"}
+    assert parse_template("/items/{{ id }}").render(scope, "path") == "/items/a%2Fb%3Fc"
+    assert parse_template("{{ n }}").value(scope) == 5
+    assert parse_template("n={{ n }}").value(scope) == "n=5"
+    with pytest.raises(RenderError, match="line break"):
+        parse_template("Bearer {{ bad }}").render(scope, "header")
+    assert 1 <= int(parse_template("{{ random_int(1, 3) }}").render({})) <= 3
+
+
+@pytest.mark.e2e
+def test_undefined_variable_exits_2_before_any_request(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """``locust -f`` with a step using ``{{ undefined_var }}`` exits 2 with one line; the target sees nothing."""
+    path = write(tmp_path, SHOP.replace("{{ item }}", "{{ undefined_var }}"))
+    locustfile = tmp_path / "locustfile.py"
+    locustfile.write_text("from locust_scenarios import EndpointsUser\n\nclass Api(EndpointsUser):\n    pass\n")
+    env = {"PYTHONPATH": str(SRC), "LOCUST_SCENARIO_ENDPOINTS": str(path)}
+    result = locust(
+        ["-f", str(locustfile), "--headless", "-u", "2", "-t", "5s", "-H", base_url(httpserver)], env, 60, tmp_path
+    )
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "undefined_var" in line]
+    assert len(lines) == 1, result.stderr
+    assert "step 3" in lines[0]
+    assert httpserver.log == []
+
+
+def test_json_capture_without_jmespath_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without JMESPath installed, a file with ``json:`` captures is refused at load, naming the extra."""
+    monkeypatch.setitem(sys.modules, "jmespath", None)
+    message = refused(tmp_path, SHOP)
+    assert "capture.token: json: paths need JMESPath: pip install 'locust-scenarios[journeys]'" in message
