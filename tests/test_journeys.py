@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import textwrap
+import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import gevent
 import pytest
+from locust.env import Environment
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from locust_scenarios import EndpointsUser, SettingsError
+from locust_scenarios._users.feeders import DataExhaustedError, Feeder, open_source
 from locust_scenarios._users.flowfile import JourneyPlan, load_configured
+from locust_scenarios._users.sharing import Allocator
 from locust_scenarios._users.templating import RenderError, parse_template
 
-from .conftest import base_url, locust
+from .conftest import base_url, clean_env, free_port, locust, master_options, worker_options
 from .test_users import SRC, errors, options, run
 
 SHOP = """
@@ -220,3 +227,147 @@ def test_json_capture_without_jmespath_names_the_extra(tmp_path: Path, monkeypat
     monkeypatch.setitem(sys.modules, "jmespath", None)
     message = refused(tmp_path, SHOP)
     assert "capture.token: json: paths need JMESPath: pip install 'locust-scenarios[journeys]'" in message
+
+
+# -- data files ---------------------------------------------------------------------------------------
+
+
+def test_csv_json_and_jsonl_rows_read_alike(tmp_path: Path) -> None:
+    """The three formats give the same rows; a quoted CSV field may hold a comma, a quote and a line break."""
+    (tmp_path / "a.csv").write_text('user,note\nada,"hello, ""you""\nthere"\nbob,plain\n')
+    (tmp_path / "a.jsonl").write_text('{"user": "ada", "note": 1}\n\n{"user": "bob", "note": 2}\n')
+    (tmp_path / "a.json").write_text('[{"user": "ada", "note": 1}, {"user": "bob", "note": 2}]')
+    csv_source = open_source(tmp_path / "a.csv")
+    assert (csv_source.columns, csv_source.rows) == (("user", "note"), 2)
+    assert csv_source.row(1) == {"user": "bob", "note": "plain"}
+    assert csv_source.row(0) == {"user": "ada", "note": 'hello, "you"\nthere'}
+    for name in ("a.jsonl", "a.json"):
+        source = open_source(tmp_path / name)
+        assert (source.columns, source.rows) == (("user", "note"), 2)
+        assert [source.row(1), source.row(0)] == [{"user": "bob", "note": 2}, {"user": "ada", "note": 1}]
+
+
+def test_modes_sequential_random_unique(tmp_path: Path) -> None:
+    """Sequential cycles, random stays in the file, unique gives each row once then stops or recycles."""
+    (tmp_path / "n.csv").write_text("n\n" + "".join(f"{i}\n" for i in range(5)))
+    source = open_source(tmp_path / "n.csv")
+    sequential = Feeder(source, "sequential")
+    assert [sequential.next_row()["n"] for _ in range(7)] == ["0", "1", "2", "3", "4", "0", "1"]
+    randomly = Feeder(source, "random")
+    assert {randomly.next_row()["n"] for _ in range(50)} <= {str(i) for i in range(5)}
+    stopped: list[bool] = []
+    once = Feeder(source, "unique", Allocator(5, "stop_run", lambda: stopped.append(True)))
+    assert [once.next_row()["n"] for _ in range(5)] == ["0", "1", "2", "3", "4"]
+    with pytest.raises(DataExhaustedError):
+        once.next_row()
+    assert stopped == [True]
+    again = Feeder(source, "unique", Allocator(5, "recycle", lambda: None))
+    assert [again.next_row()["n"] for _ in range(7)] == ["0", "1", "2", "3", "4", "0", "1"]
+
+
+def test_large_file_is_indexed_in_bounded_memory(tmp_path: Path) -> None:
+    """A file of 300,000 rows is indexed with at most 65,536 offsets and little memory; any row reads back."""
+    path = tmp_path / "big.csv"
+    with path.open("w") as out:
+        out.write("id,payload\n")
+        for number in range(300_000):
+            out.write(f"{number},{'x' * 60}\n")
+    tracemalloc.start()
+    try:
+        source = open_source(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert source.rows == 300_000
+    assert len(source._marks) <= 65_536
+    assert peak < 2 * 1024 * 1024  # the file is about 20 MB
+    for number in (0, 1, 65_537, 299_999, 123_457, 123_458):
+        assert source.row(number)["id"] == str(number)
+
+
+def test_unique_data_with_stop_run_ends_a_local_run(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """Three unique rows and ``stop_run``: three logins, each with its own row, then the run stops."""
+    seen: list[dict[str, Any]] = []
+    shop_target(httpserver, seen)
+    path = write(
+        tmp_path,
+        SHOP.replace('mode = "sequential"', 'mode = "unique"\non_exhausted = "stop_run"'),
+    )
+    (tmp_path / "accounts.csv").write_text("user,password\na,1\nb,2\nc,3\n")
+    started = time.monotonic()
+    stopped: list[float] = []
+    environment = Environment(
+        user_classes=[Journey], host=base_url(httpserver), parsed_options=options("--scenario-endpoints", str(path))
+    )
+    environment.events.test_stop.add_listener(lambda **_: stopped.append(time.monotonic()))
+    runner = environment.create_local_runner()
+    runner.start(2, spawn_rate=2)
+    while not stopped and time.monotonic() < started + 8:
+        gevent.sleep(0.1)
+    runner.quit()
+    deadline = time.monotonic() + 5  # the server's thread may log the last login just after the run
+    while len([entry for entry in seen if "login" in entry]) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    logins = [entry["login"]["user"] for entry in seen if "login" in entry]
+    assert sorted(logins) == ["a", "b", "c"]
+    assert environment.stats.get("/api/login", "POST").num_requests == 3  # iterations in flight complete
+    assert stopped
+    assert stopped[0] < started + 7  # the data stopped the run, not the end of the 8 s
+
+
+@pytest.mark.e2e
+def test_unique_rows_go_out_once_across_master_and_two_workers(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """10 unique rows, 6 users on 2 workers wanting far more: each row's value is sent at most once in total."""
+    sent: list[str] = []
+
+    def login(request: Request) -> Response:
+        sent.append(request.get_json()["user"])
+        return Response('{"token": "t"}', content_type="application/json")
+
+    httpserver.expect_request("/api/login", method="POST").respond_with_handler(login)
+    (tmp_path / "accounts.csv").write_text("user\n" + "".join(f"user{i}\n" for i in range(10)))
+    (tmp_path / "journeys.toml").write_text(
+        textwrap.dedent(
+            """
+            [[data]]
+            name = "accounts"
+            file = "accounts.csv"
+            mode = "unique"
+            on_exhausted = "stop_user"
+
+            [[flows]]
+            name = "login"
+            steps = [{ method = "POST", path = "/api/login", json = { user = "{{ accounts.user }}" } }]
+            """
+        )
+    )
+    locustfile = tmp_path / "locustfile.py"
+    locustfile.write_text("from locust_scenarios import EndpointsUser\n\nclass Api(EndpointsUser):\n    pass\n")
+    port = free_port()
+    env = clean_env({"PYTHONPATH": str(SRC), "LOCUST_SCENARIO_ENDPOINTS": str(tmp_path / "journeys.toml")})
+    common = [sys.executable, "-m", "locust", "-f", str(locustfile)]
+    workers = [
+        subprocess.Popen(
+            [*common, *worker_options(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    try:
+        master = subprocess.run(
+            [*common, *master_options(port), "-u", "6", "-r", "6", "-t", "4s", "-H", base_url(httpserver)],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=90, check=False,
+        )  # fmt: skip
+    finally:
+        for worker in workers:
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(timeout=5)
+    assert "Traceback" not in master.stderr, master.stderr[-3000:]
+    assert len(sent) == len(set(sent)), sent
+    assert set(sent) == {f"user{i}" for i in range(10)}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -124,13 +125,25 @@ def _block_size(rows: int) -> int:
     return max(1, min(64, rows // 200))
 
 
+_STOP_GRACE_SECONDS = 10.0
+"""After a ``stop_run`` data file ran out, how long the run waits for its users to stop by themselves."""
+
+
 def _stopper(environment: Environment) -> Callable[[], None]:
+    """``stop_run``: users stop as they find no row (their iterations in flight complete), then the run ends."""
+
+    def wait_then_quit(runner: Any) -> None:
+        deadline = time.monotonic() + _STOP_GRACE_SECONDS
+        while runner.user_count > 0 and time.monotonic() < deadline:
+            gevent.sleep(0.1)
+        runner.quit()
+
     def stop() -> None:
         runner = environment.runner
         if runner is not None and not getattr(environment, "_scenario_data_stopped", False):
             environment._scenario_data_stopped = True  # type: ignore[attr-defined]
             logger.warning("locust-scenarios: a unique data file ran out (on_exhausted = stop_run): stopping the run")
-            gevent.spawn(runner.quit)
+            gevent.spawn(wait_then_quit, runner)
 
     return stop
 
