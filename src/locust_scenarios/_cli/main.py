@@ -1,4 +1,4 @@
-"""The locust-scenarios command: preview, list, demo, run, target, bundle, wait, report, compare and fetch.
+"""The locust-scenarios command: preview, list, demo, run, init, target, bundle, wait, report, compare and fetch.
 
 Each subcommand lives in its own module of this package and registers itself with ``add_parser``;
 ``main`` maps what they raise to one line and an exit code: ``SettingsError`` (bad input) 2,
@@ -15,7 +15,7 @@ from importlib.metadata import version
 from locust_scenarios._exitcodes import ExitCode
 from locust_scenarios._settings.errors import SettingsError
 
-from . import demo, fetch, preview, records, target, wait
+from . import demo, fetch, init, preview, records, target, wait
 from .arguments import Parser
 from .bundle import command as bundle
 from .kubectl import ToolError
@@ -53,6 +53,7 @@ def build_parser() -> Parser:
         help="Locust with the built-in locustfile (config-driven user + selecting shape); "
         "everything after 'run' goes to Locust",
     )
+    init.add_parser(commands)
     records.add_parsers(commands)
     target.add_parser(commands)
     bundle.add_parser(commands)

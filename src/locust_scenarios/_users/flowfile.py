@@ -141,7 +141,7 @@ class StepPlan:
     def __init__(self, step: Step, defaults_headers: Mapping[str, str]) -> None:
         self.method = step.method
         self.path: Template = _field("path", partial(parse_template, step.path))
-        self.label = step.name or (step.path if not self.path.constant else None)
+        self.label = step.name or (step.path if not self.path.constant or step.query else None)
         headers = {**defaults_headers, **step.headers}
         self.headers = tuple(
             (name, _field(f"headers.{name}", partial(parse_template, text))) for name, text in headers.items()
