@@ -175,3 +175,17 @@ def test_target_command_prints_its_url_and_stops_on_sigterm() -> None:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=5)
+
+
+def test_checkout_needs_the_token_an_item_and_an_address(target: str) -> None:
+    """``POST /api/checkout`` answers 201 with an order for a listed item and an address, with the token only."""
+    auth = {"Authorization": f"Bearer {DEMO_TOKEN}"}
+    status, body, _ = fetch(target + "/api/checkout", "POST", {"item": 3, "address": "1 Main St"}, auth)
+    assert (status, body["item"], body["address"]) == (201, 3, "1 Main St")
+    assert (
+        fetch(target + "/api/checkout", "POST", {"item": 3, "address": "1 Main St"}, auth)[1]["order"]
+        == body["order"] + 1
+    )
+    assert fetch(target + "/api/checkout", "POST", {"item": 3, "address": "x"})[0] == 401
+    assert fetch(target + "/api/checkout", "POST", {"item": 99, "address": "x"}, auth)[0] == 400
+    assert fetch(target + "/api/checkout", "POST", {"item": 3}, auth)[0] == 400

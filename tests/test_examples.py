@@ -261,3 +261,26 @@ def test_builtin_locustfile_runs_the_configured_endpoints(demo_target: str) -> N
     assert result.returncode == 0, result.stderr[-3000:]
     entries = json.loads(result.stdout[result.stdout.find("[") :])
     assert {entry["name"] for entry in entries} >= {"/api/items/[id]", "/api/items/[missing]"}
+
+
+def test_journeys_example_runs_login_list_detail_checkout(demo_target: str) -> None:
+    """examples/journeys.toml (docs/users.md's Journeys part) runs against the demo target without a failure:
+    one login per user, then purchases that the target accepts only with the captured token."""
+    env = {
+        "LOCUST_SCENARIO": "smoke",
+        **SHORT["smoke"],
+        "LOCUST_SCENARIO_ENDPOINTS": "examples/journeys.toml",
+        "LOCUST_SCENARIO_THINK_TIME": "100ms",
+    }
+    result = locust(
+        ["-f", "examples/config_driven.py", "--headless", "-H", demo_target, "--json"],
+        {"PYTHONPATH": SRC, **env},
+        timeout=120,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    entries = {(e["method"], e["name"]): e for e in json.loads(result.stdout[result.stdout.find("[") :])}
+    assert sum(entry["num_failures"] for entry in entries.values()) == 0
+    assert entries[("POST", "/api/login")]["num_requests"] == 3
+    assert entries[("POST", "/api/checkout")]["num_requests"] > 0
+    assert entries[("GET", "/api/items/[id]")]["num_requests"] > 0

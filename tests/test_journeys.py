@@ -18,14 +18,16 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from locust_scenarios import EndpointsUser, SettingsError
+from locust_scenarios._records.record import build_record
 from locust_scenarios._users.feeders import DataExhaustedError, Feeder, open_source
 from locust_scenarios._users.flowfile import JourneyPlan, load_configured
 from locust_scenarios._users.sharing import Allocator
 from locust_scenarios._users.templating import RenderError, parse_template
 
-from .conftest import base_url, clean_env, free_port, locust, master_options, worker_options
+from .conftest import REPO, base_url, clean_env, free_port, locust, master_options, worker_options
 from .test_users import SRC, errors, options, run
 
+EXAMPLE = REPO / "examples" / "journeys.toml"
 SHOP = """
 [[data]]
 name = "accounts"
@@ -371,3 +373,23 @@ def test_unique_rows_go_out_once_across_master_and_two_workers(httpserver: HTTPS
     assert "Traceback" not in master.stderr, master.stderr[-3000:]
     assert len(sent) == len(set(sent)), sent
     assert set(sent) == {f"user{i}" for i in range(10)}
+
+
+# -- the example journey ------------------------------------------------------------------------------
+
+
+def test_record_lists_journey_steps_in_journey_order(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """The run record lists a journey's steps in the order they run (login, list, item), not by name."""
+    shop_target(httpserver, [])
+    path = write(tmp_path, SHOP)
+    environment = run(
+        [Journey], base_url(httpserver), parsed_options=options("--scenario-endpoints", str(path)), until_requests=3
+    )
+    names = [entry["name"] for entry in build_record(environment, {})["requests"]]
+    assert names == ["/api/login", "/api/items", "/api/items/[id]"]
+
+
+def test_users_doc_shows_the_example_journey() -> None:
+    """docs/users.md's Journeys part shows examples/journeys.toml as it is (the file the test above runs)."""
+    text = (REPO / "docs" / "users.md").read_text()
+    assert f"```toml\n{EXAMPLE.read_text()}```" in text

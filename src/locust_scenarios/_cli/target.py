@@ -1,9 +1,9 @@
 """An embedded HTTP target on 127.0.0.1 for demos, examples and tests (gevent's WSGI server).
 
 A small REST-ish API with realistic shapes of response: a home page, a list and items as JSON, item
-creation, a login that returns a token and a page that needs it, a bounded slow endpoint and any
-status code on request. Nothing is stored between requests, so memory stays flat however long a
-test runs.
+creation, a login that returns a token, a page and a checkout that need it (the journey of
+docs/users.md: login, list, detail, checkout), a bounded slow endpoint and any status code on request.
+Nothing is stored between requests, so memory stays flat however long a test runs.
 
 ``serve()`` starts it inside the calling process (it runs on gevent's hub, next to Locust's users);
 ``locust-scenarios target --port 8000`` (or ``python -m locust_scenarios target``) runs it alone until
@@ -36,7 +36,8 @@ __all__ = ["DEMO_TOKEN", "SLOW_LIMIT_MS", "add_parser", "app", "serve"]
 
 HOST = "127.0.0.1"
 DEMO_TOKEN = "demo-token-5f2c"  # noqa: S105 - a fixed, public token of the demo target
-"""The token ``POST /api/login`` returns and ``GET /api/me`` accepts (``Authorization: Bearer ...``)."""
+"""The token ``POST /api/login`` returns and ``GET /api/me`` and ``POST /api/checkout`` accept
+(``Authorization: Bearer ...``)."""
 SLOW_LIMIT_MS = 5000
 """``/slow?ms=N`` sleeps at most this long."""
 
@@ -46,7 +47,7 @@ _HOME = b"""<!doctype html>
 <html><head><title>locust-scenarios demo target</title></head>
 <body><h1>locust-scenarios demo target</h1>
 <p>GET /api/items, GET /api/items/&lt;id&gt;, POST /api/items, POST /api/login, GET /api/me,
-GET /slow?ms=N, GET /status/&lt;code&gt;</p></body></html>
+POST /api/checkout, GET /slow?ms=N, GET /status/&lt;code&gt;</p></body></html>
 """
 
 Response = tuple[int, str, bytes]
@@ -55,9 +56,10 @@ Environ = dict[str, Any]
 
 @dataclass
 class _State:
-    """What one application instance keeps: only the counter of created items."""
+    """What one application instance keeps: only the counters of created items and orders."""
 
     created: Iterator[int] = field(default_factory=lambda: itertools.count(len(_ITEMS) + 1))
+    orders: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
 
 def _json(status: int, payload: Any) -> Response:
@@ -120,6 +122,22 @@ def _me(environ: Environ, _match: re.Match[str], _state: _State) -> Response:
     return _json(200, {"user": "demo"})
 
 
+def _checkout(environ: Environ, _match: re.Match[str], state: _State) -> Response:
+    """An order of one listed item to an address; it needs the login's token."""
+    if environ.get("HTTP_AUTHORIZATION") != f"Bearer {DEMO_TOKEN}":
+        return _json(401, {"error": "log in first: POST /api/login"})
+    try:
+        order = _read_json(environ)
+    except ValueError:
+        order = None
+    if not isinstance(order, dict) or not isinstance(order.get("address"), str) or not order["address"]:
+        return _json(400, {"error": "send an item id and an address"})
+    item = order.get("item")
+    if not isinstance(item, int) or isinstance(item, bool) or not 1 <= item <= len(_ITEMS):
+        return _json(400, {"error": f"no item {item!r}"})
+    return _json(201, {"order": next(state.orders), "item": item, "address": order["address"]})
+
+
 def _slow(environ: Environ, _match: re.Match[str], _state: _State) -> Response:
     wanted = _query(environ, "ms", "100")
     ms = min(int(wanted), SLOW_LIMIT_MS) if wanted.isdigit() else 100
@@ -142,6 +160,7 @@ _ROUTES: list[tuple[frozenset[str], re.Pattern[str], Handler]] = [
     (frozenset({"GET"}), re.compile(r"/api/items/(?P<id>\d+)"), _get_item),
     (frozenset({"POST"}), re.compile(r"/api/login"), _login),
     (frozenset({"GET"}), re.compile(r"/api/me"), _me),
+    (frozenset({"POST"}), re.compile(r"/api/checkout"), _checkout),
     (frozenset({"GET"}), re.compile(r"/slow"), _slow),
     (frozenset({"GET"}), re.compile(r"/status/(?P<code>\d{3})"), _status),
 ]
@@ -229,7 +248,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="run the embedded demo target on 127.0.0.1",
         description="Run the embedded demo HTTP target on 127.0.0.1 until Ctrl-C or SIGTERM; "
         "prints its URL. Endpoints: / /api/items /api/items/<id> POST /api/items POST /api/login "
-        "/api/me /slow?ms=N /status/<code>",
+        "/api/me POST /api/checkout /slow?ms=N /status/<code>",
     )
     parser.add_argument(
         "--port", type=port_number, default=8000, help="port to listen on (0: any free port; default 8000)"

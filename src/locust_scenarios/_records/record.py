@@ -244,8 +244,11 @@ def build_record(
     ``summary`` is the plugin's end-of-run summary (run id, exit code, thresholds, breach, ...);
     keys it may carry besides (``inconclusive`` reasons, ``generator`` health) are kept.
     """
+    from locust_scenarios._users.journeys import step_order  # noqa: PLC0415  (journeys: at the end only)
+
     stats = environment.stats
-    entries = sorted(stats.entries.values(), key=lambda e: (e.name, e.method or ""))
+    order = step_order(environment)  # a journey's steps in the order they run, the rest by name after them
+    entries = sorted(stats.entries.values(), key=lambda e: (order.get(e.name, len(order)), e.name, e.method or ""))
     scenario, stages = _plan(environment, started)
     verdict = {
         "exit_code": summary.get("exit_code"),

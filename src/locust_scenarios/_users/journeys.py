@@ -31,11 +31,12 @@ from .flowfile import FlowPlan, JourneyPlan, StepPlan
 from .sharing import feeders_for
 from .templating import RenderError, Template, _text, render_body
 
-__all__ = ["JourneyError", "connect", "run_iteration"]
+__all__ = ["JourneyError", "connect", "run_iteration", "step_order"]
 
 _INDEXES: weakref.WeakKeyDictionary[Environment, itertools.count[int]] = weakref.WeakKeyDictionary()
 _RUN_IDS: weakref.WeakKeyDictionary[Environment, str] = weakref.WeakKeyDictionary()
 _FEEDERS: weakref.WeakKeyDictionary[Environment, dict[int, dict[str, Feeder]]] = weakref.WeakKeyDictionary()
+_ORDER: weakref.WeakKeyDictionary[Environment, list[str]] = weakref.WeakKeyDictionary()
 
 
 class JourneyError(Exception):
@@ -48,7 +49,14 @@ def connect(environment: Environment, plan: JourneyPlan) -> dict[str, Feeder]:
     feeders = by_plan.get(id(plan))
     if feeders is None:
         feeders = by_plan[id(plan)] = feeders_for(environment, plan.data)
+        order = _ORDER.setdefault(environment, [])
+        order += [name for name in plan.step_names() if name not in order]
     return feeders
+
+
+def step_order(environment: Environment) -> dict[str, int]:
+    """The statistics names of the journeys' steps in journey order (``on_start`` flows first), by position."""
+    return {name: position for position, name in enumerate(_ORDER.get(environment, ()))}
 
 
 def _run_id(environment: Environment) -> str:
