@@ -189,6 +189,19 @@ def test_refuses_configmap_above_one_mib(tmp_path: Path, capsys: pytest.CaptureF
     assert not (tmp_path / "out").exists()
 
 
+def test_data_files_count_in_the_size_guard(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A journeys data file shipped with --module counts in the locustfiles ConfigMap; too large, it is
+    refused naming the way out (the image)."""
+    big = tmp_path / "accounts.csv"
+    big.write_text("user\n" + "u12345678\n" * (MAX_CONFIGMAP_BYTES // 10 + 1))
+    err = _refusal(
+        capsys, [str(tmp_path / "out"), "--locustfile", str(FIXTURES / "locustfile.py"), "--module", str(big)]
+    )
+    assert "locustfiles ConfigMap" in err
+    assert "a large data file belongs in the image" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_refuses_release_above_one_mib(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Files that fit in their ConfigMap but make the stored Helm release exceed 1 MiB are refused, and
     an earlier bundle in the folder stays as it was."""

@@ -149,9 +149,11 @@ def check_payload(payload: Payload) -> None:
             raise BundleError(f"{relative} and {keys[key]} map to the same {payload.name} ConfigMap key {key!r}")
         keys[key] = relative
     if payload.size > MAX_CONFIGMAP_BYTES:
+        # Data files of journeys ride here too; one too large for a ConfigMap belongs in the image.
+        hint = "; a large data file belongs in the image, named by an absolute path (docs/users.md#in-kubernetes)"
         raise BundleError(
             f"the {payload.name} ConfigMap would hold {payload.size} bytes, above the Kubernetes limit "
-            f"of 1 MiB ({MAX_CONFIGMAP_BYTES} bytes)"
+            f"of 1 MiB ({MAX_CONFIGMAP_BYTES} bytes)" + (hint if payload.name == "locustfiles" else "")
         )
 
 
