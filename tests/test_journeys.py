@@ -17,7 +17,7 @@ from locust.env import Environment
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from locust_scenarios import EndpointsUser, SettingsError
+from locust_scenarios import EndpointsUser, SettingsError, pacing_stats
 from locust_scenarios._records.record import build_record
 from locust_scenarios._users.feeders import DataExhaustedError, Feeder, open_source
 from locust_scenarios._users.flowfile import JourneyPlan, load_configured
@@ -25,7 +25,7 @@ from locust_scenarios._users.sharing import Allocator
 from locust_scenarios._users.templating import RenderError, parse_template
 
 from .conftest import REPO, base_url, clean_env, free_port, locust, master_options, worker_options
-from .test_users import SRC, errors, options, run
+from .test_users import SRC, PlannedRate, errors, options, run
 
 EXAMPLE = REPO / "examples" / "journeys.toml"
 SHOP = """
@@ -393,3 +393,29 @@ def test_users_doc_shows_the_example_journey() -> None:
     """docs/users.md's Journeys part shows examples/journeys.toml as it is (the file the test above runs)."""
     text = (REPO / "docs" / "users.md").read_text()
     assert f"```toml\n{EXAMPLE.read_text()}```" in text
+
+
+@pytest.mark.e2e
+def test_open_model_paces_whole_journeys(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """Under an open-model profile one iteration is one journey: the planned 20 iterations/s start 20
+    logins a second, each followed by its list and item requests."""
+    shop_target(httpserver, [])
+    path = write(tmp_path, SHOP)
+    parsed = options(
+        "--scenario-endpoints", str(path), "--scenario-rate", "20", "--scenario-users", "10",
+        "--scenario-spawn-rate", "100",
+    )  # fmt: skip
+    shape = PlannedRate()
+    shape.configure(options=parsed)
+    environment = Environment(
+        user_classes=[Journey], host=base_url(httpserver), parsed_options=parsed, shape_class=shape
+    )
+    runner = environment.create_local_runner()
+    runner.start_shape()
+    gevent.sleep(9.5)
+    runner.quit()
+    logins = environment.stats.get("/api/login", "POST").num_requests
+    items = environment.stats.get("/api/items/[id]", "GET").num_requests
+    assert logins / (20 * 8.0) == pytest.approx(1.0, abs=0.15)  # ramp 2 s (20 iterations) + 7 s hold (140)
+    assert items >= logins - 10  # every journey goes on to its item (the last ones may be cut by the end)
+    assert pacing_stats(environment).iterations >= logins
