@@ -56,7 +56,7 @@ http {{
     scgi_temp_path {dir}/scgi;
     server {{
         listen 127.0.0.1:{port};
-        location / {{ return 200 "ok"; }}
+        location / {{ default_type {content_type}; return 200 '{body}'; }}
     }}
 }}
 """
@@ -70,15 +70,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def nginx() -> Iterator[str]:
-    """Start nginx on a free 127.0.0.1 port; yield its URL; stop it by PID."""
+def nginx(body: str = "ok", content_type: str = "text/plain") -> Iterator[str]:
+    """Start nginx on a free 127.0.0.1 port answering ``body`` everywhere; yield its URL; stop it by PID."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not os.path.exists(binary):
         raise SystemExit("nginx is missing: apt-get install nginx-light (tools/install-observability-tools.sh)")
     with tempfile.TemporaryDirectory() as folder:
         port = free_port()
         conf = Path(folder) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=folder, port=port))
+        conf.write_text(NGINX_CONF.format(dir=folder, port=port, body=body, content_type=content_type))
         process = subprocess.Popen([binary, "-c", str(conf), "-p", folder], stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 10

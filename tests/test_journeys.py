@@ -419,3 +419,16 @@ def test_open_model_paces_whole_journeys(httpserver: HTTPServer, tmp_path: Path)
     assert logins / (20 * 8.0) == pytest.approx(1.0, abs=0.15)  # ramp 2 s (20 iterations) + 7 s hold (140)
     assert items >= logins - 10  # every journey goes on to its item (the last ones may be cut by the end)
     assert pacing_stats(environment).iterations >= logins
+
+
+@pytest.mark.parametrize(
+    "path", ["token", "items[0].id", "items[-1].id", "items[5].id", "token[0]", "items.id", "deep.a.b", "items[0]"]
+)
+def test_plain_json_paths_answer_as_jmespath_does(path: str) -> None:
+    """A plain path (names and indexes) is looked up without the interpreter, with JMESPath's answers."""
+    import jmespath  # noqa: PLC0415  (the journeys extra, installed for tests)
+
+    from locust_scenarios._users.captures import _compile_path  # noqa: PLC0415
+
+    document = {"token": "t", "items": [{"id": 1}, {"id": 2}], "deep": {"a": {"b": [None]}}}
+    assert _compile_path(path)(document) == jmespath.search(path, document)

@@ -47,7 +47,34 @@ def _compile_path(expression: str) -> Callable[[Any], Any]:
         compiled = jmespath.compile(expression)
     except Exception as error:  # jmespath's ParseError and friends have no public common base
         raise ValueError(f"{expression!r} is not a JMESPath expression: {' '.join(str(error).split())[:120]}") from None
+    if _SIMPLE_PATH.fullmatch(expression):
+        return _lookup(tuple(int(part[1:-1]) if part[0] == "[" else part for part in _PATH_PART.findall(expression)))
     search: Callable[[Any], Any] = compiled.search
+    return search
+
+
+_SIMPLE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[-?\d+\])*")
+_PATH_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\[-?\d+\]")
+
+
+def _lookup(keys: tuple[str | int, ...]) -> Callable[[Any], Any]:
+    """What JMESPath answers for a plain path (``items[0].id``), without its interpreter: the common case.
+
+    As in JMESPath, a key of a non-object or an index of a non-array (or out of range) is ``None``.
+    """
+
+    def search(value: Any) -> Any:
+        for key in keys:
+            if isinstance(key, str):
+                if not isinstance(value, dict):
+                    return None
+                value = value.get(key)
+            else:
+                if not isinstance(value, list) or not -len(value) <= key < len(value):
+                    return None
+                value = value[key]
+        return value
+
     return search
 
 

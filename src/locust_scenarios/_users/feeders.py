@@ -31,6 +31,8 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 """A ``.json`` data file is parsed whole: above this size it is refused (use ``.jsonl``)."""
 _MAX_MARKS = 65_536
 """Most row offsets kept per file (8 bytes each); the stride between marks doubles to stay below."""
+_IN_MEMORY_BYTES = 1024 * 1024
+"""A CSV or JSON Lines file up to this size is parsed once at start and kept (rows read from memory)."""
 _KINDS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
@@ -154,6 +156,8 @@ def open_source(path: Path) -> DataSource:
     if rows == 0:
         raise ValueError(f"{path.name} has no rows")
     source.rows = rows
+    if path.stat().st_size <= _IN_MEMORY_BYTES:  # small: parsed once, shared by every user of the process
+        source._loaded = [source.row(index) for index in range(rows)]
     return source
 
 

@@ -70,13 +70,15 @@ def _run_id(environment: Environment) -> str:
 class _UserState:
     """What one user keeps between iterations."""
 
-    __slots__ = ("drawn", "feeders", "iteration", "lasting", "started")
+    __slots__ = ("drawn", "feeders", "iteration", "keys", "lasting", "started")
 
     def __init__(self, user: User, plan: JourneyPlan) -> None:
         environment = user.environment
         index = next(_INDEXES.setdefault(environment, itertools.count()))
         self.lasting: dict[str, Any] = {**plan.env, "user_index": index, "run_id": _run_id(environment)}
         self.feeders = connect(environment, plan)
+        self.keys = {name: [(f"{name}.{column}", column) for column in feeder.source.columns]
+                     for name, feeder in self.feeders.items()}  # fmt: skip
         self.iteration = 0
         self.started = not plan.on_start
         self.drawn: frozenset[str] = frozenset()  # data files whose on_start row lasts the user's life
@@ -110,22 +112,33 @@ def run_iteration(user: Any, plan: JourneyPlan, auth: Mapping[str, str]) -> None
     _run_flow(user, _pick(plan), scope, state, set(state.drawn), auth=auth)
 
 
-def _run_flow(
-    user: Any, flow: FlowPlan, scope: dict[str, Any], state: _UserState, drawn: set[str], *, auth: Mapping[str, str]
-) -> bool:
+def _draw(user: Any, flow: FlowPlan, scope: dict[str, Any], state: _UserState, drawn: set[str]) -> bool:
+    """A row of each data file the flow reads (unless one lasts from ``on_start``) into ``scope``."""
     for name in flow.data:
         if name in drawn:
             continue
+        feeder = state.feeders[name]
         try:
-            row = state.feeders[name].next_row()
+            row = feeder.next_row()
+            for key, column in state.keys[name]:
+                scope[key] = row[column]
         except DataExhaustedError:
             raise StopUser() from None
+        except KeyError as missing:  # a JSON Lines row without a column of the first row
+            _report(user, flow.steps[0], f"{feeder.source.path.name}: a row has no {missing}")
+            return False
         except ValueError as error:  # a malformed row: the iteration stops, reported once
             _report(user, flow.steps[0], str(error))
             return False
-        for column, value in row.items():
-            scope[f"{name}.{column}"] = value
         drawn.add(name)
+    return True
+
+
+def _run_flow(
+    user: Any, flow: FlowPlan, scope: dict[str, Any], state: _UserState, drawn: set[str], *, auth: Mapping[str, str]
+) -> bool:
+    if flow.data and not _draw(user, flow, scope, state, drawn):
+        return False
     for step in flow.steps:
         if step.for_each is not None:
             values = scope[step.for_each]
@@ -167,7 +180,11 @@ def _run_step(user: Any, step: StepPlan, scope: dict[str, Any], auth: Mapping[st
             url += ("&" if "?" in url else "?") + urlencode(pairs)
         if url.startswith(("http://", "https://")):
             auth = user.auth_headers(url)
-        headers = {**auth, **{name: template.render(scope, "header") for name, template in step.headers}}
+        headers = auth
+        if step.headers:
+            headers = dict(auth)
+            for name, template in step.headers:
+                headers[name] = template.render(scope, "header")
         body = render_body(step.body, scope)
     except RenderError as error:
         _report(user, step, str(error))
