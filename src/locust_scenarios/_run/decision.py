@@ -126,7 +126,8 @@ def inconclusive(facts: Facts) -> list[dict[str, Any]]:
 
     The generator's verdict (``trust.judge``: CPU, tracking, late iterations, workers not replaced in
     time, no request), then a worker lost without ``--enable-rebalancing`` (its users are never
-    started elsewhere, so the plan cannot be met), then a run in which no request completed.
+    started elsewhere, so the plan cannot be met), then thresholds that could not be judged (their
+    Prometheus unreachable, a query error or a timeout), then a run in which no request completed.
     """
     reasons = [reason.to_dict() for reason in facts.generator.reasons] if facts.generator else []
     named = {reason["reason"] for reason in reasons}
@@ -137,6 +138,16 @@ def inconclusive(facts: Facts) -> list[dict[str, Any]]:
                 "detail": f"{len(facts.workers_lost)} worker(s) lost during the run; without "
                 "--enable-rebalancing their users were not started elsewhere",
                 "workers": list(facts.workers_lost),
+            }
+        )
+    unjudged = facts.thresholds.unjudged if facts.thresholds is not None else ()
+    if unjudged:
+        reasons.append(
+            {
+                "reason": "thresholds_not_judged",
+                "detail": f"{len(unjudged)} threshold(s) could not be judged: "
+                + "; ".join(f"{r.threshold.text}: {r.note}" for r in unjudged),
+                "thresholds": [r.threshold.text for r in unjudged],
             }
         )
     if facts.started and facts.requests == 0 and "no_requests" not in named:

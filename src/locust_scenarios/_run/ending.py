@@ -21,7 +21,7 @@ from typing import Any, Final
 from locust_scenarios._exporter.serving import push
 from locust_scenarios._files import write_text
 from locust_scenarios._settings.options import format_duration
-from locust_scenarios._thresholds.judging import Verdict, evaluate
+from locust_scenarios._thresholds.judging import Verdict
 from locust_scenarios._trust import GeneratorHealth, judge
 from locust_scenarios._trust import Verdict as GeneratorVerdict
 
@@ -129,13 +129,7 @@ def facts(run: Run) -> Facts:
 
 def _judge_thresholds(run: Run) -> Verdict:
     """The thresholds' verdict: by stage and window from the timeline, the rest on the whole run."""
-    stats = run.environment.stats
-    if run.timeline is not None:
-        run.timeline.finish(run.elapsed(), stats)
-        results = run.timeline.results(stats)
-    else:
-        results = evaluate(run.thresholds, stats)
-    return Verdict(results, aborted=run.aborted)
+    return Verdict(run.judge(final=True), aborted=run.aborted)
 
 
 def _judge_generator(run: Run) -> GeneratorVerdict:

@@ -55,7 +55,10 @@ def start(run: Run) -> None:
     run.generator = None
     run.pacing.clear()
     run.monitor = Monitor(run.settings)
-    run.timeline = Timeline(run.thresholds) if run.thresholds else None
+    on_requests = [threshold for threshold in run.thresholds if threshold.on_requests]
+    run.timeline = Timeline(on_requests) if on_requests else None
+    if run.system is not None:
+        run.system.start()
     if run.sampler is None:
         run.sampler = gevent.spawn(_sample_each_second, run)
     run.workers_at_start = frozenset(run.live_workers())
@@ -122,9 +125,11 @@ def _sample_each_second(run: Run) -> None:
             continue
         try:
             run.monitor.observe(observe(run, lag))
+            elapsed = run.elapsed()
             if run.timeline is not None:
-                elapsed = run.elapsed()
                 run.timeline.tick(elapsed, run.stage(elapsed), run.environment.stats)
+            if run.system is not None:
+                run.system.tick(run.stage(elapsed))
         except Exception:  # observing must never break the run
             logger.debug("could not observe the generator", exc_info=True)
 
@@ -198,7 +203,8 @@ def _watch_thresholds(run: Run) -> None:
                 continue
             results = run.current_results()
             if run.timeline is not None:
-                results = [r for r in results if run.timeline.settled(r.threshold)]
+                timeline = run.timeline
+                results = [r for r in results if not r.threshold.on_requests or timeline.settled(r.threshold)]
             reason = abort_reason(results)
             if reason is None:
                 continue
