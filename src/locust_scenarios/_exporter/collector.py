@@ -35,9 +35,11 @@ from locust.runners import (
 )
 from locust.stats import CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW
 
+from locust_scenarios._metrics import REGISTRY
 from locust_scenarios._trust import REASONS
 
 from .buckets import DEFAULT_BUCKETS
+from .custom import custom_families, render_custom
 from .exposition import FAMILIES, Family, format_float, header, render_labels
 from .labels import OTHER, clean_label, error_label
 
@@ -405,6 +407,7 @@ class LocustCollector:
         for family in self._small_families():
             parts.append(header(family.name))
             parts.extend(family.lines)
+        parts.append(render_custom(REGISTRY))
         parts.append(header("locust_exporter_scrape_duration_seconds"))
         parts.append(f"locust_exporter_scrape_duration_seconds {format_float(self.last_scrape_seconds)}\n")
         body = "".join(parts).encode()
@@ -521,6 +524,7 @@ class LocustCollector:
             for labels, value in family.samples:
                 metric.add_metric([labels[n] for n in family.label_names], value)
             yield metric
+        yield from custom_families(REGISTRY)
         scrape = GaugeMetricFamily(
             "locust_exporter_scrape_duration_seconds", FAMILIES["locust_exporter_scrape_duration_seconds"][1]
         )

@@ -172,7 +172,16 @@ def summary_of(record: Mapping[str, Any]) -> dict[str, Any]:
         "started": record.get("started"),
         "ended": record.get("ended"),
         "duration_seconds": record.get("duration_seconds"),
+        **_custom_metrics(record),
     }
+
+
+def _custom_metrics(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The custom metrics' figures for the summary (their distributions stay in the record)."""
+    found = record.get("custom_metrics")
+    if found is None:
+        return {}
+    return {"custom_metrics": [{k: v for k, v in m.items() if k != "distribution"} for m in found]}
 
 
 def _report(run: Run, decision: Decision, summary: Mapping[str, Any]) -> None:

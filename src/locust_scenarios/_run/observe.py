@@ -17,6 +17,7 @@ from typing import Any
 import gevent
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner
 
+from locust_scenarios._metrics import METRICS_KEY, REGISTRY
 from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._thresholds.judging import abort_reason
 from locust_scenarios._thresholds.timeline import Timeline
@@ -59,6 +60,9 @@ def start(run: Run) -> None:
     run.timeline = Timeline(on_requests) if on_requests else None
     if run.system is not None:
         run.system.start()
+    REGISTRY.clear()
+    if run.metrics is not None:
+        run.metrics.start()
     if run.sampler is None:
         run.sampler = gevent.spawn(_sample_each_second, run)
     run.workers_at_start = frozenset(run.live_workers())
@@ -70,6 +74,7 @@ def start(run: Run) -> None:
 
 def start_on_worker(run: Run) -> None:
     """A worker at test start: the master's options have replaced the worker's own; read them again."""
+    REGISTRY.clear()
     if run.profile is not None:
         run.profile.reset_time()  # re-reads the options and starts the clock the open model paces by
         return
@@ -97,13 +102,22 @@ def stop(run: Run) -> None:
 
 
 def add_pacing_report(run: Run, data: dict[str, Any]) -> None:
-    """A worker adds its open-model pacing counters to a report it sends the master."""
+    """A worker adds its open-model pacing counters and its custom metrics to a report it sends the master."""
     paced = pacing_stats(run.environment)
     data[PACING_KEY] = [paced.iterations, paced.late, paced.dropped]
+    report = REGISTRY.drain()
+    if report:
+        data[METRICS_KEY] = report
 
 
 def keep_pacing_report(run: Run, client_id: str, data: dict[str, Any]) -> None:
-    """The master keeps each worker's latest pacing counters."""
+    """The master keeps each worker's latest pacing counters and adds its custom metrics to the totals."""
+    metrics = data.get(METRICS_KEY)
+    if metrics:
+        try:
+            REGISTRY.absorb(metrics)
+        except (TypeError, ValueError):
+            logger.warning("ignoring a malformed custom metrics report from worker %s", client_id)
     reported = data.get(PACING_KEY)
     if isinstance(reported, list | tuple) and len(reported) == 3:
         run.pacing[client_id] = PacingStats(*(int(value) for value in reported))
@@ -130,6 +144,8 @@ def _sample_each_second(run: Run) -> None:
                 run.timeline.tick(elapsed, run.stage(elapsed), run.environment.stats)
             if run.system is not None:
                 run.system.tick(run.stage(elapsed))
+            if run.metrics is not None:
+                run.metrics.tick(run.stage(elapsed))
         except Exception:  # observing must never break the run
             logger.debug("could not observe the generator", exc_info=True)
 

@@ -31,6 +31,7 @@ from locust_scenarios._exporter.buckets import parse_buckets
 from locust_scenarios._exporter.collector import LocustCollector, new_run_id
 from locust_scenarios._exporter.serving import MetricsServer, mount
 from locust_scenarios._files import unwritable
+from locust_scenarios._metrics import REGISTRY
 from locust_scenarios._records.record import Recording
 from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._settings.options import (
@@ -43,6 +44,7 @@ from locust_scenarios._settings.options import (
 )
 from locust_scenarios._settings.redaction import install_redaction
 from locust_scenarios._shapes.profile import ScenarioProfile
+from locust_scenarios._thresholds.custom import MetricJudge, check_metrics
 from locust_scenarios._thresholds.grammar import Threshold, check_stages, expression_error
 from locust_scenarios._thresholds.grammar import parse as parse_thresholds
 from locust_scenarios._thresholds.judging import stop_condition
@@ -88,6 +90,7 @@ def begin(environment: Environment, web_ui: Any = None, *, embedded: bool = Fals
         return run  # workers export nothing: their statistics reach the master in their reports
     run.thresholds = checked.thresholds
     run.system = system_judge(checked.thresholds, checked.settings)
+    run.metrics = metric_judge(checked.thresholds)
     if checked.stop_criteria:
         run.stop = stop_condition(checked.stop_criteria, environment)
         if run.profile is not None:
@@ -158,9 +161,16 @@ def _criteria(
     judged = parse_thresholds(settings.thresholds)
     stage_names = [row["name"] for row in profile.plan.table()] if profile is not None else None
     check_stages(judged, stage_names, settings.thresholds)
+    check_metrics(judged, REGISTRY, settings.thresholds)
     stop_criteria = parse_thresholds(settings.stop_on, setting="stop_on")
     check_user_classes(environment.user_classes, settings)
     return judged, stop_criteria
+
+
+def metric_judge(thresholds: tuple[Threshold, ...]) -> MetricJudge | None:
+    """The judge of the ``[metric=NAME]`` thresholds (``None``: there are none)."""
+    custom = tuple(threshold for threshold in thresholds if threshold.metric is not None)
+    return MetricJudge(custom, REGISTRY) if custom else None
 
 
 def system_judge(thresholds: tuple[Threshold, ...], settings: ScenarioSettings) -> SystemJudge | None:
@@ -331,6 +341,7 @@ def apply_form(run: Run) -> None:
     # A baseline is read once at start (its record file does not change with the form).
     run.thresholds = with_baseline(judged, run.recording.baseline_lookup(), scenario.baseline_record)
     run.system = system_judge(run.thresholds, scenario)
+    run.metrics = metric_judge(run.thresholds)
     run.stop = stop_condition(criteria, run.environment) if criteria else None
     run.collector.thresholds = run.current_results if run.thresholds else None
     if run.profile is not None:

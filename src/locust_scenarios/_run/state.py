@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from locust_scenarios._exporter.collector import LocustCollector
     from locust_scenarios._exporter.serving import MetricsServer
     from locust_scenarios._settings.models import ExporterSettings, ScenarioSettings
+    from locust_scenarios._thresholds.custom import MetricJudge
     from locust_scenarios._thresholds.grammar import Threshold
     from locust_scenarios._thresholds.promql import SystemJudge
     from locust_scenarios._thresholds.timeline import Timeline
@@ -85,6 +86,8 @@ class Run:
     timeline: Timeline | None = None
     system: SystemJudge | None = None
     """Judges the ``promql:`` thresholds against the system's Prometheus."""
+    metrics: MetricJudge | None = None
+    """Judges the ``[metric=NAME]`` thresholds on the custom metrics."""
     sampler: gevent.Greenlet | None = field(default=None, repr=False)
     watcher: gevent.Greenlet | None = field(default=None, repr=False)
     process: psutil.Process = field(default_factory=psutil.Process, repr=False)
@@ -200,6 +203,8 @@ class Run:
             found = list(evaluate([t for t in self.thresholds if t.on_requests], stats))
         if self.system is not None:
             found.extend(self.system.results(final=final))
+        if self.metrics is not None:
+            found.extend(self.metrics.results(final=final))
         return in_order(self.thresholds, found)
 
     def current_generator(self) -> GeneratorVerdict | None:
