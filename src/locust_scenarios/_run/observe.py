@@ -17,6 +17,7 @@ from typing import Any
 import gevent
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner
 
+from locust_scenarios._exemplars import EXEMPLARS, EXEMPLARS_KEY
 from locust_scenarios._metrics import METRICS_KEY, REGISTRY
 from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._thresholds.judging import abort_reason
@@ -61,6 +62,7 @@ def start(run: Run) -> None:
     if run.system is not None:
         run.system.start()
     REGISTRY.clear()
+    EXEMPLARS.clear()
     if run.metrics is not None:
         run.metrics.start()
     if run.sampler is None:
@@ -75,6 +77,7 @@ def start(run: Run) -> None:
 def start_on_worker(run: Run) -> None:
     """A worker at test start: the master's options have replaced the worker's own; read them again."""
     REGISTRY.clear()
+    EXEMPLARS.clear()
     if run.profile is not None:
         run.profile.reset_time()  # re-reads the options and starts the clock the open model paces by
         return
@@ -108,16 +111,20 @@ def add_pacing_report(run: Run, data: dict[str, Any]) -> None:
     report = REGISTRY.drain()
     if report:
         data[METRICS_KEY] = report
+    exemplars = EXEMPLARS.drain()
+    if exemplars:
+        data[EXEMPLARS_KEY] = exemplars
 
 
 def keep_pacing_report(run: Run, client_id: str, data: dict[str, Any]) -> None:
     """The master keeps each worker's latest pacing counters and adds its custom metrics to the totals."""
-    metrics = data.get(METRICS_KEY)
-    if metrics:
-        try:
-            REGISTRY.absorb(metrics)
-        except (TypeError, ValueError):
-            logger.warning("ignoring a malformed custom metrics report from worker %s", client_id)
+    for key, store in ((METRICS_KEY, REGISTRY), (EXEMPLARS_KEY, EXEMPLARS)):
+        reported = data.get(key)
+        if reported:
+            try:
+                store.absorb(reported)
+            except (TypeError, ValueError):
+                logger.warning("ignoring a malformed report (%s) from worker %s", key, client_id)
     reported = data.get(PACING_KEY)
     if isinstance(reported, list | tuple) and len(reported) == 3:
         run.pacing[client_id] = PacingStats(*(int(value) for value in reported))

@@ -287,6 +287,7 @@ def _observe_with_exporter(run: Run, checked: _Checked, web_ui: Any) -> None:
     if run.thresholds:
         run.collector.thresholds = run.current_results
     run.collector.health = run.current_generator
+    run.collector.exemplars = checked.settings.trace > 0
     if exporter.port is not None:
         run.server = MetricsServer(run.collector, exporter.host, exporter.port)
         try:
