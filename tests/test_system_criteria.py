@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from locust_scenarios._exitcodes import ExitCode
 from locust_scenarios._run.decision import Facts, decide
 from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._thresholds.grammar import parse
 from locust_scenarios._thresholds.judging import Result, Verdict
-from locust_scenarios._thresholds.promql import expand
+from locust_scenarios._thresholds.promql import Prometheus, PrometheusError, SystemJudge, expand
+from tests.conftest import free_port
 
 
 def test_promql_criterion_keeps_commas_braces_and_comparisons_of_the_expression() -> None:
@@ -93,3 +96,59 @@ def test_an_unjudged_criterion_makes_the_run_inconclusive_never_a_pass() -> None
     assert "NOT JUDGED" in verdict.table(decision.exit_code)
     failed = Verdict((unjudged, Result(latency, 2.0, 10, passed=False)))
     assert decide(Facts("run", thresholds=failed, requests=10)).exit_code == ExitCode.THRESHOLD_FAILED
+
+
+def test_prometheus_client_tells_query_errors_from_an_unavailable_prometheus(httpserver: HTTPServer) -> None:
+    """400 bad_data is the expression's fault (refused before load); 503, a closed port or a missing
+    parse_query API are Prometheus' (not judged); a check falls back to a query at time 0."""
+    bad = {"status": "error", "errorType": "bad_data", "error": "parse error: unexpected <EOF>"}
+    httpserver.expect_request("/bad/api/v1/parse_query").respond_with_json(bad, status=400)
+    httpserver.expect_request("/down/api/v1/query").respond_with_data("down", status=503)
+    httpserver.expect_request("/old/api/v1/parse_query").respond_with_data("404 page not found", status=404)
+    ok = {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [0, "0.5"]}]}}
+    httpserver.expect_request("/old/api/v1/query", data="query=up&time=0").respond_with_json(ok)
+    with pytest.raises(PrometheusError, match="parse error") as refused:
+        Prometheus(httpserver.url_for("/bad")).check("up(")
+    assert not refused.value.unavailable
+    with pytest.raises(PrometheusError, match="HTTP 503") as down:
+        Prometheus(httpserver.url_for("/down")).values("up", 1.0)
+    assert down.value.unavailable
+    with pytest.raises(PrometheusError) as closed:
+        Prometheus(f"http://127.0.0.1:{free_port()}", timeout=2).values("up", 1.0)
+    assert closed.value.unavailable
+    Prometheus(httpserver.url_for("/old")).check("up")
+
+
+def test_credentials_are_sent_and_never_part_of_an_error(httpserver: HTTPServer) -> None:
+    """A bearer token goes in the Authorization header; a refusal names the URL and status only."""
+    httpserver.expect_request("/api/v1/query", headers={"Authorization": "Bearer s3cret"}).respond_with_json(
+        {"status": "success", "data": {"resultType": "scalar", "result": [0, "1"]}}
+    )
+    url = httpserver.url_for("/").rstrip("/")
+    assert Prometheus(url, token="s3cret").values("1", 1.0) == [1.0]  # noqa: S106  (a test token)
+    with pytest.raises(PrometheusError) as refused:
+        Prometheus(url, token="wrong-s3cret").values("1", 1.0)  # noqa: S106  (a test token)
+    assert "s3cret" not in str(refused.value)
+
+
+def test_a_stage_scoped_criterion_is_judged_over_the_stage_only(httpserver: HTTPServer) -> None:
+    """[stage=hold]: $__range is the stage's length and the query is evaluated at its end."""
+    seen: list[str] = []
+
+    def answer(request: Request) -> Response:
+        seen.append(request.form["query"] + "@" + request.form["time"])
+        return Response('{"status":"success","data":{"resultType":"vector","result":[]}}')
+
+    httpserver.expect_request("/api/v1/query").respond_with_handler(answer)
+    times = iter([100.0, 100.0, 130.0, 190.0, 200.0, 200.0])
+    criterion = parse("[stage=hold]promql:max_over_time(cpu[$__range])<0.8")
+    judge = SystemJudge(criterion, Prometheus(httpserver.url_for("/").rstrip("/")), clock=lambda: next(times))
+    judge.start()
+    judge.tick("ramp")
+    judge.tick("hold")
+    judge.tick("hold")
+    judge.tick("down")
+    (result,) = judge.results(final=True)
+    assert seen == ["max_over_time(cpu[60s])@190.000"]
+    assert not result.passed
+    assert result.note == "empty result: no series"

@@ -34,6 +34,7 @@ __all__ = [
     "Registry",
     "Tally",
     "rounded",
+    "table",
 ]
 
 MetricKind = Literal["trend", "counter", "rate", "gauge"]
@@ -283,6 +284,36 @@ def describe(definition: Definition, tally: Tally) -> dict[str, Any]:
             figures[f"p{round(quantile * 100)}"] = tally.percentile(quantile)
         figures["distribution"] = sorted(tally.distribution.items())
     return {key: (None if isinstance(value, float) and math.isnan(value) else value) for key, value in figures.items()}
+
+
+def _shown(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "s":
+        return f"{value * 1000:.4g}ms" if abs(value) < 1 else f"{value:.4g}s"
+    return f"{value:.6g}"
+
+
+def table(figures: list[dict[str, Any]]) -> str:
+    """The custom metrics as a text table under the verdict: each one's count and main figures."""
+    rows = [("custom metric", "kind", "count", "figures")]
+    for metric in figures:
+        unit = metric.get("unit") or ""
+        if metric["kind"] == "trend":
+            shown = ", ".join(f"{key} {_shown(metric.get(key), unit)}" for key in ("avg", "p50", "p95", "p99", "max"))
+        elif metric["kind"] == "rate":
+            rate = metric.get("rate")
+            shown = f"rate {rate * 100:.4g}%" if rate is not None else "rate -"
+        elif metric["kind"] == "gauge":
+            shown = f"value {_shown(metric.get('value'), unit)} (min {_shown(metric.get('min'), unit)}, "
+            shown += f"max {_shown(metric.get('max'), unit)})"
+        else:
+            shown = f"total {_shown(metric.get('sum'), unit)}"
+        rows.append((metric["name"], metric["kind"], str(metric["count"]), shown))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [" ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[3]]) for row in rows]
+    lines.insert(1, "-" * len(max(lines, key=len)))
+    return "\n".join(lines)
 
 
 REGISTRY: Final = Registry()

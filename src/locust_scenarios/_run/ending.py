@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from locust_scenarios._exporter.serving import push
 from locust_scenarios._files import write_text
+from locust_scenarios._metrics import table as metrics_table
 from locust_scenarios._settings.options import format_duration
 from locust_scenarios._thresholds.judging import Verdict
 from locust_scenarios._trust import GeneratorHealth, judge
@@ -190,6 +191,8 @@ def _report(run: Run, decision: Decision, summary: Mapping[str, Any]) -> None:
         run.verdict_tables.append(run.verdict.table(decision.exit_code))
     if run.generator is not None:
         run.verdict_tables.append(run.generator.table())
+    if summary.get("custom_metrics"):
+        run.verdict_tables.append(metrics_table(summary["custom_metrics"]))
     for reason in summary["inconclusive"]:
         logger.warning("inconclusive (%s): %s", reason["reason"], reason["detail"])
     breach = summary.get("breach")
