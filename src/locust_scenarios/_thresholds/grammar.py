@@ -117,6 +117,8 @@ class Threshold:
     """``promql:EXPR OP VALUE``: the PromQL expression judged by Prometheus (``$__range`` not yet expanded)."""
     metric: str | None = None
     """``[metric=NAME]``: judged on the custom metric of that name, not on requests."""
+    metric_kind: Kind | None = field(default=None, compare=False)
+    """For metric criteria, the unit of the value: ``latency`` when the limit was a duration (``2s``)."""
 
     @property
     def on_requests(self) -> bool:
@@ -144,7 +146,7 @@ class Threshold:
         if self.promql is not None:
             return "value"
         if self.metric is not None:
-            return _METRIC_AGGREGATES.get(self.aggregate, "value")
+            return self.metric_kind or _METRIC_AGGREGATES.get(self.aggregate, "value")
         return "latency" if self.quantile is not None else AGGREGATES[self.aggregate]
 
     def holds(self, value: float) -> bool:
@@ -478,8 +480,12 @@ def _parse_metric(part: str, metric: str, stage: str | None, rest: str) -> Thres
     if not value_text:
         raise ValueError(f"{aggregate_text}{op} has no value")
     kind = _METRIC_AGGREGATES.get(name, "latency")
+    measured_as: Kind | None = None
     if kind == "latency" or (kind == "value" and not _BARE_NUMBER.match(value_text)):
-        limit = float(value_text) if _BARE_NUMBER.match(value_text) else _limit("latency", value_text)
+        if _BARE_NUMBER.match(value_text):
+            limit = float(value_text)
+        else:
+            limit, measured_as = _limit("latency", value_text), "latency"
     else:
         limit = _limit(kind, value_text)
-    return Threshold(part, name, op, limit, quantile=quantile, stage=stage, metric=metric)
+    return Threshold(part, name, op, limit, quantile=quantile, stage=stage, metric=metric, metric_kind=measured_as)

@@ -219,7 +219,8 @@ class Verdict:
         else:
             reason = f"aborted during the run: {self.aborted}" if self.aborted else f"{failed} failed"
             summary = f"Thresholds: FAIL ({reason}), exit code {ExitCode.THRESHOLD_FAILED:d}"
-        if run_exit_code is not None and run_exit_code != self.exit_code:
+        own_code = ExitCode.INCONCLUSIVE if self.passed and self.unjudged else self.exit_code
+        if run_exit_code is not None and run_exit_code != own_code:
             summary = summary.rsplit(", exit code", 1)[0]
             try:
                 meaning = ExitCode(run_exit_code).meaning
