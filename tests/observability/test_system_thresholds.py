@@ -68,3 +68,17 @@ def test_promql_thresholds_fail_pass_and_are_inconclusive_without_prometheus(
     refusals = [line for line in broken.output().splitlines() if line.startswith("locust-scenarios: invalid setting")]
     assert len(refusals) == 1, broken.output()[-3000:]
     assert "LOCUST_SCENARIO_THRESHOLDS" in refusals[0]
+
+
+def test_promql_threshold_aborts_the_run_when_it_fails_during_it(
+    observed_target: HTTPServer, system_exporter: HTTPServer, start_locust: StartLocust, prometheus: StartPrometheus
+) -> None:
+    """With abort on, a promql: criterion that fails during the run stops it long before its 60 s: exit 3,
+    the verdict says it was aborted and names the expression."""
+    server = prometheus([f"127.0.0.1:{system_exporter.port}"])
+    wait_for(lambda: server.query("sut_cpu"), 30, what="Prometheus to scrape sut_cpu")
+    args = judged_run(observed_target, f"{CPU}<0.8", server.url)
+    args[args.index("-t") + 1] = "60s"
+    run = start_locust(args, {"LOCUST_SCENARIO_ABORT_ON_FAIL": "true", "LOCUST_SCENARIO_ABORT_GRACE": "1s"})
+    assert run.finish(45) == 3, run.output()[-3000:]
+    assert "aborted during the run: promql:max_over_time(sut_cpu[$__range])<0.8" in run.output()

@@ -11,6 +11,7 @@ log it, so that a slow or failed request leads to its trace.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 import weakref
@@ -31,7 +32,8 @@ TRACE_CONTEXT: Final = "locust_scenarios_trace_id"
 _FAILURES_LOGGED: Final = 100
 """Failed requests logged with their trace id per process, then one line says the rest are not."""
 
-_random = random.SystemRandom()
+_random = random.Random()  # trace ids need to be unique, not secret
+os.register_at_fork(after_in_child=_random.seed)  # Locust's --processes forks: each child draws its own ids
 
 
 def traced(headers: dict[str, str], ratio: float) -> tuple[dict[str, str], str | None]:
