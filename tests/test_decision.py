@@ -187,7 +187,7 @@ def test_a_worker_that_quit_had_its_users_started_elsewhere() -> None:
     [reason] = both.reasons
     assert reason["workers"] == ["worker-c"]
     assert reason["detail"].startswith("1 worker(s) stopped answering during the run; without --enable-rebalancing")
-    assert "did not start their users on the other workers" in reason["detail"]
+    assert "Locust does not restart a missing worker's users on the others" in reason["detail"]
 
 
 def test_a_lost_worker_the_generator_named_is_one_reason() -> None:

@@ -143,7 +143,7 @@ def inconclusive(facts: Facts) -> list[dict[str, Any]]:
             {
                 "reason": "workers_lost",
                 "detail": f"{len(missing)} worker(s) stopped answering during the run; without "
-                "--enable-rebalancing Locust did not start their users on the other workers",
+                "--enable-rebalancing Locust does not restart a missing worker's users on the others",
                 "workers": missing,
             }
         )
