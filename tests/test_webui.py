@@ -44,11 +44,14 @@ def readme_locustfile(directory: Path) -> Path:
 class WebUI:
     """A ``locust`` process serving its web UI on 127.0.0.1 (stopped by its pid at the end)."""
 
-    def __init__(self, locustfile: Path, host: str, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, locustfile: Path, host: str, log: Path, env: dict[str, str] | None = None, extra: list[str] | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         args = ["-f", str(locustfile), "-H", host, "--web-host", "127.0.0.1", "--web-port", str(self.port)]
+        args += extra or []
         with log.open("w") as sink:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "locust", *args], env=clean_env(env), stdout=sink, stderr=subprocess.STDOUT
@@ -266,6 +269,45 @@ def test_form_cannot_send_the_token_elsewhere_or_reconfigure_the_process(
     assert "tok-1" not in ui.output()
     assert not summary.parent.exists()
     assert not report.exists()
+
+
+def test_master_form_cannot_send_its_workers_token_elsewhere(
+    target: HTTPServer, capture: HTTPServer, tmp_path: Path
+) -> None:
+    """On a master's web UI (master and worker given the same token, as the chart gives them), a form
+    with another host is refused before the master tells its worker to start, so the worker never
+    sends the token there; a form without a host change then runs on the worker, with the token."""
+    env = {"LOCUST_SCENARIO_AUTH_TOKEN": "tok-1", "LOCUST_SCENARIO_ENDPOINTS": '[{"path": "/api/items"}]'}
+    locustfile = endpoints_locustfile(tmp_path)
+    port = free_port()
+    master_args = ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)]
+    ui = WebUI(locustfile, base_url(target), tmp_path / "master.log", env=env, extra=master_args)
+    with (tmp_path / "worker.log").open("w") as sink:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "locust", "-f", str(locustfile), "--worker", "--master-host", "127.0.0.1",
+             "--master-port", str(port)],
+            env=clean_env(env), stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        ui.until(lambda: (ui.get("/stats/requests") or {}).get("workers") not in (None, []), "the worker")
+        elsewhere = ui.swarm({**PLAN, "host": base_url(capture)})
+        assert elsewhere["success"] is False
+        assert "is not an origin the auth token may go to" in elsewhere["message"]
+        time.sleep(2)
+        assert len(capture.log) == 0
+        assert ui.swarm(PLAN)["success"] is True
+        ui.until(lambda: len(target.log) >= 3, "the worker's requests")
+        ui.stop_run()
+    finally:
+        try:
+            ui.stop()
+            worker.wait(timeout=WAIT)  # told to quit by its master
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait(timeout=WAIT)
+    assert len(capture.log) == 0
+    assert {request.headers.get("Authorization") for request, _ in target.log} == {"Bearer tok-1"}
 
 
 def test_form_host_among_the_start_up_origins_gets_the_token(
