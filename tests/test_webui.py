@@ -218,8 +218,9 @@ def test_form_cannot_send_the_token_elsewhere_or_reconfigure_the_process(
     """A web UI started with a token and a host: a POST /swarm with another host is refused (success
     false, the page's message says why and how), and the other host never sees a request, let alone the
     token; a posted token, summary path, endpoints, auth origins, one of Locust's own start-up options
-    or an unknown field is refused the same way and writes nothing; 10,001 users in one process are
-    refused as a headless run refuses them. Then a run on the start-up host goes, with the token."""
+    or an unknown field is refused the same way and writes nothing; 10,001 users in one process and a
+    threshold relative to a baseline the process was not started with are refused as a headless run
+    refuses them. Then a run on the start-up host goes, with the token."""
     env = {"LOCUST_SCENARIO_AUTH_TOKEN": "tok-1", "LOCUST_SCENARIO_ENDPOINTS": '[{"path": "/api/items"}]'}
     ui = WebUI(endpoints_locustfile(tmp_path), base_url(target), tmp_path / "locust.log", env=env)
     try:
@@ -253,6 +254,9 @@ def test_form_cannot_send_the_token_elsewhere_or_reconfigure_the_process(
         too_many = ui.swarm({**PLAN, "scenario_users": "10001"})
         assert too_many["success"] is False
         assert "one Locust process runs at most 10000 users" in too_many["message"]
+        no_baseline = ui.swarm({**PLAN, "scenario_thresholds": "p95<baseline+10%"})
+        assert no_baseline["success"] is False
+        assert "compares with a baseline: give a run record" in no_baseline["message"]
 
         time.sleep(2)
         assert ui.get("/scenario")["state"] == "ready"

@@ -271,7 +271,8 @@ def check_form(run: Run, options: Mapping[str, Any]) -> None:
     copy = type(run.profile)() if run.profile is not None else None
     trial = Run(environment, copy)
     scenario = trial.read_settings({**options, **_common_options(run.profile)})
-    _criteria(environment, scenario, copy)
+    thresholds, _ = _criteria(environment, scenario, copy)
+    with_baseline(thresholds, run.recording.baseline_lookup(), scenario.baseline_record)
     validate_user_settings(environment, scenario)
     if run.exporter is not None:
         _check_process_limits(trial, scenario, run.exporter)
