@@ -21,7 +21,7 @@ from pytest_httpserver import HTTPServer
 
 from locust_scenarios import ScenarioSettings
 from locust_scenarios._settings.options import FORM_FIELDS, option_dest
-from locust_scenarios._webui import FORM_GROUPS, form_values
+from locust_scenarios._webui import FORM_GROUPS, TokenScope, form_values, refused_fields
 
 from .conftest import REPO, base_url, clean_env, free_port
 
@@ -415,3 +415,32 @@ def test_form_groups_list_every_form_field_once() -> None:
     grouped = [field for _, fields in FORM_GROUPS for field in fields]
     assert sorted(grouped) == sorted(FORM_FIELDS)
     assert len(grouped) == len(set(grouped))
+
+
+def test_token_scope_is_the_start_up_origins() -> None:
+    """The token's scope: the start-up hosts and auth origins by origin (scheme, host, port with the
+    default port explicit); any host without a token or with '*'; a refusal names what is allowed."""
+    scope = TokenScope.at_start(True, ["http://127.0.0.1:8000/api", None, "https://a.example.com"], "http://b:81")
+    assert scope.refusal("http://127.0.0.1:8000") is None
+    assert scope.refusal("https://a.example.com:443/x") is None
+    assert scope.refusal("http://b:81") is None
+    assert scope.refusal("") is None  # no host in the form: the start-up host stays
+    refusal = scope.refusal("http://127.0.0.1:8001")
+    assert refusal is not None
+    assert "'http://127.0.0.1:8001' is not an origin the auth token may go to" in refusal
+    assert "http://127.0.0.1:8000/api, https://a.example.com, http://b:81" in refusal
+    assert TokenScope.at_start(False, ["http://x"], None).refusal("http://elsewhere") is None
+    assert TokenScope.at_start(True, ["http://x"], "*").refusal("http://elsewhere") is None
+    assert TokenScope.at_start(True, [], None).refusal("http://x") is not None
+
+
+def test_refused_fields_name_start_up_settings_by_their_variable() -> None:
+    """Start-up settings are named with the variable that sets them, other names quoted; Locust's own
+    fields, ours and other plugins' offered fields pass."""
+    assert refused_fields(["host", "user_count", "scenario", "scenario_users", "plugin_opt"], ["plugin_opt"]) is None
+    message = refused_fields(["scenario_summary", "prometheus_port", "x\r\ny"], [])
+    assert message is not None
+    assert "scenario_summary (LOCUST_SCENARIO_SUMMARY is set where Locust starts, not in the form)" in message
+    assert "prometheus_port (LOCUST_PROMETHEUS_PORT is set where Locust starts" in message
+    assert "'x\\r\\ny' (not a field of the form)" in message
+    assert "\n" not in message
