@@ -55,7 +55,7 @@ logger = logging.getLogger("locust_scenarios")
 FORM_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("profile", ("scenario", "users", "duration", "rate", "stages")),
     ("load shape", ("ramp_up", "ramp_down", "hold", "spawn_rate", "steps", "baseline")),
-    ("users", ("think_time", "pacing", "request_timeout", "auth_header", "auth_scheme")),
+    ("users", ("think_time", "pacing", "request_timeout", "auth_header", "auth_scheme", "trace")),
     ("verdict", ("thresholds", "stop_on", "abort_on_fail", "abort_grace")),
     (
         "trust",
