@@ -432,3 +432,19 @@ def test_plain_json_paths_answer_as_jmespath_does(path: str) -> None:
 
     document = {"token": "t", "items": [{"id": 1}, {"id": 2}], "deep": {"a": {"b": [None]}}}
     assert _compile_path(path)(document) == jmespath.search(path, document)
+
+
+def test_journey_steps_carry_a_traceparent_when_tracing(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """With ``LOCUST_SCENARIO_TRACE=1`` every step of a journey sends its own sampled ``traceparent``."""
+    shop_target(httpserver, [])
+    path = write(tmp_path, SHOP)
+    run(
+        [Journey],
+        base_url(httpserver),
+        parsed_options=options("--scenario-endpoints", str(path), "--scenario-trace", "1"),
+        until_requests=3,
+    )
+    parents = [request.headers.get("traceparent") for request, _ in httpserver.log]
+    assert len(parents) >= 3
+    assert all(parent and parent.endswith("-01") for parent in parents)
+    assert len(set(parents)) == len(parents)

@@ -25,11 +25,13 @@ from locust import User
 from locust.env import Environment
 from locust.exception import StopUser
 
+from .calls import _trace_ratio
 from .captures import CaptureError, JsonBody
 from .feeders import DataExhaustedError, Feeder
 from .flowfile import FlowPlan, JourneyPlan, StepPlan
 from .sharing import feeders_for
 from .templating import RenderError, Template, _text, render_body
+from .tracing import TRACE_CONTEXT, listen, traced
 
 __all__ = ["JourneyError", "connect", "run_iteration", "step_order"]
 
@@ -98,18 +100,19 @@ def run_iteration(user: Any, plan: JourneyPlan, auth: Mapping[str, str]) -> None
     if state is None:
         state = user.__dict__["_journey_state"] = _UserState(user, plan)
     state.iteration += 1
+    trace = _trace_ratio(user)  # the share of requests that carry a sampled traceparent (tracing)
     if not state.started:
         scope = {**state.lasting, "iteration": state.iteration}
         drawn: set[str] = set()
         for flow in plan.on_start:
-            if not _run_flow(user, flow, scope, state, drawn, auth=auth):
+            if not _run_flow(user, flow, scope, state, drawn, auth=auth, trace=trace):
                 return
         state.lasting.update(scope)
         del state.lasting["iteration"]
         state.drawn = frozenset(drawn)
         state.started = True
     scope = {**state.lasting, "iteration": state.iteration}
-    _run_flow(user, _pick(plan), scope, state, set(state.drawn), auth=auth)
+    _run_flow(user, _pick(plan), scope, state, set(state.drawn), auth=auth, trace=trace)
 
 
 def _draw(user: Any, flow: FlowPlan, scope: dict[str, Any], state: _UserState, drawn: set[str]) -> bool:
@@ -135,7 +138,14 @@ def _draw(user: Any, flow: FlowPlan, scope: dict[str, Any], state: _UserState, d
 
 
 def _run_flow(
-    user: Any, flow: FlowPlan, scope: dict[str, Any], state: _UserState, drawn: set[str], *, auth: Mapping[str, str]
+    user: Any,
+    flow: FlowPlan,
+    scope: dict[str, Any],
+    state: _UserState,
+    drawn: set[str],
+    *,
+    auth: Mapping[str, str],
+    trace: float,
 ) -> bool:
     if flow.data and not _draw(user, flow, scope, state, drawn):
         return False
@@ -147,11 +157,11 @@ def _run_flow(
                 return False
             for value in values:
                 scope[step.each] = value
-                if not _run_step(user, step, scope, auth):
+                if not _run_step(user, step, scope, auth, trace):
                     return False
             continue
         for _ in range(step.repeat):
-            if not _run_step(user, step, scope, auth):
+            if not _run_step(user, step, scope, auth, trace):
                 return False
     return True
 
@@ -169,7 +179,7 @@ def _report(user: Any, step: StepPlan, message: str) -> None:
     )
 
 
-def _run_step(user: Any, step: StepPlan, scope: dict[str, Any], auth: Mapping[str, str]) -> bool:
+def _run_step(user: Any, step: StepPlan, scope: dict[str, Any], auth: Mapping[str, str], trace: float) -> bool:
     """Send one request of a step, judge it, save its captures; False ends the iteration."""
     try:
         url = step.path.render(scope, "path")
@@ -189,8 +199,14 @@ def _run_step(user: Any, step: StepPlan, scope: dict[str, Any], auth: Mapping[st
     except RenderError as error:
         _report(user, step, str(error))
         return False
+    context: dict[str, Any] = {}
+    if trace > 0:
+        headers, trace_id = traced(dict(headers), trace)
+        if trace_id is not None:
+            listen(user.environment)
+            context = {TRACE_CONTEXT: trace_id}
     with user.client.request(
-        step.method, url, name=step.label, catch_response=True, headers=headers, json=body
+        step.method, url, name=step.label, catch_response=True, headers=headers, json=body, context=context
     ) as response:
         ok = _judge(response, step, scope)
     if step.think:
