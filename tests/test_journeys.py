@@ -17,12 +17,14 @@ from locust.env import Environment
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from locust_scenarios import EndpointsUser, SettingsError, pacing_stats
+from locust_scenarios import EndpointsUser, ScenarioSettings, SettingsError, pacing_stats
 from locust_scenarios._records.record import build_record
+from locust_scenarios._settings.models import load_settings
 from locust_scenarios._users.feeders import DataExhaustedError, Feeder, open_source
 from locust_scenarios._users.flowfile import JourneyPlan, load_configured
 from locust_scenarios._users.sharing import Allocator
 from locust_scenarios._users.templating import RenderError, parse_template
+from locust_scenarios._users.validation import validate_user_settings
 
 from .conftest import REPO, base_url, clean_env, free_port, locust, master_options, worker_options
 from .test_users import SRC, PlannedRate, errors, options, run
@@ -448,3 +450,12 @@ def test_journey_steps_carry_a_traceparent_when_tracing(httpserver: HTTPServer, 
     assert len(parents) >= 3
     assert all(parent and parent.endswith("-01") for parent in parents)
     assert len(set(parents)) == len(parents)
+
+
+def test_web_ui_form_value_is_checked_as_a_whole(tmp_path: Path) -> None:
+    """A journeys file given in the web UI's form is checked like the command line's (one line, the step)."""
+    path = write(tmp_path, SHOP.replace("{{ item }}", "{{ undefined_var }}"))
+    environment = Environment(user_classes=[Journey], parsed_options=options())
+    settings = load_settings(ScenarioSettings, options("--scenario-endpoints", str(path)), env_file=None)
+    with pytest.raises(SettingsError, match=r"step 3 .*undefined_var"):
+        validate_user_settings(environment, settings)
