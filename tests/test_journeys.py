@@ -226,6 +226,41 @@ def test_undefined_variable_exits_2_before_any_request(httpserver: HTTPServer, t
     assert httpserver.log == []
 
 
+@pytest.mark.e2e
+def test_each_flow_records_its_completed_journeys_as_a_trend_judged_by_thresholds(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """A flow's completed journeys are the custom trend ``journey_<flow>``: its count is the number of
+    journeys that reached their last step, it is in the summary, and ``[metric=journey_shop]p95<1ms``
+    (three local requests take longer) fails the run with exit 3 naming it."""
+    seen: list[dict[str, Any]] = []
+    shop_target(httpserver, seen)
+    path = write(tmp_path, SHOP)
+    locustfile = tmp_path / "locustfile.py"
+    locustfile.write_text("from locust_scenarios import EndpointsUser\n\nclass Api(EndpointsUser):\n    pass\n")
+    summary = tmp_path / "summary.json"
+    env = {
+        "PYTHONPATH": str(SRC),
+        "LOCUST_SCENARIO_ENDPOINTS": str(path),
+        "LOCUST_SCENARIO_THINK_TIME": "0.05",
+        "LOCUST_SCENARIO_THRESHOLDS": "[metric=journey_shop]count>0,[metric=journey_shop]p95<1ms",
+        "LOCUST_SCENARIO_SUMMARY": str(summary),
+    }
+    result = locust(
+        ["-f", str(locustfile), "--headless", "-u", "2", "-r", "10", "-t", "3s", "-H", base_url(httpserver)],
+        env,
+        90,
+        tmp_path,
+    )
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert "[metric=journey_shop]p95<1ms" in result.stderr + result.stdout
+    figures = {metric["name"]: metric for metric in json.loads(summary.read_text())["custom_metrics"]}
+    completed = len([entry for entry in seen if "path" in entry])
+    # a journey whose last request was answered as the run stopped may not have been counted yet
+    assert 0 < completed - 2 <= figures["journey_shop"]["count"] <= completed
+    assert figures["journey_shop"]["unit"] == "s"
+
+
 def test_json_capture_without_jmespath_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without JMESPath installed, a file with ``json:`` captures is refused at load, naming the extra."""
     monkeypatch.setitem(sys.modules, "jmespath", None)

@@ -124,11 +124,11 @@ def _checked(run: Run) -> _Checked:
     options = environment.parsed_options
     problems: list[str] = []
     settings = _collect(problems, lambda: run.read_settings(options))
+    if settings is not None:  # first: a journeys file declares its flows' duration metrics
+        _collect(problems, lambda: validate_user_settings(environment))
     judged = _collect(problems, lambda: _criteria(environment, settings, run.profile)) if settings else None
     exporter = _collect(problems, lambda: load_settings(ExporterSettings, options))
     buckets = _collect(problems, lambda: parse_buckets(exporter.buckets)) if exporter is not None else None
-    if settings is not None:
-        _collect(problems, lambda: validate_user_settings(environment))
     if settings is not None and exporter is not None:
         _collect(problems, lambda: _check_process_limits(run, settings, exporter))
     if not run.on_worker and run.unattended():

@@ -14,6 +14,8 @@ from __future__ import annotations
 import bisect
 import itertools
 import random
+import re
+import time
 import uuid
 import weakref
 from collections.abc import Mapping
@@ -25,6 +27,9 @@ from locust import User
 from locust.env import Environment
 from locust.exception import StopUser
 
+from locust_scenarios._metrics import REGISTRY, Definition
+from locust_scenarios._settings.errors import SettingsError
+
 from .calls import _trace_ratio
 from .captures import CaptureError, JsonBody
 from .feeders import DataExhaustedError, Feeder
@@ -33,7 +38,7 @@ from .sharing import feeders_for
 from .templating import RenderError, Template, _text, render_body
 from .tracing import TRACE_CONTEXT, listen, traced
 
-__all__ = ["JourneyError", "connect", "run_iteration", "step_order"]
+__all__ = ["JourneyError", "connect", "duration_metric", "run_iteration", "step_order"]
 
 _INDEXES: weakref.WeakKeyDictionary[Environment, itertools.count[int]] = weakref.WeakKeyDictionary()
 _RUN_IDS: weakref.WeakKeyDictionary[Environment, str] = weakref.WeakKeyDictionary()
@@ -45,11 +50,27 @@ class JourneyError(Exception):
     """A step could not be sent (a value that cannot go where its template puts it)."""
 
 
+def duration_metric(flow_name: str) -> str:
+    """The custom trend that records how long a flow's completed journeys took: ``journey_<name>``."""
+    return "journey_" + re.sub(r"[^a-zA-Z0-9_]", "_", flow_name)
+
+
+def _declare_durations(plan: JourneyPlan) -> None:
+    for flow in (*plan.on_start, *plan.flows):
+        name = duration_metric(flow.name)
+        try:
+            REGISTRY.declare(Definition(name, "trend", "s", f"seconds a completed {flow.name!r} journey took"))
+        except ValueError as error:
+            raise SettingsError.invalid("endpoints", flow.name, f"flow {flow.name!r}: {error}") from None
+
+
 def connect(environment: Environment, plan: JourneyPlan) -> dict[str, Feeder]:
-    """The plan's data files for this process (on a master: the allocator of ``unique`` rows), once."""
+    """The plan's data files for this process (on a master: the allocator of ``unique`` rows), once;
+    each flow's duration trend declared (``journey_<name>``, judged as ``[metric=journey_<name>]p95<2s``)."""
     by_plan = _FEEDERS.setdefault(environment, {})
     feeders = by_plan.get(id(plan))
     if feeders is None:
+        _declare_durations(plan)
         feeders = by_plan[id(plan)] = feeders_for(environment, plan.data)
         order = _ORDER.setdefault(environment, [])
         order += [name for name in plan.step_names() if name not in order]
@@ -149,6 +170,7 @@ def _run_flow(
 ) -> bool:
     if flow.data and not _draw(user, flow, scope, state, drawn):
         return False
+    started = time.perf_counter()
     for step in flow.steps:
         if step.for_each is not None:
             values = scope[step.for_each]
@@ -163,6 +185,7 @@ def _run_flow(
         for _ in range(step.repeat):
             if not _run_step(user, step, scope, auth, trace):
                 return False
+    REGISTRY.observe(duration_metric(flow.name), time.perf_counter() - started)
     return True
 
 
