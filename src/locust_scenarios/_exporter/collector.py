@@ -5,11 +5,17 @@ time it walks ``environment.runner.stats`` (on the master these are the workers'
 and renders request counters, a latency histogram built from Locust's rounded response-time
 distribution, errors, users, workers, the runner's state, the scenario and the thresholds.
 
-A scrape runs inside the gevent loop that also generates load, so it must be cheap. The collector
-renders the text exposition itself: label strings are escaped once per request name, each name's
-lines are rebuilt only when its counts changed, and a response time is mapped to its bucket through a
-cache (Locust's rounding leaves a few hundred distinct values). ``collect()`` yields the same data as
-prometheus_client metric families, for registries and the Pushgateway.
+A scrape runs inside the gevent loop that also generates load, so it must never hold that loop for
+long. The collector renders the text exposition itself: label strings are escaped once per request
+name, each name's lines (counters, histogram, run quantiles) are rebuilt only when its counts changed,
+its current-window quantiles only when its counts or Locust's window moved, and a response time is
+mapped to its bucket through a cache (Locust's rounding leaves a few hundred distinct values). The
+work a scrape does is sliced: once it has worked ``SLICE`` (2 ms), the render gives the loop back
+for a turn, so users and other greenlets run between slices and a scrape delays them by about one
+slice at a time, however many names there are. Each name is read whole within one slice; names
+may be read a slice apart, as Prometheus scrapes are never atomic across series anyway.
+``collect()`` yields the same data as prometheus_client metric families, for registries and the
+Pushgateway.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
+import gevent
 from locust.runners import (
     STATE_CLEANUP,
     STATE_INIT,
@@ -35,7 +42,7 @@ from locust.runners import (
 )
 from locust.stats import CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW
 
-from locust_scenarios._trust import REASONS
+from locust_scenarios._trust import REASONS, WARNINGS
 
 from .buckets import DEFAULT_BUCKETS
 from .exposition import FAMILIES, Family, format_float, header, render_labels
@@ -49,13 +56,23 @@ if TYPE_CHECKING:
     from locust_scenarios._thresholds.judging import Result
     from locust_scenarios._trust import Verdict as GeneratorVerdict
 
-__all__ = ["QUANTILES", "LocustCollector", "new_run_id"]
+__all__ = ["QUANTILES", "SLICE", "LocustCollector", "new_run_id"]
 
 logger = logging.getLogger("locust_scenarios.exporter")
 
 
 QUANTILES: Final = (0.5, 0.9, 0.95, 0.99)
 """Quantiles exported exactly as Locust computes them (``locust_request_duration_quantile_seconds``)."""
+
+SLICE: Final = 0.002
+"""Seconds a scrape works before it gives the event loop back (checked after each request name's
+work): a scrape then delays the users and the other greenlets by about that much at a time, however
+many names there are (benchmarks/scrape_cost.py measures the loop lag a scrape causes)."""
+
+_PAUSE: Final = 0.0001
+"""The pause between two slices, seconds. Not ``sleep(0)``: that only runs the greenlets already
+waiting to switch in, and (measured) a loop busy with a scrape then never ran its timers or read its
+sockets until the scrape ended; a timer, however short, lets the loop take a whole turn."""
 
 AGGREGATED: Final = "Aggregated"
 """The ``name`` of the quantiles over every request (Locust's own name for its total row)."""
@@ -69,6 +86,14 @@ RUNNER_STATES: Final = (
     STATE_STOPPED,
 )
 WORKER_STATES: Final = (*RUNNER_STATES, STATE_MISSING)
+_REQUEST_FAMILIES: Final = (
+    "locust_requests",
+    "locust_request_failures",
+    "locust_request_duration_seconds",
+    "locust_response_size_bytes",
+)
+"""The per-request families, in the order of ``_Requests.lines``."""
+_ERROR_LABELS: Final = ("method", "name", "error")
 _OTHER_ERROR: Final = ("", OTHER, OTHER)
 """The one error series that every combination beyond the cap is counted in."""
 
@@ -95,6 +120,10 @@ class _Requests:
     quantiles: tuple[tuple[float, float], ...] = ()
     """``(quantile, seconds)`` over the run so far, as Locust computes them."""
     quantile_lines: str = ""
+    current_version: tuple[Any, ...] = ()
+    current: tuple[tuple[float, float], ...] = ()
+    current_lines: str = ""
+    """The current-window quantile lines, and what they were computed from (counts and window)."""
     entry: Any = None
     """The Locust ``StatsEntry`` behind the series (``None`` for the folded ``(other)``)."""
 
@@ -115,8 +144,12 @@ class LocustCollector:
         max_names: int = 200,
         run_id: str | None = None,
         thresholds: Callable[[], Sequence[Result]] | None = None,
+        slice_seconds: float = SLICE,
     ) -> None:
         self.environment = environment
+        self.slice_seconds = slice_seconds
+        """Seconds a scrape works before it gives the event loop back (0: never give it back)."""
+        self._slice_started = time.perf_counter()
         self.buckets = tuple(buckets)
         self.max_names = max_names
         self.run_id = run_id or new_run_id()
@@ -133,8 +166,16 @@ class LocustCollector:
         self._errors: dict[str, tuple[str, str, str]] = {}
         self._total = self._new_series("", AGGREGATED)
         self._error_values: set[tuple[str, str, str]] = set()
+        self._error_texts: dict[tuple[str, str, str], str] = {}
+        """Each error series' label text, escaped once."""
 
     # -- the snapshot -------------------------------------------------------------------------------
+
+    def _did_one(self) -> None:
+        """One piece of work done: give the event loop back for a turn once the slice is spent."""
+        if self.slice_seconds and time.perf_counter() - self._slice_started >= self.slice_seconds:
+            gevent.sleep(_PAUSE)
+            self._slice_started = time.perf_counter()
 
     def _exported_name(self, name: str) -> str:
         exported = self._names.get(name)
@@ -221,6 +262,7 @@ class LocustCollector:
                 series.seconds = entry.total_response_time / 1000
                 series.quantiles = _quantiles(entry.response_times, entry.num_requests - entry.num_none_requests)
                 self._render_series(series)
+                self._did_one()
             current.append(series)
         for method, entries in folded.items():
             series = self._new_series(method, OTHER)
@@ -232,6 +274,7 @@ class LocustCollector:
                 series.seconds += entry.total_response_time / 1000
                 for milliseconds, count in entry.response_times.items():
                     merged[milliseconds] = merged.get(milliseconds, 0) + count
+                self._did_one()
             series.buckets = self._histogram(merged.items())
             series.quantiles = _quantiles(merged, sum(merged.values()))
             self._render_series(series)
@@ -253,8 +296,21 @@ class LocustCollector:
         for s in (*series, self._total):
             found.append((s, "run", s.quantiles))
             if s.entry is not None:
-                found.append((s, "current", _current_quantiles(s.entry)))
+                found.append((s, "current", self._current(s)))
         return found
+
+    def _current(self, series: _Requests) -> tuple[tuple[float, float], ...]:
+        """The series' current-window quantiles, recomputed only when its counts or the window moved."""
+        entry = series.entry
+        start = _window_start(entry)
+        version = (id(entry), entry.num_requests, entry.num_none_requests, start[0] if start else None)
+        if series.current_version != version:
+            quantiles = _current_quantiles(entry, start[1]) if start else ()
+            series.current_version = version
+            series.current = quantiles
+            series.current_lines = self._quantile_lines(series.text_labels, quantiles, "current")
+            self._did_one()
+        return series.current
 
     def _error_series(self) -> dict[tuple[str, str, str], int]:
         counts: dict[tuple[str, str, str], int] = {}
@@ -371,6 +427,11 @@ class LocustCollector:
         for reason in REASONS:
             family.add({"reason": reason}, 1 if reason in reasons else 0)
         yield family
+        warned = {warning.reason for warning in verdict.warnings}
+        family = Family("locust_generator_warning")
+        for reason in WARNINGS:
+            family.add({"reason": reason}, 1 if reason in warned else 0)
+        yield family
 
     def _threshold_results(self) -> Sequence[Result]:
         if self.thresholds is None:
@@ -385,37 +446,50 @@ class LocustCollector:
 
     def render(self) -> bytes:
         """The metrics in Prometheus text format (0.0.4)."""
-        started = time.perf_counter()
+        return b"".join(self.render_chunks())
+
+    def render_chunks(self) -> list[bytes]:
+        """``render()`` in pieces, one or a few families each, to be written as they are (a server
+        that sends them one by one never builds the whole exposition in one piece of work)."""
+        started = self._slice_started = time.perf_counter()
         series = self._request_series()
-        parts = [
-            header("locust_requests"),
-            *(s.lines[0] for s in series),
-            header("locust_request_failures"),
-            *(s.lines[1] for s in series),
-            header("locust_request_duration_seconds"),
-            *(s.lines[2] for s in series),
-            header("locust_response_size_bytes"),
-            *(s.lines[3] for s in series),
-            header("locust_request_duration_quantile_seconds"),
-        ]
-        for s, window, quantiles in self._quantile_series(series):
-            parts.append(
-                s.quantile_lines if window == "run" else self._quantile_lines(s.text_labels, quantiles, window)
+        chunks: list[bytes] = []
+
+        def add(parts: Iterable[str]) -> None:
+            chunks.append("".join(parts).encode())
+            self._did_one()
+
+        for index, name in enumerate(_REQUEST_FAMILIES):
+            add((header(name), *(s.lines[index] for s in series)))
+        add(
+            (
+                header("locust_request_duration_quantile_seconds"),
+                *(
+                    s.quantile_lines if window == "run" else s.current_lines
+                    for s, window, _found in self._quantile_series(series)
+                ),
             )
+        )
+        small: list[str] = []
         for family in self._small_families():
-            parts.append(header(family.name))
-            parts.extend(family.lines)
-        parts.append(header("locust_exporter_scrape_duration_seconds"))
-        parts.append(f"locust_exporter_scrape_duration_seconds {format_float(self.last_scrape_seconds)}\n")
-        body = "".join(parts).encode()
-        self.last_scrape_seconds = time.perf_counter() - started
-        return body
+            small.append(header(family.name))
+            small.extend(family.lines)
+        self.last_scrape_seconds, previous = time.perf_counter() - started, self.last_scrape_seconds
+        small.append(header("locust_exporter_scrape_duration_seconds"))
+        small.append(f"locust_exporter_scrape_duration_seconds {format_float(previous)}\n")
+        add(small)
+        return chunks
 
     def _small_families(self) -> Iterator[Family]:
         """Everything but the per-request families: few series, built on every scrape."""
         errors = Family("locust_errors")
-        for (method, name, message), count in self._error_series().items():
-            errors.add({"method": method, "name": name, "error": message}, count)
+        texts = self._error_texts
+        for error_values, count in self._error_series().items():
+            text = texts.get(error_values)
+            if text is None:
+                text = texts[error_values] = render_labels(dict(zip(_ERROR_LABELS, error_values, strict=True)))
+            errors.add_clean(error_values, count, text, _ERROR_LABELS)
+            self._did_one()
         yield errors
 
         users = Family("locust_users")
@@ -482,6 +556,7 @@ class LocustCollector:
             Metric,
         )
 
+        self._slice_started = time.perf_counter()
         series = self._request_series()
         label_names = ["method", "name"]
         requests = CounterMetricFamily("locust_requests", FAMILIES["locust_requests"][1], labels=label_names)
@@ -549,19 +624,22 @@ def _quantiles(distribution: Mapping[int, int], timed: int) -> tuple[tuple[float
     return tuple((q, found.get(q, 0) / 1000) for q in QUANTILES)
 
 
-def _current_quantiles(entry: StatsEntry) -> tuple[tuple[float, float], ...]:
-    """``QUANTILES`` over Locust's current window (about the last ten seconds), exactly as its
-    ``get_current_response_time_percentile`` picks the cached distribution, with one difference per
-    entry instead of one per quantile. None while Locust has no cached distribution to compare with."""
+def _window_start(entry: StatsEntry) -> tuple[int, Any] | None:
+    """The cached distribution Locust's ``get_current_response_time_percentile`` compares with now
+    (its second and the cached entry), or ``None`` while it has none."""
     cache = entry.response_times_cache
     if not cache:
-        return ()
+        return None
     now = int(time.time())
     window = CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW
     preferred = [now - window] + [stamp for i in range(1, 9) for stamp in (now - window - i, now - window + i)]
-    cached = next((cache[stamp] for stamp in preferred if stamp in cache), None)
-    if cached is None:
-        return ()
+    return next(((stamp, cache[stamp]) for stamp in preferred if stamp in cache), None)
+
+
+def _current_quantiles(entry: StatsEntry, cached: Any) -> tuple[tuple[float, float], ...]:
+    """``QUANTILES`` over Locust's current window (about the last ten seconds) against the ``cached``
+    distribution ``_window_start`` picked, exactly as ``get_current_response_time_percentile``
+    computes them, with one difference per entry instead of one per quantile."""
     old = cached.response_times
     recent = {ms: count - old.get(ms, 0) for ms, count in entry.response_times.items() if count - old.get(ms, 0)}
     timed = (entry.num_requests - entry.num_none_requests) - (cached.num_requests - cached.num_none_requests)
