@@ -12,7 +12,8 @@ real run leaves: a few dozen distinct rounded values) and an error each, then, f
 it measures, with every name changed since the previous scrape (the worst case during a run, when
 every name receives requests each second):
 
-- ``render``: one render in-process (ours: ``render()``; naive: ``generate_latest``);
+- ``render``: one render in-process (ours: ``render()``; naive: ``generate_latest``), its wall time
+  (ours includes its pauses for the loop) and its CPU time;
 - ``bytes``: the exposition's size;
 - ``loop lag``: the longest delay a greenlet waking every millisecond in the serving process sees
   while a scrape of ``/metrics`` (by another process, started once) is served — what a scrape costs
@@ -23,7 +24,8 @@ The two exporters alternate round by round; each figure is the median over the r
 ratios are medians of each round's naive / ours. Per family, the bytes ours spends on it.
 
 Usage: python benchmarks/scrape_cost.py [--names 10,200,1000] [--rounds 15]
-Runs in-process plus one scraping process on 127.0.0.1, bounded by --rounds; prints tables.
+Runs in-process plus one scraping process on 127.0.0.1, bounded by --rounds; prints tables and
+writes benchmarks/results/scrape_cost-<UTC time>.json.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import Any
 
 import gevent
 import gevent.subprocess
+from _harness import machine, write_result
 from gevent.pywsgi import WSGIServer
 from locust import User, constant, task
 from locust.env import Environment
@@ -193,7 +196,9 @@ def measure(names: int, rounds: int, rng: random.Random) -> dict[str, Any]:
         "ours": (ours.render, our_port),
         "naive": (lambda: generate_latest(registry), int(naive_server.server_port)),
     }
-    figures: dict[str, dict[str, list[float]]] = {name: {"render": [], "lag": [], "bytes": []} for name in variants}
+    figures: dict[str, dict[str, list[float]]] = {
+        name: {"render": [], "cpu": [], "lag": [], "bytes": []} for name in variants
+    }
     idle: list[float] = []
     try:
         for number in range(rounds):
@@ -201,9 +206,10 @@ def measure(names: int, rounds: int, rng: random.Random) -> dict[str, Any]:
             for name in order:
                 render, port = variants[name]
                 _touch(environment, names, rng)
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 render()
                 figures[name]["render"].append(time.perf_counter() - started)
+                figures[name]["cpu"].append(time.process_time() - cpu)
                 _touch(environment, names, rng)
                 lag, size = scraper.scrape(port, ticker)
                 figures[name]["lag"].append(lag)
@@ -218,7 +224,7 @@ def measure(names: int, rounds: int, rng: random.Random) -> dict[str, Any]:
         naive_server.stop(timeout=1)
     ratios = {
         key: statistics.median(n / o for n, o in zip(figures["naive"][key], figures["ours"][key], strict=True) if o)
-        for key in ("render", "lag", "bytes")
+        for key in ("render", "cpu", "lag", "bytes")
     }
     return {
         "names": names,
@@ -236,18 +242,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
     rng = random.Random(1)
+    started = machine()
     results = [measure(int(n), args.rounds, rng) for n in args.names.split(",")]
     print(
-        f"{'names':>6} {'exporter':>8} {'bytes':>9} {'render':>9} {'loop lag p50':>13} {'max':>8} "
-        f"{'idle lag':>9} {'naive/ours: render':>19} {'lag':>6} {'bytes':>6}"
+        f"{'names':>6} {'exporter':>8} {'bytes':>9} {'render':>9} {'CPU':>9} {'loop lag p50':>13} {'max':>8} "
+        f"{'idle lag':>9} {'naive/ours: CPU':>16} {'lag':>6} {'bytes':>6}"
     )
     for found in results:
         for name in ("ours", "naive"):
             m = found["medians"][name]
             ratios = found["naive_over_ours"]
-            tail = f"{ratios['render']:>19.2f} {ratios['lag']:>6.2f} {ratios['bytes']:>6.2f}" if name == "ours" else ""
+            tail = f"{ratios['cpu']:>16.2f} {ratios['lag']:>6.2f} {ratios['bytes']:>6.2f}" if name == "ours" else ""
             print(
                 f"{found['names']:>6} {name:>8} {m['bytes'] / 1024:>7.0f}KB {m['render'] * 1000:>7.2f}ms "
+                f"{m['cpu'] * 1000:>7.2f}ms "
                 f"{m['lag'] * 1000:>11.2f}ms {found['max_lag'][name] * 1000:>6.2f}ms "
                 f"{found['idle_lag'] * 1000:>7.2f}ms {tail}"
             )
@@ -255,6 +263,7 @@ def main() -> None:
     print(f"\nBytes per family of ours at {largest['names']} names:")
     for family, size in largest["families"].items():
         print(f"  {family:<48} {size / 1024:>8.0f}KB")
+    write_result("scrape_cost", vars(args), results, started)
 
 
 if __name__ == "__main__":

@@ -114,7 +114,10 @@ FAMILIES: Final[Mapping[str, tuple[str, str]]] = {
         "gauge",
         "1 for each warning about the load generator so far (high CPU: no headroom, timing still held).",
     ),
-    "locust_exporter_scrape_duration_seconds": ("gauge", "Time the previous scrape took to render."),
+    "locust_exporter_scrape_duration_seconds": (
+        "gauge",
+        "Time the previous scrape took to render, its pauses for the event loop included.",
+    ),
 }
 
 
