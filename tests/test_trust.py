@@ -7,9 +7,11 @@ import json
 import time
 
 import gevent
+import pytest
 
 from locust_scenarios import ExitCode, ScenarioSettings
 from locust_scenarios._run.probe import Probe, Reading
+from locust_scenarios._run.startup import _default_options_once
 from locust_scenarios._settings.models import load_settings
 from locust_scenarios._trust import REASONS, WARNINGS, Monitor, Observation, ProcessObservation, Verdict, verdict
 
@@ -199,3 +201,33 @@ def test_the_probe_measures_a_stalled_loop_and_its_own_cpu() -> None:
         assert probe.take().lag_max < reading.lag_max
     finally:
         probe.stop()
+
+
+def test_a_workers_reading_counts_once_over_its_own_span() -> None:
+    """A worker reports every 3 s and the master observes every second: a reading 50 ms late counts
+    for its 3 s once, not for every second until the next report."""
+    late = ProcessObservation("w1", 0.2, 4, "running", 0.5, lag=0.05, lag_max=0.3, lag_seconds=3.0)
+    between = ProcessObservation("w1", 0.2, 4, "running", 0.5)
+    on_time = ProcessObservation("w1", 0.2, 4, "running", 0.5, lag=0.001, lag_max=0.004, lag_seconds=3.0)
+    seen = [
+        Observation(t, [late if t == 3 else on_time if t % 3 == 0 else between], 4, 4, requests=9) for t in range(31)
+    ]
+    figures = watch(seen).health.processes["w1"]
+    assert figures.seconds_lagging == 3.0
+    assert figures.lag_share < 0.1
+    assert abs((figures.lag_mean or 0) - (0.05 * 3 + 0.001 * 30) / 33) < 1e-9
+    assert watch(seen).reasons == ()
+
+
+def test_a_worker_builds_locusts_default_options_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Locust's worker asks for its default options once per option of every spawn message; on a
+    worker the library makes every call after the first return the first result."""
+    from locust import argument_parser  # noqa: PLC0415
+
+    monkeypatch.setattr(argument_parser, "default_args_dict", argument_parser.default_args_dict)
+    _default_options_once()
+    first = argument_parser.default_args_dict()
+    assert "host" in first
+    assert argument_parser.default_args_dict() is first
+    _default_options_once()  # idempotent: still the same cache
+    assert argument_parser.default_args_dict() is first

@@ -65,6 +65,9 @@ class ProcessObservation:
     a loop busy with its own work, or starved of CPU by the machine, adds it to each response time."""
     lag_max: float | None = None
     """The longest delay of the event loop in the last span, seconds."""
+    lag_seconds: float | None = None
+    """The span ``lag`` was measured over, seconds (``None``: one observation's step). A worker's
+    span is its report interval: each reading is counted once, over its own length."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ class ProcessHealth:
     lag: float | None = None
     lag_max: float | None = None
     lag_sum: float = 0.0
-    lag_samples: int = 0
+    lag_weight: float = 0.0
     users: int = 0
     state: str = ""
     heartbeat_age: float | None = None
@@ -128,7 +131,7 @@ class ProcessHealth:
     @property
     def lag_mean(self) -> float | None:
         """Mean event-loop delay over the observations that measured it."""
-        return self.lag_sum / self.lag_samples if self.lag_samples else None
+        return self.lag_sum / self.lag_weight if self.lag_weight else None
 
     def to_dict(self) -> dict[str, Any]:
         """The figures for JSON (fractions, seconds)."""
@@ -244,13 +247,14 @@ class Monitor:
             figures.samples += 1
             figures.seconds += step
             if process.lag is not None:
+                span = step if process.lag_seconds is None else min(max(process.lag_seconds, 0.0), 60.0)
                 figures.lag = process.lag
-                figures.lag_sum += process.lag
-                figures.lag_samples += 1
+                figures.lag_sum += process.lag * span
+                figures.lag_weight += span
                 longest = process.lag if process.lag_max is None else max(process.lag, process.lag_max)
                 figures.lag_max = max(figures.lag_max or 0.0, longest)
                 if process.lag > self.settings.trust_lag:
-                    figures.seconds_lagging += step
+                    figures.seconds_lagging += span
             if process.cpu > self.settings.trust_cpu:
                 figures.seconds_cpu += step
             figures.users, figures.state, figures.heartbeat_age = process.users, process.state, process.heartbeat_age

@@ -61,6 +61,7 @@ def start(run: Run) -> None:
     run.generator = None
     run.pacing.clear()
     run.readings.clear()
+    run.fresh_readings.clear()
     run.probe.reset()
     run.monitor = Monitor(run.settings)
     run.timeline = Timeline(run.thresholds) if run.thresholds else None
@@ -118,6 +119,7 @@ def keep_pacing_report(run: Run, client_id: str, data: dict[str, Any]) -> None:
     reading = Reading.from_list(data.get(HEALTH_KEY))
     if reading is not None and reading.samples:
         run.readings[client_id] = reading
+        run.fresh_readings.add(client_id)
 
 
 def keep_heartbeat(run: Run, client_id: str) -> None:
@@ -169,9 +171,15 @@ def observe(run: Run, own: Reading) -> Observation:
     now = run.clock()
     if isinstance(runner, MasterRunner):
         workers = list(runner.clients.values())
-        processes = [ProcessObservation("master", own.cpu, 0, runner.state, lag=own.lag, lag_max=own.lag_max)]
+        processes = [
+            ProcessObservation(
+                "master", own.cpu, 0, runner.state, lag=own.lag, lag_max=own.lag_max, lag_seconds=own.seconds
+            )
+        ]
         for worker in workers:
             reading = run.readings.get(worker.id)
+            fresh = worker.id in run.fresh_readings  # a reading's lag counts once, over its own span
+            run.fresh_readings.discard(worker.id)
             processes.append(
                 ProcessObservation(
                     worker.id,
@@ -179,14 +187,23 @@ def observe(run: Run, own: Reading) -> Observation:
                     worker.user_count,
                     worker.state,
                     now - run.heartbeats.get(worker.id, run.started_at or now),
-                    lag=reading.lag if reading is not None else None,
-                    lag_max=reading.lag_max if reading is not None else None,
+                    lag=reading.lag if reading is not None and fresh else None,
+                    lag_max=reading.lag_max if reading is not None and fresh else None,
+                    lag_seconds=reading.seconds if reading is not None and fresh else None,
                 )
             )
         active = sum(1 for worker in workers if worker.state != STATE_MISSING)
     else:
         processes = [
-            ProcessObservation("local", own.cpu, runner.user_count, runner.state, lag=own.lag, lag_max=own.lag_max)
+            ProcessObservation(
+                "local",
+                own.cpu,
+                runner.user_count,
+                runner.state,
+                lag=own.lag,
+                lag_max=own.lag_max,
+                lag_seconds=own.seconds,
+            )
         ]
         active = 0
     paced = run.pacing_totals()

@@ -43,18 +43,20 @@ class Reading:
     lag_max: float
     """The longest delay seen in the span, seconds."""
     samples: int
+    seconds: float = 0.0
+    """The span's length: what the figures are weighed by (a worker's reading covers about 3 s)."""
 
     def to_list(self) -> list[float]:
         """Plain values for a worker's report (msgpack)."""
-        return [self.cpu, self.lag, self.lag_max, self.samples]
+        return [self.cpu, self.lag, self.lag_max, self.samples, self.seconds]
 
     @classmethod
     def from_list(cls, values: Any) -> Reading | None:
         """The reading a worker sent (``None`` when the report has none or is malformed)."""
-        if not isinstance(values, list | tuple) or len(values) != 4:
+        if not isinstance(values, list | tuple) or len(values) != 5:
             return None
         try:
-            return cls(float(values[0]), float(values[1]), float(values[2]), int(values[3]))
+            return cls(float(values[0]), float(values[1]), float(values[2]), int(values[3]), float(values[4]))
         except (TypeError, ValueError):
             return None
 
@@ -70,11 +72,13 @@ class Probe:
     _lag_sum: float = 0.0
     _lag_max: float = 0.0
     _samples: int = 0
+    _since: float = 0.0
 
     def reset(self) -> None:
         """Start measuring afresh (at a run's start): prime psutil, clear the lag, start the probe."""
         self.process.cpu_percent(None)
         self._lag_sum, self._lag_max, self._samples = 0.0, 0.0, 0
+        self._since = self.clock()
         if self._greenlet is None or self._greenlet.dead:
             self._greenlet = gevent.spawn(self._watch)
 
@@ -86,14 +90,15 @@ class Probe:
 
     def take(self) -> Reading:
         """The figures since the previous ``take()`` (or ``reset()``), and start a new span."""
-        samples = self._samples
+        samples, now = self._samples, self.clock()
         reading = Reading(
             cpu=self.process.cpu_percent(None) / 100,
             lag=self._lag_sum / samples if samples else 0.0,
             lag_max=self._lag_max,
             samples=samples,
+            seconds=max(now - self._since, 0.0),
         )
-        self._lag_sum, self._lag_max, self._samples = 0.0, 0.0, 0
+        self._lag_sum, self._lag_max, self._samples, self._since = 0.0, 0.0, 0, now
         return reading
 
     def _watch(self) -> None:

@@ -89,6 +89,8 @@ class Run:
     """This process's loop lag and CPU, measured from the run's start."""
     readings: dict[str, Reading] = field(default_factory=dict)
     """The latest loop lag and CPU each worker measured itself and reported (master only)."""
+    fresh_readings: set[str] = field(default_factory=set)
+    """Workers whose latest reading no observation has counted yet."""
 
     # -- the outcome -------------------------------------------------------------------------------
     aborted: str | None = None
