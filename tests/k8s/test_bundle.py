@@ -137,7 +137,7 @@ def test_bundle_layout(tmp_path: Path) -> None:
 def test_settings_env_names_every_scenario_key_of_the_chart() -> None:
     """The map bundle.json records for both engines has one entry per `scenario` key of the chart's
     values.yaml, each the variable the settings read (name is LOCUST_SCENARIO, rampUp is
-    LOCUST_SCENARIO_RAMP_UP), and every setting but the secret token is reachable that way."""
+    LOCUST_SCENARIO_RAMP_UP), and every setting but the secrets (tokens, passwords) is reachable that way."""
     names = settings_env()
     assert set(names) == set(yaml.safe_load((REPO / "chart" / "values.yaml").read_text())["scenario"])
     assert (names["name"], names["rampUp"], names["trustCpuShare"]) == (
@@ -146,7 +146,8 @@ def test_settings_env_names_every_scenario_key_of_the_chart() -> None:
         "LOCUST_SCENARIO_TRUST_CPU_SHARE",
     )
     known = {env_name(ScenarioSettings, field) for field in ScenarioSettings.model_fields}
-    assert known - set(names.values()) == {"LOCUST_SCENARIO_AUTH_TOKEN"}
+    secrets = {"LOCUST_SCENARIO_AUTH_TOKEN", "LOCUST_SCENARIO_PROMETHEUS_TOKEN", "LOCUST_SCENARIO_PROMETHEUS_PASSWORD"}
+    assert known - set(names.values()) == secrets
     assert len(set(names.values())) == len(names)
 
 

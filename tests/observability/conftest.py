@@ -102,7 +102,7 @@ def prometheus(tmp_path: Path) -> Iterator[Callable[..., Prometheus]]:
     """Start Prometheus scraping the given ``host:port`` targets every second; stopped by PID."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(targets: list[str], rule_files: list[Path] | None = None) -> Prometheus:
+    def start(targets: list[str], rule_files: list[Path] | None = None, flags: tuple[str, ...] = ()) -> Prometheus:
         home = tmp_path / f"prometheus-{len(started)}"
         home.mkdir()
         config = {
@@ -121,6 +121,7 @@ def prometheus(tmp_path: Path) -> Iterator[Callable[..., Prometheus]]:
                     f"--storage.tsdb.path={home / 'data'}",
                     f"--web.listen-address=127.0.0.1:{port}",
                     "--log.level=warn",
+                    *flags,
                 ],
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -167,6 +168,8 @@ def pushgateway(tmp_path: Path) -> Iterator[str]:
 LOCUSTFILES = Path(__file__).parent / "locustfiles"
 OBSERVED = str(LOCUSTFILES / "observed.py")
 OBSERVED_PROFILE = str(LOCUSTFILES / "observed_profile.py")
+SPAWNING_COMPLETE = ("All users spawned", "Spawning is complete")
+"""What a master logs when spawning ends: the second when workers' reports arrive late (a busy machine)."""
 
 
 def serve_observed(httpserver: HTTPServer, fail_every: int | None = None) -> HTTPServer:
@@ -214,11 +217,13 @@ class LocustRun:
         """Everything the process wrote so far."""
         return self.log.read_text(errors="replace")
 
-    def wait_for_output(self, text: str, timeout: float) -> None:
-        """Wait until ``text`` appears in the output (fails with the output's tail otherwise)."""
+    def wait_for_output(self, text: str | tuple[str, ...], timeout: float) -> None:
+        """Wait until ``text`` (or any of several texts) appears in the output (fails with its tail otherwise)."""
+        texts = (text,) if isinstance(text, str) else text
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if text in self.output():
+            output = self.output()
+            if any(each in output for each in texts):
                 return
             if self.process.poll() is not None:
                 break

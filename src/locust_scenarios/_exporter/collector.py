@@ -42,11 +42,15 @@ from locust.runners import (
 )
 from locust.stats import CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW
 
+from locust_scenarios._exemplars import EXEMPLARS, Exemplar
+from locust_scenarios._metrics import REGISTRY
 from locust_scenarios._trust import REASONS, WARNINGS
 
 from .buckets import DEFAULT_BUCKETS
-from .exposition import FAMILIES, Family, format_float, header, render_labels
+from .custom import custom_families, render_custom
+from .exposition import CONTENT_TYPE, FAMILIES, Family, format_float, header, render_labels
 from .labels import OTHER, clean_label, error_label
+from .openmetrics import OPENMETRICS_CONTENT_TYPE, to_openmetrics, wants_openmetrics
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -157,6 +161,8 @@ class LocustCollector:
         self.health: Callable[[], GeneratorVerdict | None] | None = None
         """The load generator's figures and verdict so far (set by the plugin)."""
         self.last_scrape_seconds = 0.0
+        self.exemplars = False
+        """Serve OpenMetrics with trace-id exemplars to scrapes that ask for it (the run traces requests)."""
         self._bounds_ms = [bound * 1000 for bound in self.buckets]
         self._le = [format_float(bound) for bound in self.buckets] + ["+Inf"]
         self._bucket_of: dict[int, int] = {}
@@ -444,6 +450,22 @@ class LocustCollector:
 
     # -- the text exposition ----------------------------------------------------------------------
 
+    def render_for(self, accept: str | None) -> tuple[bytes, str]:
+        """The exposition a scrape with this ``Accept`` header gets, and its content type."""
+        chunks, media = self.render_chunks_for(accept)
+        return b"".join(chunks), media
+
+    def render_chunks_for(self, accept: str | None) -> tuple[list[bytes], str]:
+        """``render_for`` in pieces: the text format as ``render_chunks()`` writes it, OpenMetrics whole."""
+        if not self.exemplars or not wants_openmetrics(accept):
+            return self.render_chunks(), CONTENT_TYPE
+        by_labels: dict[str, list[Exemplar]] = {}
+        for (method, name), found in EXEMPLARS.snapshot().items():
+            labels = render_labels({"method": clean_label(method), "name": clean_label(self._exported_name(name))})
+            by_labels.setdefault(labels, []).extend(found)
+            by_labels.setdefault(self._total.text_labels, []).extend(found)
+        return [to_openmetrics(self.render(), by_labels)], OPENMETRICS_CONTENT_TYPE
+
     def render(self) -> bytes:
         """The metrics in Prometheus text format (0.0.4)."""
         return b"".join(self.render_chunks())
@@ -474,6 +496,7 @@ class LocustCollector:
         for family in self._small_families():
             small.append(header(family.name))
             small.extend(family.lines)
+        small.append(render_custom(REGISTRY))
         self.last_scrape_seconds, previous = time.perf_counter() - started, self.last_scrape_seconds
         small.append(header("locust_exporter_scrape_duration_seconds"))
         small.append(f"locust_exporter_scrape_duration_seconds {format_float(previous)}\n")
@@ -596,6 +619,7 @@ class LocustCollector:
             for labels, value in family.samples:
                 metric.add_metric([labels[n] for n in family.label_names], value)
             yield metric
+        yield from custom_families(REGISTRY)
         scrape = GaugeMetricFamily(
             "locust_exporter_scrape_duration_seconds", FAMILIES["locust_exporter_scrape_duration_seconds"][1]
         )

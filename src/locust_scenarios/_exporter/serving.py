@@ -12,11 +12,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from gevent.pywsgi import WSGIServer
 
 from .collector import LocustCollector
-from .exposition import CONTENT_TYPE
 
 __all__ = ["MetricsServer", "content_type", "mount", "push"]
 
@@ -39,13 +38,13 @@ class MetricsServer:
         path = environ.get("PATH_INFO", "/")
         if path == "/metrics":
             try:
-                chunks = self.collector.render_chunks()
+                chunks, media = self.collector.render_chunks_for(environ.get("HTTP_ACCEPT"))
             except Exception:
                 logger.exception("rendering the metrics failed")
                 start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
                 return [b"rendering the metrics failed, see the Locust log\n"]
             length = sum(len(chunk) for chunk in chunks)
-            start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(length))])
+            start_response("200 OK", [("Content-Type", media), ("Content-Length", str(length))])
             return chunks
         if path == "/":
             start_response("200 OK", [("Content-Type", "text/plain")])
@@ -103,7 +102,8 @@ def mount(web_ui: Any, collector: LocustCollector) -> None:
     """Add ``/metrics`` to Locust's web UI (behind its login when ``--web-login`` is on)."""
 
     def metrics() -> Response:
-        return Response(collector.render(), mimetype=None, content_type=CONTENT_TYPE)
+        body, media = collector.render_for(request.headers.get("Accept"))
+        return Response(body, mimetype=None, content_type=media)
 
     protected = web_ui.auth_required_if_enabled(metrics)
     web_ui.app.add_url_rule("/metrics", "locust_scenarios_metrics", protected)

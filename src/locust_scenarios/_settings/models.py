@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_core import ErrorDetails
@@ -174,6 +175,13 @@ class ScenarioSettings(_OptionModel):
     record_log: bool = Field(False, description=_scenario("record_log"))
     tags: str | None = Field(None, description=_scenario("tags"))
     baseline_record: str | None = Field(None, description=_scenario("baseline_record"))
+    prometheus_url: str | None = Field(None, description=_scenario("prometheus_url"))
+    prometheus_token: SecretStr | None = Field(None, description=_scenario("prometheus_token"))
+    prometheus_user: str | None = Field(None, description=_scenario("prometheus_user"))
+    prometheus_password: SecretStr | None = Field(None, description=_scenario("prometheus_password"))
+    prometheus_ca_bundle: str | None = Field(None, description=_scenario("prometheus_ca_bundle"))
+    prometheus_timeout: Duration = Field(10.0, gt=0, description=_scenario("prometheus_timeout"))
+    trace: Ratio = Field(0.0, description=_scenario("trace"))
 
     @field_validator("auth_token", mode="before")
     @classmethod
@@ -185,6 +193,33 @@ class ScenarioSettings(_OptionModel):
                 "must be printable ASCII without spaces or control characters "
                 "(a trailing newline from `echo` counts: use `printf %s` or `echo -n`)"
             )
+        return value
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _prometheus_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value.strip()):
+            raise ValueError("must be an http:// or https:// URL such as http://prometheus:9090 (no query)")
+        return value.strip().rstrip("/") if value is not None else None
+
+    @field_validator("prometheus_ca_bundle")
+    @classmethod
+    def _ca_bundle(cls, value: str | None) -> str | None:
+        if value is not None and not os.path.isfile(value):
+            raise ValueError("must be a readable PEM file of CA certificates")
+        return value
+
+    @field_validator("auth_origins")
+    @classmethod
+    def _origins(cls, value: str | None) -> str | None:
+        # An entry without a scheme would never match a request's origin: refused, not silently useless.
+        for item in (value or "").split(","):
+            entry = item.strip()
+            if entry and entry != "*" and not _http_url(entry):
+                raise ValueError(
+                    f"{entry!r} is not an origin: write each as scheme://host[:port], e.g. "
+                    "'https://auth.example.com,http://127.0.0.1:8081', or '*' for any"
+                )
         return value
 
     @field_validator("auth_header")
@@ -215,6 +250,24 @@ class ExporterSettings(_OptionModel):
     buckets: str | None = Field(None, description=_exporter("buckets"))
     pushgateway: str | None = Field(None, description=_exporter("pushgateway"))
     run_id: str | None = Field(None, description=_exporter("run_id"))
+
+    @field_validator("pushgateway")
+    @classmethod
+    def _pushgateway(cls, value: str | None) -> str | None:
+        # Checked at start: a URL found wrong only when the run ends would lose that run's push.
+        if value and not _http_url(value):
+            raise ValueError("must be a URL starting with http:// or https://, e.g. http://pushgateway:9091")
+        return value
+
+
+def _http_url(text: str) -> bool:
+    """``text`` is an http(s) URL with a host (and a valid port, if any)."""
+    try:
+        parts = urlsplit(text)
+        _ = parts.port
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 class _ScenarioChoice(_OptionModel):
