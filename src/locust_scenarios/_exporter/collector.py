@@ -10,10 +10,9 @@ long. The collector renders the text exposition itself: label strings are escape
 name, each name's lines (counters, histogram, run quantiles) are rebuilt only when its counts changed,
 its current-window quantiles only when its counts or Locust's window moved, and a response time is
 mapped to its bucket through a cache (Locust's rounding leaves a few hundred distinct values). The
-work a scrape does is sliced: once it has worked ``SLICE`` (2 ms), the render gives the loop back
-for a turn, so users and other greenlets run between slices and a scrape delays them by about one
-slice at a time, however many names there are. Each name is read whole within one slice; names
-may be read a slice apart, as Prometheus scrapes are never atomic across series anyway.
+work a scrape does is sliced (``slicing``): users and other greenlets run between slices of 2 ms.
+Each name is read whole within one slice; names may be read a slice apart, as Prometheus scrapes
+are never atomic across series anyway.
 ``collect()`` yields the same data as prometheus_client metric families, for registries and the
 Pushgateway.
 """
@@ -29,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-import gevent
 from locust.runners import (
     STATE_CLEANUP,
     STATE_INIT,
@@ -40,7 +38,6 @@ from locust.runners import (
     STATE_STOPPING,
     MasterRunner,
 )
-from locust.stats import CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW
 
 from locust_scenarios._exemplars import EXEMPLARS, Exemplar
 from locust_scenarios._metrics import REGISTRY
@@ -51,6 +48,8 @@ from .custom import custom_families, render_custom
 from .exposition import CONTENT_TYPE, FAMILIES, Family, format_float, header, render_labels
 from .labels import OTHER, clean_label, error_label
 from .openmetrics import OPENMETRICS_CONTENT_TYPE, to_openmetrics, wants_openmetrics
+from .quantiles import QUANTILES, current_quantiles, quantiles, window_start
+from .slicing import SLICE, Slicer
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -60,23 +59,10 @@ if TYPE_CHECKING:
     from locust_scenarios._thresholds.judging import Result
     from locust_scenarios._trust import Verdict as GeneratorVerdict
 
-__all__ = ["QUANTILES", "SLICE", "LocustCollector", "new_run_id"]
+__all__ = ["QUANTILES", "LocustCollector", "new_run_id"]
 
 logger = logging.getLogger("locust_scenarios.exporter")
 
-
-QUANTILES: Final = (0.5, 0.9, 0.95, 0.99)
-"""Quantiles exported exactly as Locust computes them (``locust_request_duration_quantile_seconds``)."""
-
-SLICE: Final = 0.002
-"""Seconds a scrape works before it gives the event loop back (checked after each request name's
-work): a scrape then delays the users and the other greenlets by about that much at a time, however
-many names there are (benchmarks/scrape_cost.py measures the loop lag a scrape causes)."""
-
-_PAUSE: Final = 0.0001
-"""The pause between two slices, seconds. Not ``sleep(0)``: that only runs the greenlets already
-waiting to switch in, and (measured) a loop busy with a scrape then never ran its timers or read its
-sockets until the scrape ended; a timer, however short, lets the loop take a whole turn."""
 
 AGGREGATED: Final = "Aggregated"
 """The ``name`` of the quantiles over every request (Locust's own name for its total row)."""
@@ -151,9 +137,8 @@ class LocustCollector:
         slice_seconds: float = SLICE,
     ) -> None:
         self.environment = environment
-        self.slice_seconds = slice_seconds
-        """Seconds a scrape works before it gives the event loop back (0: never give it back)."""
-        self._slice_started = time.perf_counter()
+        self.slicer = Slicer(slice_seconds)
+        """Gives the event loop back during a scrape (``slice_seconds`` 0: never)."""
         self.buckets = tuple(buckets)
         self.max_names = max_names
         self.run_id = run_id or new_run_id()
@@ -176,12 +161,6 @@ class LocustCollector:
         """Each error series' label text, escaped once."""
 
     # -- the snapshot -------------------------------------------------------------------------------
-
-    def _did_one(self) -> None:
-        """One piece of work done: give the event loop back for a turn once the slice is spent."""
-        if self.slice_seconds and time.perf_counter() - self._slice_started >= self.slice_seconds:
-            gevent.sleep(_PAUSE)
-            self._slice_started = time.perf_counter()
 
     def _exported_name(self, name: str) -> str:
         exported = self._names.get(name)
@@ -266,9 +245,9 @@ class LocustCollector:
                 series.content_length = entry.total_content_length
                 series.buckets = self._histogram(entry.response_times.items())
                 series.seconds = entry.total_response_time / 1000
-                series.quantiles = _quantiles(entry.response_times, entry.num_requests - entry.num_none_requests)
+                series.quantiles = quantiles(entry.response_times, entry.num_requests - entry.num_none_requests)
                 self._render_series(series)
-                self._did_one()
+                self.slicer.step()
             current.append(series)
         for method, entries in folded.items():
             series = self._new_series(method, OTHER)
@@ -280,9 +259,9 @@ class LocustCollector:
                 series.seconds += entry.total_response_time / 1000
                 for milliseconds, count in entry.response_times.items():
                     merged[milliseconds] = merged.get(milliseconds, 0) + count
-                self._did_one()
+                self.slicer.step()
             series.buckets = self._histogram(merged.items())
-            series.quantiles = _quantiles(merged, sum(merged.values()))
+            series.quantiles = quantiles(merged, sum(merged.values()))
             self._render_series(series)
             current.append(series)
         return current
@@ -295,7 +274,7 @@ class LocustCollector:
         version = (id(total.response_times), total.num_requests, total.num_none_requests)
         if self._total.version != version:
             self._total.version = version
-            self._total.quantiles = _quantiles(total.response_times, total.num_requests - total.num_none_requests)
+            self._total.quantiles = quantiles(total.response_times, total.num_requests - total.num_none_requests)
             self._total.quantile_lines = self._quantile_lines(self._total.text_labels, self._total.quantiles, "run")
         self._total.entry = total
         found = []
@@ -308,14 +287,14 @@ class LocustCollector:
     def _current(self, series: _Requests) -> tuple[tuple[float, float], ...]:
         """The series' current-window quantiles, recomputed only when its counts or the window moved."""
         entry = series.entry
-        start = _window_start(entry)
+        start = window_start(entry)
         version = (id(entry), entry.num_requests, entry.num_none_requests, start[0] if start else None)
         if series.current_version != version:
-            quantiles = _current_quantiles(entry, start[1]) if start else ()
+            quantiles = current_quantiles(entry, start[1]) if start else ()
             series.current_version = version
             series.current = quantiles
             series.current_lines = self._quantile_lines(series.text_labels, quantiles, "current")
-            self._did_one()
+            self.slicer.step()
         return series.current
 
     def _error_series(self) -> dict[tuple[str, str, str], int]:
@@ -471,27 +450,21 @@ class LocustCollector:
         return b"".join(self.render_chunks())
 
     def render_chunks(self) -> list[bytes]:
-        """``render()`` in pieces, one or a few families each, to be written as they are (a server
-        that sends them one by one never builds the whole exposition in one piece of work)."""
-        started = self._slice_started = time.perf_counter()
+        """``render()`` in pieces of one or a few families, for a server to send one after another."""
+        started = time.perf_counter()
+        self.slicer.start()
         series = self._request_series()
         chunks: list[bytes] = []
 
         def add(parts: Iterable[str]) -> None:
             chunks.append("".join(parts).encode())
-            self._did_one()
+            self.slicer.step()
 
         for index, name in enumerate(_REQUEST_FAMILIES):
             add((header(name), *(s.lines[index] for s in series)))
-        add(
-            (
-                header("locust_request_duration_quantile_seconds"),
-                *(
-                    s.quantile_lines if window == "run" else s.current_lines
-                    for s, window, _found in self._quantile_series(series)
-                ),
-            )
-        )
+        found = self._quantile_series(series)
+        lines = (s.quantile_lines if window == "run" else s.current_lines for s, window, _ in found)
+        add((header("locust_request_duration_quantile_seconds"), *lines))
         small: list[str] = []
         for family in self._small_families():
             small.append(header(family.name))
@@ -512,7 +485,7 @@ class LocustCollector:
             if text is None:
                 text = texts[error_values] = render_labels(dict(zip(_ERROR_LABELS, error_values, strict=True)))
             errors.add_clean(error_values, count, text, _ERROR_LABELS)
-            self._did_one()
+            self.slicer.step()
         yield errors
 
         users = Family("locust_users")
@@ -579,7 +552,7 @@ class LocustCollector:
             Metric,
         )
 
-        self._slice_started = time.perf_counter()
+        self.slicer.start()
         series = self._request_series()
         label_names = ["method", "name"]
         requests = CounterMetricFamily("locust_requests", FAMILIES["locust_requests"][1], labels=label_names)
@@ -625,46 +598,3 @@ class LocustCollector:
         )
         scrape.add_metric([], self.last_scrape_seconds)
         yield scrape
-
-
-def _quantiles(distribution: Mapping[int, int], timed: int) -> tuple[tuple[float, float], ...]:
-    """``QUANTILES`` of a rounded distribution in seconds (none without samples).
-
-    The same rule as Locust's ``calculate_response_time_percentile`` (walk the response times from
-    the slowest down until at most ``int(timed * q)`` requests remain), for every quantile in one
-    pass over the sorted times instead of one sort per quantile.
-    """
-    if timed <= 0:
-        return ()
-    wanted = [(q, int(timed * q)) for q in QUANTILES]
-    found: dict[float, int] = {}
-    processed = 0
-    for milliseconds in sorted(distribution, reverse=True):
-        processed += distribution[milliseconds]
-        while wanted and timed - processed <= wanted[-1][1]:
-            found[wanted.pop()[0]] = milliseconds
-        if not wanted:
-            break
-    return tuple((q, found.get(q, 0) / 1000) for q in QUANTILES)
-
-
-def _window_start(entry: StatsEntry) -> tuple[int, Any] | None:
-    """The cached distribution Locust's ``get_current_response_time_percentile`` compares with now
-    (its second and the cached entry), or ``None`` while it has none."""
-    cache = entry.response_times_cache
-    if not cache:
-        return None
-    now = int(time.time())
-    window = CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW
-    preferred = [now - window] + [stamp for i in range(1, 9) for stamp in (now - window - i, now - window + i)]
-    return next(((stamp, cache[stamp]) for stamp in preferred if stamp in cache), None)
-
-
-def _current_quantiles(entry: StatsEntry, cached: Any) -> tuple[tuple[float, float], ...]:
-    """``QUANTILES`` over Locust's current window (about the last ten seconds) against the ``cached``
-    distribution ``_window_start`` picked, exactly as ``get_current_response_time_percentile``
-    computes them, with one difference per entry instead of one per quantile."""
-    old = cached.response_times
-    recent = {ms: count - old.get(ms, 0) for ms, count in entry.response_times.items() if count - old.get(ms, 0)}
-    timed = (entry.num_requests - entry.num_none_requests) - (cached.num_requests - cached.num_none_requests)
-    return _quantiles(recent, timed)
