@@ -32,8 +32,8 @@ def failing(expression: str = "p95<500ms") -> Verdict:
 
 
 def saturated() -> GeneratorVerdict:
-    """A generator verdict with one reason: a saturated CPU."""
-    return GeneratorVerdict(GeneratorHealth(requests=100), (Reason("cpu", "local: saturated", {"share": 0.5}),))
+    """A generator verdict with one reason: a late event loop."""
+    return GeneratorVerdict(GeneratorHealth(requests=100), (Reason("lag", "local: event loop late", {"share": 0.5}),))
 
 
 def trusted() -> GeneratorVerdict:
@@ -199,9 +199,9 @@ def test_a_lost_worker_the_generator_named_is_one_reason() -> None:
 
 def test_the_verdict_carries_the_runs_times_and_the_generators_figures() -> None:
     """The verdict's times are ISO 8601 from the statistics' first and last request; the generator's
-    figures are its health as the summary states it."""
+    figures are its health as the summary states it, with its warnings."""
     decision = decide(facts(first_request=1_700_000_000.0, last_request=1_700_000_030.5, generator=trusted()))
     assert decision.verdict["started"] == "2023-11-14T22:13:20+00:00"
     assert decision.verdict["duration_seconds"] == 30.5
-    assert decision.verdict["generator"] == GeneratorHealth(requests=100).to_dict()
+    assert decision.verdict["generator"] == {**GeneratorHealth(requests=100).to_dict(), "warnings": []}
     assert decide(facts()).verdict["duration_seconds"] is None

@@ -1,11 +1,14 @@
 """Whether a run's load can be trusted: the load generator's health, and the "inconclusive" verdict.
 
-A verdict is only as good as the load behind it. When a generator process saturates its CPU, when a
-pool of users is too small for the planned rate, or when a worker is lost and not replaced, the
-latencies are measured late and the load is lower than planned. ``Monitor`` takes one
-``Observation`` a second on the master (or the local runner) and keeps running figures (never a
-per-second history, so an endurance run costs the same memory as a smoke test); ``judge`` turns
-them into the reasons a run is inconclusive (exit code 5).
+A verdict is only as good as the load behind it, and a generator is judged by the effect of its
+load on what it measures: when a process's event loop runs late, every response time it measures
+grows by that lag; when a pool of users is too small for the planned rate, iterations start late or
+are dropped; when a worker is lost and not replaced, the load is lower than planned. High CPU alone
+distorts nothing (a process can run at 100% of a core and still keep its timing), so it is a
+warning, not a reason. ``Monitor`` takes one ``Observation`` a second on the master (or the local
+runner) and keeps running figures (never a per-second history, so an endurance run costs the same
+memory as a smoke test); ``judge`` turns them into the reasons a run is inconclusive (exit code 5)
+and ``warn`` into the warnings.
 
 Plain values in, plain values out: the plugin reads Locust's runner and the pacing reports and
 feeds them here. This module imports only the settings and the exit codes.
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REASONS",
+    "WARNINGS",
     "GeneratorHealth",
     "Monitor",
     "Observation",
@@ -33,11 +37,16 @@ __all__ = [
     "Reason",
     "Verdict",
     "judge",
+    "verdict",
+    "warn",
 ]
 
 
-REASONS = ("cpu", "tracking", "late", "workers", "no_requests")
+REASONS = ("lag", "tracking", "late", "workers", "no_requests")
 """Every reason a run can be inconclusive, in the order they are judged."""
+
+WARNINGS = ("cpu",)
+"""Every warning about the generator: signs worth a look that do not make a run inconclusive."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +61,13 @@ class ProcessObservation:
     heartbeat_age: float | None = None
     """Seconds since the master last heard from the worker (``None`` for the local runner)."""
     lag: float | None = None
-    """How late the process's event loop woke the observer (the master or local runner only): a
-    loop busy with its own work, or starved of CPU by the machine, cannot keep its users' timing."""
+    """Mean delay of the process's event loop over the last span, seconds (``None``: not measured):
+    a loop busy with its own work, or starved of CPU by the machine, adds it to each response time."""
+    lag_max: float | None = None
+    """The longest delay of the event loop in the last span, seconds."""
+    lag_seconds: float | None = None
+    """The span ``lag`` was measured over, seconds (``None``: one observation's step). A worker's
+    span is its report interval: each reading is counted once, over its own length."""
 
 
 @dataclass(frozen=True)
@@ -87,10 +101,14 @@ class ProcessHealth:
     cpu_sum: float = 0.0
     samples: int = 0
     seconds: float = 0.0
-    seconds_over: float = 0.0
-    """Seconds saturated: CPU above the limit, or the event loop later than the lag limit."""
+    seconds_cpu: float = 0.0
+    """Seconds with CPU above the warning limit."""
+    seconds_lagging: float = 0.0
+    """Seconds in which the event loop was on average later than the lag limit."""
     lag: float | None = None
     lag_max: float | None = None
+    lag_sum: float = 0.0
+    lag_weight: float = 0.0
     users: int = 0
     state: str = ""
     heartbeat_age: float | None = None
@@ -101,9 +119,19 @@ class ProcessHealth:
         return self.cpu_sum / self.samples if self.samples else 0.0
 
     @property
-    def share_over(self) -> float:
-        """Share of the observed time spent saturated."""
-        return self.seconds_over / self.seconds if self.seconds else 0.0
+    def cpu_share(self) -> float:
+        """Share of the observed time with CPU above the warning limit."""
+        return self.seconds_cpu / self.seconds if self.seconds else 0.0
+
+    @property
+    def lag_share(self) -> float:
+        """Share of the observed time in which the event loop was later than the lag limit."""
+        return self.seconds_lagging / self.seconds if self.seconds else 0.0
+
+    @property
+    def lag_mean(self) -> float | None:
+        """Mean event-loop delay over the observations that measured it."""
+        return self.lag_sum / self.lag_weight if self.lag_weight else None
 
     def to_dict(self) -> dict[str, Any]:
         """The figures for JSON (fractions, seconds)."""
@@ -112,7 +140,9 @@ class ProcessHealth:
             "cpu": self.cpu,
             "cpu_mean": self.cpu_mean,
             "cpu_max": self.cpu_max,
-            "saturated_share": self.share_over,
+            "cpu_high_share": self.cpu_share,
+            "lagging_share": self.lag_share,
+            "loop_lag_mean_seconds": self.lag_mean,
             "loop_lag_max_seconds": self.lag_max,
             "users": self.users,
             "state": self.state,
@@ -216,12 +246,17 @@ class Monitor:
             figures.cpu_sum += process.cpu
             figures.samples += 1
             figures.seconds += step
-            late = process.lag is not None and process.lag > self.settings.trust_lag
             if process.lag is not None:
+                span = step if process.lag_seconds is None else min(max(process.lag_seconds, 0.0), 60.0)
                 figures.lag = process.lag
-                figures.lag_max = max(figures.lag_max or 0.0, process.lag)
-            if process.cpu > self.settings.trust_cpu or late:
-                figures.seconds_over += step
+                figures.lag_sum += process.lag * span
+                figures.lag_weight += span
+                longest = process.lag if process.lag_max is None else max(process.lag, process.lag_max)
+                figures.lag_max = max(figures.lag_max or 0.0, longest)
+                if process.lag > self.settings.trust_lag:
+                    figures.seconds_lagging += span
+            if process.cpu > self.settings.trust_cpu:
+                figures.seconds_cpu += step
             figures.users, figures.state, figures.heartbeat_age = process.users, process.state, process.heartbeat_age
         health.users_planned, health.users_actual = seen.users_planned, seen.users_actual
         short = max(seen.users_planned - seen.users_actual, 0.0)
@@ -255,18 +290,23 @@ class Reason:
     """Why a run is inconclusive, with the measured figures behind it."""
 
     reason: str
-    """One of ``REASONS``: ``cpu``, ``tracking``, ``late``, ``workers`` or ``no_requests``."""
+    """One of ``REASONS`` (``lag``, ``tracking``, ``late``, ``workers``, ``no_requests``), or of
+    ``WARNINGS`` (``cpu``) for a warning."""
     detail: str
     """The reason for people, with its measured figures and limits."""
     figures: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"reason": "cpu", "detail": ..., <figures>}`` for the summary line."""
+        """``{"reason": "lag", "detail": ..., <figures>}`` for the summary line."""
         return {"reason": self.reason, "detail": self.detail, **self.figures}
 
 
 def _percent(value: float) -> str:
     return f"{value * 100:.3g}%"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.3g}ms"
 
 
 def judge(health: GeneratorHealth, settings: ScenarioSettings) -> tuple[Reason, ...]:
@@ -280,21 +320,20 @@ def judge(health: GeneratorHealth, settings: ScenarioSettings) -> tuple[Reason, 
         return (no_requests,) if health.requests == 0 else ()
     reasons: list[Reason] = []
     for process in health.processes.values():
-        if process.seconds and process.share_over > settings.trust_cpu_share:
-            lag = f", event loop up to {process.lag_max:.2g}s late" if process.lag_max is not None else ""
+        if process.seconds and process.lag_share > settings.trust_cpu_share:
             reasons.append(
                 Reason(
-                    "cpu",
-                    f"{process.name}: saturated (CPU above {_percent(settings.trust_cpu)} or event loop more than "
-                    f"{format_duration(settings.trust_lag)} late) for {_percent(process.share_over)} of the run "
-                    f"(limit {_percent(settings.trust_cpu_share)}; CPU max {_percent(process.cpu_max)}{lag})",
+                    "lag",
+                    f"{process.name}: event loop late by more than {_ms(settings.trust_lag)} on average for "
+                    f"{_percent(process.lag_share)} of the run (limit {_percent(settings.trust_cpu_share)}; mean "
+                    f"{_ms(process.lag_mean or 0.0)}, max {_ms(process.lag_max or 0.0)}): each response time it "
+                    f"measured then includes that delay",
                     {
                         "process": process.name,
-                        "share": process.share_over,
-                        "cpu_max": process.cpu_max,
-                        "cpu_mean": process.cpu_mean,
+                        "share": process.lag_share,
+                        "loop_lag_mean": process.lag_mean,
                         "loop_lag_max": process.lag_max,
-                        "cpu_limit": settings.trust_cpu,
+                        "cpu_max": process.cpu_max,
                         "lag_limit": settings.trust_lag,
                         "share_limit": settings.trust_cpu_share,
                     },
@@ -342,12 +381,45 @@ def judge(health: GeneratorHealth, settings: ScenarioSettings) -> tuple[Reason, 
     return tuple(reasons)
 
 
+def warn(health: GeneratorHealth, settings: ScenarioSettings) -> tuple[Reason, ...]:
+    """The warnings about the generator: high CPU, which does not by itself distort the measurements."""
+    if not settings.trust:
+        return ()
+    return tuple(
+        Reason(
+            "cpu",
+            f"{process.name}: CPU above {_percent(settings.trust_cpu)} for {_percent(process.cpu_share)} of the run "
+            f"(max {_percent(process.cpu_max)}); no headroom left, though its timing held",
+            {
+                "process": process.name,
+                "share": process.cpu_share,
+                "cpu_max": process.cpu_max,
+                "cpu_mean": process.cpu_mean,
+                "cpu_limit": settings.trust_cpu,
+                "share_limit": settings.trust_cpu_share,
+            },
+        )
+        for process in health.processes.values()
+        if process.seconds and process.cpu_share > settings.trust_cpu_share
+    )
+
+
+def verdict(health: GeneratorHealth, settings: ScenarioSettings) -> Verdict:
+    """The generator's verdict on ``health``: its reasons and its warnings."""
+    return Verdict(health, judge(health, settings), warn(health, settings))
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """The generator's verdict: its figures and the reasons (if any) the run is inconclusive."""
+    """The generator's verdict: its figures, the reasons (if any) the run is inconclusive, the warnings."""
 
     health: GeneratorHealth
     reasons: tuple[Reason, ...]
+    warnings: tuple[Reason, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures for JSON, with the warnings (the reasons travel as the verdict's ``inconclusive``)."""
+        return {**self.health.to_dict(), "warnings": [warning.to_dict() for warning in self.warnings]}
 
     @property
     def exit_code(self) -> int:
@@ -359,10 +431,13 @@ class Verdict:
         health = self.health
         lines = [f"Load generator ({health.seconds:.0f}s observed):"]
         for process in health.processes.values():
-            lag = f", event loop up to {process.lag_max:.2g}s late" if process.lag_max is not None else ""
+            lag = (
+                f", event loop late {_ms(process.lag_mean)} on average (max {_ms(process.lag_max or 0.0)})"
+                if process.lag_mean is not None
+                else ""
+            )
             lines.append(
-                f"  {process.name}: CPU mean {_percent(process.cpu_mean)}, max {_percent(process.cpu_max)}{lag}, "
-                f"saturated {_percent(process.share_over)} of the run"
+                f"  {process.name}: CPU mean {_percent(process.cpu_mean)}, max {_percent(process.cpu_max)}{lag}"
             )
         lines.append(
             f"  users: {_percent(health.users_tracking_error)} of the planned user-seconds missing"
@@ -375,6 +450,8 @@ class Verdict:
             )
         if health.workers_peak:
             lines.append(f"  workers: {health.workers_active} active, {health.workers_lost} lost")
+        for warning in self.warnings:
+            lines.append(f"  WARNING ({warning.reason}): {warning.detail}")
         for reason in self.reasons:
             lines.append(f"  INCONCLUSIVE ({reason.reason}): {reason.detail}")
         if self.reasons:

@@ -25,7 +25,7 @@ from locust_scenarios._exporter.serving import MetricsServer, mount
 from locust_scenarios._settings.models import load_settings
 from locust_scenarios._thresholds.grammar import parse
 from locust_scenarios._thresholds.judging import evaluate
-from locust_scenarios._trust import Monitor, Observation, ProcessObservation, Verdict, judge
+from locust_scenarios._trust import Monitor, Observation, ProcessObservation, verdict
 from tests.conftest import free_port
 
 from .conftest import http_get, tool
@@ -398,13 +398,17 @@ def test_quantiles_are_locusts_own_for_the_run_and_the_current_window(environmen
 
 
 def test_generator_figures_are_exported_when_the_plugin_supplies_them(environment: Environment) -> None:
-    """Per-process CPU, users, state and heartbeat age, pacing counters, tracking errors and reasons."""
+    """Per-process CPU, users, state, heartbeat age and loop lag, pacing counters, tracking errors,
+    reasons and warnings: w1's CPU is a warning, w2's late loop a reason."""
     chosen = load_settings(ScenarioSettings, {}, env_file=None)
     monitor = Monitor(chosen)
-    workers = [ProcessObservation("w1", 0.95, 3, "running", 0.4), ProcessObservation("w2", 0.2, 1, "missing", 4.0)]
+    workers = [
+        ProcessObservation("w1", 0.95, 3, "running", 0.4, lag=0.001),
+        ProcessObservation("w2", 0.2, 1, "missing", 4.0, lag=0.05, lag_max=0.2),
+    ]
     monitor.observe(Observation(1.0, workers, 8, 4, iterations_rate_planned=10, iterations=6, late=2, dropped=3))
     collector = LocustCollector(environment)
-    collector.health = lambda: Verdict(monitor.health, judge(monitor.health, chosen))
+    collector.health = lambda: verdict(monitor.health, chosen)
     found = samples(collector.render())
     assert value(found, "locust_generator_cpu_usage_ratio", process="w1") == 0.95
     assert value(found, "locust_generator_users", process="w1") == 3
@@ -415,7 +419,9 @@ def test_generator_figures_are_exported_when_the_plugin_supplies_them(environmen
     assert value(found, "locust_iterations_dropped_total") == 3
     assert value(found, "locust_users_tracking_error_ratio") == 0.5
     assert value(found, "locust_iterations_tracking_error_ratio") == 0.4
-    assert value(found, "locust_generator_inconclusive", reason="cpu") == 1
+    assert value(found, "locust_generator_loop_lag_seconds", process="w2") == 0.05
+    assert value(found, "locust_generator_inconclusive", reason="lag") == 1
+    assert value(found, "locust_generator_warning", reason="cpu") == 1
     assert value(found, "locust_generator_inconclusive", reason="workers") == 0
     registry = CollectorRegistry()
     registry.register(collector)
@@ -438,3 +444,45 @@ def test_quantiles_match_locust_on_varied_distributions(environment: Environment
             exported = value(found, "locust_request_duration_quantile_seconds", method="GET", name=name,
                              quantile=quantile, window="run")  # fmt: skip
             assert exported == entry.get_response_time_percentile(float(quantile)) / 1000, (name, quantile)
+
+
+def test_a_scrape_gives_the_event_loop_back_and_renders_the_same(environment: Environment) -> None:
+    """With a slice shorter than one name's work, a scrape of 300 names lets a waiting timer greenlet
+    run many times before it ends (a plain ``sleep(0)`` would not let timers run); the exposition is
+    the one a scrape without slices writes, and the server sends it whole in chunks."""
+    for index in range(300):
+        fill(environment.stats, f"/n{index}", [5, 50, 500])
+        environment.stats.log_error("GET", f"/n{index}", "boom")
+    ticks = []
+
+    def tick() -> None:
+        while True:
+            gevent.sleep(0.0001)
+            ticks.append(1)
+
+    sliced = LocustCollector(environment, max_names=300, run_id="r", slice_seconds=1e-9)
+    whole = LocustCollector(environment, max_names=300, run_id="r", slice_seconds=0)
+    ticker = gevent.spawn(tick)
+    try:
+        gevent.sleep(0.01)
+        ticks.clear()
+        whole.render()
+        assert ticks == []  # without slices the loop waits for the whole scrape
+        body = sliced.render()
+        assert len(ticks) > 100
+    finally:
+        ticker.kill()
+    expected = whole.render()
+    scrape_lines = ("locust_exporter_scrape_duration_seconds ",)
+    assert [line for line in body.decode().splitlines() if not line.startswith(scrape_lines)] == [
+        line for line in expected.decode().splitlines() if not line.startswith(scrape_lines)
+    ]
+    server = MetricsServer(sliced, host="127.0.0.1", port=0)
+    port = server.start()
+    try:
+        status, _headers, served = http_get(f"http://127.0.0.1:{port}/metrics")
+    finally:
+        server.stop()
+    assert status == 200
+    assert value(samples(served), "locust_requests_total", method="GET", name="/n299") == 3
+    assert value(samples(served), "locust_errors_total", method="GET", name="/n7", error="boom") == 1

@@ -5,11 +5,16 @@ time it walks ``environment.runner.stats`` (on the master these are the workers'
 and renders request counters, a latency histogram built from Locust's rounded response-time
 distribution, errors, users, workers, the runner's state, the scenario and the thresholds.
 
-A scrape runs inside the gevent loop that also generates load, so it must be cheap. The collector
-renders the text exposition itself: label strings are escaped once per request name, each name's
-lines are rebuilt only when its counts changed, and a response time is mapped to its bucket through a
-cache (Locust's rounding leaves a few hundred distinct values). ``collect()`` yields the same data as
-prometheus_client metric families, for registries and the Pushgateway.
+A scrape runs inside the gevent loop that also generates load, so it must never hold that loop for
+long. The collector renders the text exposition itself: label strings are escaped once per request
+name, each name's lines (counters, histogram, run quantiles) are rebuilt only when its counts changed,
+its current-window quantiles only when its counts or Locust's window moved, and a response time is
+mapped to its bucket through a cache (Locust's rounding leaves a few hundred distinct values). The
+work a scrape does is sliced (``slicing``): users and other greenlets run between slices of 2 ms.
+Each name is read whole within one slice; names may be read a slice apart, as Prometheus scrapes
+are never atomic across series anyway.
+``collect()`` yields the same data as prometheus_client metric families, for registries and the
+Pushgateway.
 """
 
 from __future__ import annotations
@@ -33,17 +38,18 @@ from locust.runners import (
     STATE_STOPPING,
     MasterRunner,
 )
-from locust.stats import CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW
 
 from locust_scenarios._exemplars import EXEMPLARS, Exemplar
 from locust_scenarios._metrics import REGISTRY
-from locust_scenarios._trust import REASONS
+from locust_scenarios._trust import REASONS, WARNINGS
 
 from .buckets import DEFAULT_BUCKETS
 from .custom import custom_families, render_custom
 from .exposition import CONTENT_TYPE, FAMILIES, Family, format_float, header, render_labels
 from .labels import OTHER, clean_label, error_label
 from .openmetrics import OPENMETRICS_CONTENT_TYPE, to_openmetrics, wants_openmetrics
+from .quantiles import QUANTILES, current_quantiles, quantiles, window_start
+from .slicing import SLICE, Slicer
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -58,9 +64,6 @@ __all__ = ["QUANTILES", "LocustCollector", "new_run_id"]
 logger = logging.getLogger("locust_scenarios.exporter")
 
 
-QUANTILES: Final = (0.5, 0.9, 0.95, 0.99)
-"""Quantiles exported exactly as Locust computes them (``locust_request_duration_quantile_seconds``)."""
-
 AGGREGATED: Final = "Aggregated"
 """The ``name`` of the quantiles over every request (Locust's own name for its total row)."""
 
@@ -73,6 +76,14 @@ RUNNER_STATES: Final = (
     STATE_STOPPED,
 )
 WORKER_STATES: Final = (*RUNNER_STATES, STATE_MISSING)
+_REQUEST_FAMILIES: Final = (
+    "locust_requests",
+    "locust_request_failures",
+    "locust_request_duration_seconds",
+    "locust_response_size_bytes",
+)
+"""The per-request families, in the order of ``_Requests.lines``."""
+_ERROR_LABELS: Final = ("method", "name", "error")
 _OTHER_ERROR: Final = ("", OTHER, OTHER)
 """The one error series that every combination beyond the cap is counted in."""
 
@@ -99,6 +110,10 @@ class _Requests:
     quantiles: tuple[tuple[float, float], ...] = ()
     """``(quantile, seconds)`` over the run so far, as Locust computes them."""
     quantile_lines: str = ""
+    current_version: tuple[Any, ...] = ()
+    current: tuple[tuple[float, float], ...] = ()
+    current_lines: str = ""
+    """The current-window quantile lines, and what they were computed from (counts and window)."""
     entry: Any = None
     """The Locust ``StatsEntry`` behind the series (``None`` for the folded ``(other)``)."""
 
@@ -119,8 +134,11 @@ class LocustCollector:
         max_names: int = 200,
         run_id: str | None = None,
         thresholds: Callable[[], Sequence[Result]] | None = None,
+        slice_seconds: float = SLICE,
     ) -> None:
         self.environment = environment
+        self.slicer = Slicer(slice_seconds)
+        """Gives the event loop back during a scrape (``slice_seconds`` 0: never)."""
         self.buckets = tuple(buckets)
         self.max_names = max_names
         self.run_id = run_id or new_run_id()
@@ -139,6 +157,8 @@ class LocustCollector:
         self._errors: dict[str, tuple[str, str, str]] = {}
         self._total = self._new_series("", AGGREGATED)
         self._error_values: set[tuple[str, str, str]] = set()
+        self._error_texts: dict[tuple[str, str, str], str] = {}
+        """Each error series' label text, escaped once."""
 
     # -- the snapshot -------------------------------------------------------------------------------
 
@@ -225,8 +245,9 @@ class LocustCollector:
                 series.content_length = entry.total_content_length
                 series.buckets = self._histogram(entry.response_times.items())
                 series.seconds = entry.total_response_time / 1000
-                series.quantiles = _quantiles(entry.response_times, entry.num_requests - entry.num_none_requests)
+                series.quantiles = quantiles(entry.response_times, entry.num_requests - entry.num_none_requests)
                 self._render_series(series)
+                self.slicer.step()
             current.append(series)
         for method, entries in folded.items():
             series = self._new_series(method, OTHER)
@@ -238,8 +259,9 @@ class LocustCollector:
                 series.seconds += entry.total_response_time / 1000
                 for milliseconds, count in entry.response_times.items():
                     merged[milliseconds] = merged.get(milliseconds, 0) + count
+                self.slicer.step()
             series.buckets = self._histogram(merged.items())
-            series.quantiles = _quantiles(merged, sum(merged.values()))
+            series.quantiles = quantiles(merged, sum(merged.values()))
             self._render_series(series)
             current.append(series)
         return current
@@ -252,15 +274,28 @@ class LocustCollector:
         version = (id(total.response_times), total.num_requests, total.num_none_requests)
         if self._total.version != version:
             self._total.version = version
-            self._total.quantiles = _quantiles(total.response_times, total.num_requests - total.num_none_requests)
+            self._total.quantiles = quantiles(total.response_times, total.num_requests - total.num_none_requests)
             self._total.quantile_lines = self._quantile_lines(self._total.text_labels, self._total.quantiles, "run")
         self._total.entry = total
         found = []
         for s in (*series, self._total):
             found.append((s, "run", s.quantiles))
             if s.entry is not None:
-                found.append((s, "current", _current_quantiles(s.entry)))
+                found.append((s, "current", self._current(s)))
         return found
+
+    def _current(self, series: _Requests) -> tuple[tuple[float, float], ...]:
+        """The series' current-window quantiles, recomputed only when its counts or the window moved."""
+        entry = series.entry
+        start = window_start(entry)
+        version = (id(entry), entry.num_requests, entry.num_none_requests, start[0] if start else None)
+        if series.current_version != version:
+            quantiles = current_quantiles(entry, start[1]) if start else ()
+            series.current_version = version
+            series.current = quantiles
+            series.current_lines = self._quantile_lines(series.text_labels, quantiles, "current")
+            self.slicer.step()
+        return series.current
 
     def _error_series(self) -> dict[tuple[str, str, str], int]:
         counts: dict[tuple[str, str, str], int] = {}
@@ -377,6 +412,11 @@ class LocustCollector:
         for reason in REASONS:
             family.add({"reason": reason}, 1 if reason in reasons else 0)
         yield family
+        warned = {warning.reason for warning in verdict.warnings}
+        family = Family("locust_generator_warning")
+        for reason in WARNINGS:
+            family.add({"reason": reason}, 1 if reason in warned else 0)
+        yield family
 
     def _threshold_results(self) -> Sequence[Result]:
         if self.thresholds is None:
@@ -391,49 +431,61 @@ class LocustCollector:
 
     def render_for(self, accept: str | None) -> tuple[bytes, str]:
         """The exposition a scrape with this ``Accept`` header gets, and its content type."""
+        chunks, media = self.render_chunks_for(accept)
+        return b"".join(chunks), media
+
+    def render_chunks_for(self, accept: str | None) -> tuple[list[bytes], str]:
+        """``render_for`` in pieces: the text format as ``render_chunks()`` writes it, OpenMetrics whole."""
         if not self.exemplars or not wants_openmetrics(accept):
-            return self.render(), CONTENT_TYPE
+            return self.render_chunks(), CONTENT_TYPE
         by_labels: dict[str, list[Exemplar]] = {}
         for (method, name), found in EXEMPLARS.snapshot().items():
             labels = render_labels({"method": clean_label(method), "name": clean_label(self._exported_name(name))})
             by_labels.setdefault(labels, []).extend(found)
             by_labels.setdefault(self._total.text_labels, []).extend(found)
-        return to_openmetrics(self.render(), by_labels), OPENMETRICS_CONTENT_TYPE
+        return [to_openmetrics(self.render(), by_labels)], OPENMETRICS_CONTENT_TYPE
 
     def render(self) -> bytes:
         """The metrics in Prometheus text format (0.0.4)."""
+        return b"".join(self.render_chunks())
+
+    def render_chunks(self) -> list[bytes]:
+        """``render()`` in pieces of one or a few families, for a server to send one after another."""
         started = time.perf_counter()
+        self.slicer.start()
         series = self._request_series()
-        parts = [
-            header("locust_requests"),
-            *(s.lines[0] for s in series),
-            header("locust_request_failures"),
-            *(s.lines[1] for s in series),
-            header("locust_request_duration_seconds"),
-            *(s.lines[2] for s in series),
-            header("locust_response_size_bytes"),
-            *(s.lines[3] for s in series),
-            header("locust_request_duration_quantile_seconds"),
-        ]
-        for s, window, quantiles in self._quantile_series(series):
-            parts.append(
-                s.quantile_lines if window == "run" else self._quantile_lines(s.text_labels, quantiles, window)
-            )
+        chunks: list[bytes] = []
+
+        def add(parts: Iterable[str]) -> None:
+            chunks.append("".join(parts).encode())
+            self.slicer.step()
+
+        for index, name in enumerate(_REQUEST_FAMILIES):
+            add((header(name), *(s.lines[index] for s in series)))
+        found = self._quantile_series(series)
+        lines = (s.quantile_lines if window == "run" else s.current_lines for s, window, _ in found)
+        add((header("locust_request_duration_quantile_seconds"), *lines))
+        small: list[str] = []
         for family in self._small_families():
-            parts.append(header(family.name))
-            parts.extend(family.lines)
-        parts.append(render_custom(REGISTRY))
-        parts.append(header("locust_exporter_scrape_duration_seconds"))
-        parts.append(f"locust_exporter_scrape_duration_seconds {format_float(self.last_scrape_seconds)}\n")
-        body = "".join(parts).encode()
-        self.last_scrape_seconds = time.perf_counter() - started
-        return body
+            small.append(header(family.name))
+            small.extend(family.lines)
+        small.append(render_custom(REGISTRY))
+        self.last_scrape_seconds, previous = time.perf_counter() - started, self.last_scrape_seconds
+        small.append(header("locust_exporter_scrape_duration_seconds"))
+        small.append(f"locust_exporter_scrape_duration_seconds {format_float(previous)}\n")
+        add(small)
+        return chunks
 
     def _small_families(self) -> Iterator[Family]:
         """Everything but the per-request families: few series, built on every scrape."""
         errors = Family("locust_errors")
-        for (method, name, message), count in self._error_series().items():
-            errors.add({"method": method, "name": name, "error": message}, count)
+        texts = self._error_texts
+        for error_values, count in self._error_series().items():
+            text = texts.get(error_values)
+            if text is None:
+                text = texts[error_values] = render_labels(dict(zip(_ERROR_LABELS, error_values, strict=True)))
+            errors.add_clean(error_values, count, text, _ERROR_LABELS)
+            self.slicer.step()
         yield errors
 
         users = Family("locust_users")
@@ -500,6 +552,7 @@ class LocustCollector:
             Metric,
         )
 
+        self.slicer.start()
         series = self._request_series()
         label_names = ["method", "name"]
         requests = CounterMetricFamily("locust_requests", FAMILIES["locust_requests"][1], labels=label_names)
@@ -545,43 +598,3 @@ class LocustCollector:
         )
         scrape.add_metric([], self.last_scrape_seconds)
         yield scrape
-
-
-def _quantiles(distribution: Mapping[int, int], timed: int) -> tuple[tuple[float, float], ...]:
-    """``QUANTILES`` of a rounded distribution in seconds (none without samples).
-
-    The same rule as Locust's ``calculate_response_time_percentile`` (walk the response times from
-    the slowest down until at most ``int(timed * q)`` requests remain), for every quantile in one
-    pass over the sorted times instead of one sort per quantile.
-    """
-    if timed <= 0:
-        return ()
-    wanted = [(q, int(timed * q)) for q in QUANTILES]
-    found: dict[float, int] = {}
-    processed = 0
-    for milliseconds in sorted(distribution, reverse=True):
-        processed += distribution[milliseconds]
-        while wanted and timed - processed <= wanted[-1][1]:
-            found[wanted.pop()[0]] = milliseconds
-        if not wanted:
-            break
-    return tuple((q, found.get(q, 0) / 1000) for q in QUANTILES)
-
-
-def _current_quantiles(entry: StatsEntry) -> tuple[tuple[float, float], ...]:
-    """``QUANTILES`` over Locust's current window (about the last ten seconds), exactly as its
-    ``get_current_response_time_percentile`` picks the cached distribution, with one difference per
-    entry instead of one per quantile. None while Locust has no cached distribution to compare with."""
-    cache = entry.response_times_cache
-    if not cache:
-        return ()
-    now = int(time.time())
-    window = CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW
-    preferred = [now - window] + [stamp for i in range(1, 9) for stamp in (now - window - i, now - window + i)]
-    cached = next((cache[stamp] for stamp in preferred if stamp in cache), None)
-    if cached is None:
-        return ()
-    old = cached.response_times
-    recent = {ms: count - old.get(ms, 0) for ms, count in entry.response_times.items() if count - old.get(ms, 0)}
-    timed = (entry.num_requests - entry.num_none_requests) - (cached.num_requests - cached.num_none_requests)
-    return _quantiles(recent, timed)

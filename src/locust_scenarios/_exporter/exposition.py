@@ -90,7 +90,7 @@ FAMILIES: Final[Mapping[str, tuple[str, str]]] = {
     "locust_generator_heartbeat_age_seconds": ("gauge", "Seconds since the master last heard each worker."),
     "locust_generator_loop_lag_seconds": (
         "gauge",
-        "How late the event loop of the master or local runner woke its once-a-second observer.",
+        "Mean delay of each generator process's event loop over its last second (a worker's: since its last report).",
     ),
     "locust_iterations": ("counter", "Open-model iterations started, summed over every worker."),
     "locust_iterations_late": ("counter", "Open-model iterations started late, summed over every worker."),
@@ -110,7 +110,14 @@ FAMILIES: Final[Mapping[str, tuple[str, str]]] = {
         "gauge",
         "1 for each reason the run is inconclusive so far (the load generator could not deliver the plan).",
     ),
-    "locust_exporter_scrape_duration_seconds": ("gauge", "Time the previous scrape took to render."),
+    "locust_generator_warning": (
+        "gauge",
+        "1 for each warning about the load generator so far (high CPU: no headroom, timing still held).",
+    ),
+    "locust_exporter_scrape_duration_seconds": (
+        "gauge",
+        "Time the previous scrape took to render, its pauses for the event loop included.",
+    ),
 }
 
 
@@ -131,9 +138,14 @@ class Family:
         self.label_names: list[str] = []
 
     def add(self, labels: dict[str, str], value: float) -> None:
-        if not self.label_names:
-            self.label_names = list(labels)
+        """One sample: its labels are made valid UTF-8 and escaped here."""
         labels = {key: clean_label(value) for key, value in labels.items()}
-        self.samples.append((labels, value))
-        text = f"{{{render_labels(labels)}}}" if labels else ""
-        self.lines.append(f"{self.name}{self.suffix}{text} {format_number(value)}\n")
+        self.add_clean(tuple(labels.values()), value, render_labels(labels), tuple(labels))
+
+    def add_clean(self, values: tuple[str, ...], value: float, text: str, names: tuple[str, ...]) -> None:
+        """One sample whose label ``values`` are already valid, with their escaped ``text`` (``a="1",b="2"``)."""
+        if not self.label_names:
+            self.label_names = list(names)
+        self.samples.append((dict(zip(self.label_names, values, strict=True)), value))
+        braces = f"{{{text}}}" if text else ""
+        self.lines.append(f"{self.name}{self.suffix}{braces} {format_number(value)}\n")

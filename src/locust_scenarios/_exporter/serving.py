@@ -38,13 +38,14 @@ class MetricsServer:
         path = environ.get("PATH_INFO", "/")
         if path == "/metrics":
             try:
-                body, media = self.collector.render_for(environ.get("HTTP_ACCEPT"))
+                chunks, media = self.collector.render_chunks_for(environ.get("HTTP_ACCEPT"))
             except Exception:
                 logger.exception("rendering the metrics failed")
                 start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
                 return [b"rendering the metrics failed, see the Locust log\n"]
-            start_response("200 OK", [("Content-Type", media), ("Content-Length", str(len(body)))])
-            return [body]
+            length = sum(len(chunk) for chunk in chunks)
+            start_response("200 OK", [("Content-Type", media), ("Content-Length", str(length))])
+            return chunks
         if path == "/":
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"locust-scenarios exporter: see /metrics\n"]

@@ -117,7 +117,7 @@ def decide(facts: Facts) -> Decision:
         "inconclusive": reasons,
         "workers_lost": list(facts.workers_lost),
         "thresholds": [result.to_dict() for result in facts.thresholds.results] if facts.thresholds else [],
-        "generator": facts.generator.health.to_dict() if facts.generator is not None else None,
+        "generator": facts.generator.to_dict() if facts.generator is not None else None,
         "breach": dict(facts.breach) if facts.breach else None,
         "started": _iso(facts.first_request),
         "ended": _iso(facts.last_request),

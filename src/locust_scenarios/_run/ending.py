@@ -23,7 +23,7 @@ from locust_scenarios._files import write_text
 from locust_scenarios._metrics import table as metrics_table
 from locust_scenarios._settings.options import format_duration
 from locust_scenarios._thresholds.judging import Verdict
-from locust_scenarios._trust import GeneratorHealth, judge
+from locust_scenarios._trust import GeneratorHealth, verdict
 from locust_scenarios._trust import Verdict as GeneratorVerdict
 
 from .decision import Decision, Facts, decide
@@ -51,7 +51,7 @@ _TOTALS: Final = (
 )
 """The whole-run figures of the summary, as the record's ``total`` entry holds them."""
 
-_HEALTH: Final = tuple(GeneratorHealth().to_dict())
+_HEALTH: Final = (*GeneratorHealth().to_dict(), "warnings")
 """The generator's figures among the record's ``generator`` facts (the summary's ``generator``)."""
 
 
@@ -97,6 +97,7 @@ def facts(run: Run) -> Facts:
     if run.sampler is not None:
         run.sampler.kill(block=False)
         run.sampler = None
+    run.probe.stop()
     if run.thresholds:
         run.verdict = _judge_thresholds(run)
     if run.monitor is not None:
@@ -140,7 +141,7 @@ def _judge_generator(run: Run) -> GeneratorVerdict:
     paced = run.pacing_totals()
     run.monitor.record_totals(run.environment.stats.total.num_requests, paced.iterations, paced.late, paced.dropped)
     health = run.monitor.health
-    return GeneratorVerdict(health, judge(health, run.settings))
+    return verdict(health, run.settings)
 
 
 def _breach(run: Run) -> dict[str, Any] | None:

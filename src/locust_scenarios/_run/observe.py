@@ -3,8 +3,9 @@
 On the master (or the local runner) a run start resets the run's judgement and starts one sampler
 that, once a second while users spawn or run, feeds ``trust.Monitor`` an ``Observation`` and ticks
 the thresholds' timeline; with ``--scenario-abort-on-fail`` a watcher stops the run as soon as a
-threshold fails for good. Workers add their open-model pacing counters to each report, and the
-master keeps each worker's latest counters and heartbeat. A worker's run start rebuilds its profile
+threshold fails for good. Every process measures its own event-loop lag and CPU from the run's start
+(``probe``); workers add those figures and their open-model pacing counters to each report, and the
+master keeps each worker's latest figures, counters and heartbeat. A worker's run start rebuilds its profile
 from the options the master sent, so that open-model pacing follows the same plan from the same
 clock origin.
 """
@@ -25,9 +26,11 @@ from locust_scenarios._thresholds.timeline import Timeline
 from locust_scenarios._trust import Monitor, Observation, ProcessObservation
 from locust_scenarios._users.pacing import PacingStats, pacing_stats
 
+from .probe import Reading
 from .state import Run
 
 __all__ = [
+    "HEALTH_KEY",
     "PACING_KEY",
     "add_pacing_report",
     "end_run",
@@ -44,6 +47,9 @@ logger = logging.getLogger("locust_scenarios")
 PACING_KEY = "locust_scenarios_pacing"
 """Where a worker's report to the master carries its open-model pacing counters."""
 
+HEALTH_KEY = "locust_scenarios_health"
+"""Where a worker's report to the master carries its own CPU and event-loop lag since its last report."""
+
 _TRACKING_ALLOWANCE = 2.0
 """Seconds a closed-model plan and the running users may be apart: Locust's one-second tick, spawning,
 and the offset between the shape's clock and the observer's."""
@@ -56,6 +62,9 @@ def start(run: Run) -> None:
     run.verdict = None
     run.generator = None
     run.pacing.clear()
+    run.readings.clear()
+    run.fresh_readings.clear()
+    run.probe.reset()
     run.monitor = Monitor(run.settings)
     on_requests = [threshold for threshold in run.thresholds if threshold.on_requests]
     run.timeline = Timeline(on_requests) if on_requests else None
@@ -77,6 +86,7 @@ def start(run: Run) -> None:
 
 def start_on_worker(run: Run) -> None:
     """A worker at test start: the master's options have replaced the worker's own; read them again."""
+    run.probe.reset()
     REGISTRY.clear()
     EXEMPLARS.clear()
     if run.profile is not None:
@@ -108,9 +118,12 @@ def stop(run: Run) -> None:
 
 
 def add_pacing_report(run: Run, data: dict[str, Any]) -> None:
-    """A worker adds its open-model pacing counters and its custom metrics to a report it sends the master."""
+    """A worker adds its open-model pacing counters, its CPU and loop lag, and its custom metrics to a
+    report it sends the master."""
     paced = pacing_stats(run.environment)
     data[PACING_KEY] = [paced.iterations, paced.late, paced.dropped]
+    if run.in_progress():
+        data[HEALTH_KEY] = run.probe.take().to_list()
     report = REGISTRY.drain()
     if report:
         data[METRICS_KEY] = report
@@ -120,7 +133,8 @@ def add_pacing_report(run: Run, data: dict[str, Any]) -> None:
 
 
 def keep_pacing_report(run: Run, client_id: str, data: dict[str, Any]) -> None:
-    """The master keeps each worker's latest pacing counters and adds its custom metrics to the totals."""
+    """The master keeps each worker's latest pacing counters, CPU and loop lag, and adds its custom
+    metrics to the totals."""
     for key, store in ((METRICS_KEY, REGISTRY), (EXEMPLARS_KEY, EXEMPLARS)):
         reported = data.get(key)
         if reported:
@@ -131,6 +145,10 @@ def keep_pacing_report(run: Run, client_id: str, data: dict[str, Any]) -> None:
     reported = data.get(PACING_KEY)
     if isinstance(reported, list | tuple) and len(reported) == 3:
         run.pacing[client_id] = PacingStats(*(int(value) for value in reported))
+    reading = Reading.from_list(data.get(HEALTH_KEY))
+    if reading is not None and reading.samples:
+        run.readings[client_id] = reading
+        run.fresh_readings.add(client_id)
 
 
 def keep_heartbeat(run: Run, client_id: str) -> None:
@@ -140,15 +158,12 @@ def keep_heartbeat(run: Run, client_id: str) -> None:
 
 def _sample_each_second(run: Run) -> None:
     """Once a second while a run spawns or runs: observe the generator and record the thresholds' timeline."""
-    run.process.cpu_percent(None)  # the first call only starts psutil's measurement
     while True:
-        asleep = run.clock()
         gevent.sleep(1.0)
-        lag = max(run.clock() - asleep - 1.0, 0.0)
         if run.monitor is None or not run.in_progress():
             continue
         try:
-            run.monitor.observe(observe(run, lag))
+            run.monitor.observe(observe(run, run.probe.take()))
             elapsed = run.elapsed()
             if run.timeline is not None:
                 run.timeline.tick(elapsed, run.stage(elapsed), run.environment.stats)
@@ -165,11 +180,14 @@ def _steps(low: float, high: float, step: float) -> list[float]:
     return [low + i * step for i in range(round((high - low) / step) + 1)]
 
 
-def observe(run: Run, lag: float) -> Observation:
-    """The generator as the master (or the local runner) sees it now, as plain values."""
+def observe(run: Run, own: Reading) -> Observation:
+    """The generator as the master (or the local runner) sees it now, as plain values.
+
+    ``own`` is this process's reading since the last observation; each worker's figures are its own
+    latest report (Locust's ``cpu_usage``, sampled every 10 s, only until the first report comes).
+    """
     runner = run.environment.runner
     assert runner is not None
-    own_cpu = run.process.cpu_percent(None) / 100
     profile = run.profile
     elapsed = run.elapsed()
     open_model = profile is not None and profile.open_model
@@ -186,20 +204,40 @@ def observe(run: Run, lag: float) -> Observation:
     now = run.clock()
     if isinstance(runner, MasterRunner):
         workers = list(runner.clients.values())
-        processes = [ProcessObservation("master", own_cpu, 0, runner.state, lag=lag)]
-        processes += [
+        processes = [
             ProcessObservation(
-                worker.id,
-                worker.cpu_usage / 100,
-                worker.user_count,
-                worker.state,
-                now - run.heartbeats.get(worker.id, run.started_at or now),
+                "master", own.cpu, 0, runner.state, lag=own.lag, lag_max=own.lag_max, lag_seconds=own.seconds
             )
-            for worker in workers
         ]
+        for worker in workers:
+            reading = run.readings.get(worker.id)
+            fresh = worker.id in run.fresh_readings  # a reading's lag counts once, over its own span
+            run.fresh_readings.discard(worker.id)
+            processes.append(
+                ProcessObservation(
+                    worker.id,
+                    reading.cpu if reading is not None else worker.cpu_usage / 100,
+                    worker.user_count,
+                    worker.state,
+                    now - run.heartbeats.get(worker.id, run.started_at or now),
+                    lag=reading.lag if reading is not None and fresh else None,
+                    lag_max=reading.lag_max if reading is not None and fresh else None,
+                    lag_seconds=reading.seconds if reading is not None and fresh else None,
+                )
+            )
         active = sum(1 for worker in workers if worker.state != STATE_MISSING)
     else:
-        processes = [ProcessObservation("local", own_cpu, runner.user_count, runner.state, lag=lag)]
+        processes = [
+            ProcessObservation(
+                "local",
+                own.cpu,
+                runner.user_count,
+                runner.state,
+                lag=own.lag,
+                lag_max=own.lag_max,
+                lag_seconds=own.seconds,
+            )
+        ]
         active = 0
     paced = run.pacing_totals()
     return Observation(

@@ -15,6 +15,7 @@ once Locust has started the run it asked for, applied to the run (``apply_form``
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import math
 import sys
@@ -67,6 +68,22 @@ _MESSAGE_LIMIT = 600
 """The longest error line: a pasted 100 KB value is named, not echoed."""
 
 
+def _default_options_once() -> None:
+    """On a worker: Locust's default options computed once, not once per option of every spawn message.
+
+    Locust's worker (2.47) sorts the options the master sends by calling
+    ``argument_parser.default_args_dict()`` for each of them, and each call builds and runs Locust's
+    whole argument parser: measured here, 0.3 to 1.6 s with the event loop held on every change of
+    the user count, which every response in flight then carries. The defaults cannot change within a
+    process (config files are not read there), so the first result serves every later call.
+    """
+    from locust import argument_parser  # noqa: PLC0415  (a worker only)
+
+    current = argument_parser.default_args_dict
+    if not hasattr(current, "cache_info"):
+        argument_parser.default_args_dict = functools.cache(current)
+
+
 def begin(environment: Environment, web_ui: Any = None, *, embedded: bool = False) -> Run:
     """Check everything the run will read, then create and bind its run object (Locust's ``init``).
 
@@ -87,6 +104,7 @@ def begin(environment: Environment, web_ui: Any = None, *, embedded: bool = Fals
     run.recording = checked.recording
     run.exporter = checked.exporter
     if run.on_worker:
+        _default_options_once()
         return run  # workers export nothing: their statistics reach the master in their reports
     run.thresholds = checked.thresholds
     run.system = system_judge(checked.thresholds, checked.settings)

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 import gevent.event
-import psutil  # type: ignore[import-untyped]
 from locust.env import Environment
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
@@ -29,9 +28,11 @@ from locust_scenarios._settings.context import bind, bound
 from locust_scenarios._settings.options import SCENARIO, option_values
 from locust_scenarios._shapes.profile import ScenarioProfile
 from locust_scenarios._thresholds.judging import Result, StopCondition, Verdict, evaluate, in_order
-from locust_scenarios._trust import Monitor, judge
+from locust_scenarios._trust import Monitor, verdict
 from locust_scenarios._trust import Verdict as GeneratorVerdict
 from locust_scenarios._users.pacing import PacingStats, pacing_stats
+
+from .probe import Probe, Reading
 
 if TYPE_CHECKING:
     from locust_scenarios._exporter.collector import LocustCollector
@@ -93,7 +94,12 @@ class Run:
     """Judges the ``[metric=NAME]`` thresholds on the custom metrics."""
     sampler: gevent.Greenlet | None = field(default=None, repr=False)
     watcher: gevent.Greenlet | None = field(default=None, repr=False)
-    process: psutil.Process = field(default_factory=psutil.Process, repr=False)
+    probe: Probe = field(default_factory=Probe, repr=False)
+    """This process's loop lag and CPU, measured from the run's start."""
+    readings: dict[str, Reading] = field(default_factory=dict)
+    """The latest loop lag and CPU each worker measured itself and reported (master only)."""
+    fresh_readings: set[str] = field(default_factory=set)
+    """Workers whose latest reading no observation has counted yet."""
 
     # -- the outcome -------------------------------------------------------------------------------
     aborted: str | None = None
@@ -223,7 +229,7 @@ class Run:
             return self.generator
         if self.monitor is None:
             return None
-        return GeneratorVerdict(self.monitor.health, judge(self.monitor.health, self.settings))
+        return verdict(self.monitor.health, self.settings)
 
     def pacing_totals(self) -> PacingStats:
         """Open-model pacing counters of the whole test: the workers' reports summed, or this process's."""

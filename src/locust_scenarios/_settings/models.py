@@ -165,7 +165,7 @@ class ScenarioSettings(_OptionModel):
     summary: str | None = Field(None, description=_scenario("summary"))
     trust: bool = Field(True, description=_scenario("trust"))
     trust_cpu: Ratio = Field(0.9, description=_scenario("trust_cpu"))
-    trust_lag: Duration = Field(0.5, description=_scenario("trust_lag"))
+    trust_lag: Duration = Field(0.01, description=_scenario("trust_lag"))
     trust_cpu_share: Ratio = Field(0.1, description=_scenario("trust_cpu_share"))
     trust_tracking: Ratio = Field(0.2, description=_scenario("trust_tracking"))
     trust_late: Ratio = Field(0.1, description=_scenario("trust_late"))

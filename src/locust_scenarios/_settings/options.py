@@ -234,9 +234,11 @@ OPTIONS: tuple[Option, ...] = (
         "judge the load generator (exit 5 when it missed the plan); 'off' keeps only 'no request'",
         flag=True,
     ),
-    Option(SCENARIO, "trust_cpu", "CPU usage of a generator process counted as saturated"),
-    Option(SCENARIO, "trust_lag", "event-loop delay of the master or local runner that counts as saturated"),
-    Option(SCENARIO, "trust_cpu_share", "share of the run a generator process may spend saturated (CPU or event loop)"),
+    Option(SCENARIO, "trust_cpu", "CPU usage of a generator process that is warned about (never inconclusive alone)"),
+    Option(SCENARIO, "trust_lag", "mean event-loop delay of a generator process in a second that counts as late"),
+    Option(
+        SCENARIO, "trust_cpu_share", "share of the run a generator process may spend late (or over the CPU warning)"
+    ),
     Option(SCENARIO, "trust_tracking", "largest shortfall of users or iterations/s against the plan, over the run"),
     Option(SCENARIO, "trust_late", "largest share of open-model iterations started late or dropped"),
     Option(
