@@ -8,9 +8,10 @@ import pytest
 from locust.argument_parser import get_parser
 
 import locust_scenarios  # also registers the options on Locust's parser
-from locust_scenarios import ExporterSettings, ScenarioSettings, SettingsError, parse_duration
+from locust_scenarios import ExporterSettings, ScenarioSettings, SettingsError, parse_duration, parse_stages
 from locust_scenarios._settings.models import load_settings
 from locust_scenarios._settings.options import format_duration, install_hint, parse_ratio, unknown_variable_warnings
+from locust_scenarios._thresholds.grammar import parse as parse_thresholds
 
 
 @pytest.mark.parametrize(
@@ -204,6 +205,30 @@ def test_durations_and_ratios_take_ascii_digits_only(text: str) -> None:
         parse_duration(text)
     with pytest.raises(ValueError, match="ASCII digits"):
         parse_ratio(text.replace("s", "%").replace("m", "%"))
+
+
+@pytest.mark.parametrize(
+    ("setting", "text"),
+    [
+        ("thresholds", "rps>\uff15"),
+        ("thresholds", "requests>\u0663"),
+        ("thresholds", "p\uff19\uff15<1s"),
+        ("thresholds", "avg<\u0967\u0966ms"),
+        ("thresholds", "p95<baseline+\uff11\uff10%"),
+        ("stages", "1s:\uff15"),
+        ("stages", "10s:\u0665,5s:0"),
+    ],
+)
+def test_counts_limits_and_stage_targets_take_ascii_digits_only(setting: str, text: str) -> None:
+    """Count limits, percentiles, relative limits and stage targets refuse the digits of other scripts
+    that Python's float() and re's \\d accept, naming the setting."""
+    if setting == "stages":
+        with pytest.raises(ValueError, match="ASCII digits"):
+            parse_stages(text)
+        return
+    with pytest.raises(SettingsError, match="LOCUST_SCENARIO_THRESHOLDS") as refused:
+        parse_thresholds(text)
+    assert "\n" not in str(refused.value)
 
 
 def test_yes_no_options_work_as_flags_or_with_a_value() -> None:

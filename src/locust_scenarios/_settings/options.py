@@ -131,6 +131,13 @@ def format_duration(seconds: float) -> str:
     return text or "0s"
 
 
+def ascii_float(text: str) -> float:
+    """``float(text)`` for ASCII text only (``float`` alone reads full-width and Arabic-Indic digits too)."""
+    if not text.isascii():
+        raise ValueError(f"{text!r} is not a number written in ASCII digits")
+    return float(text)
+
+
 def parse_ratio(value: object) -> float:
     """A fraction from ``5%`` or ``0.05``."""
     text = str(value).strip()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from locust_scenarios._settings.options import (
     MAX_RATE,
+    ascii_float,
     parse_duration,
     shown,
 )
@@ -222,7 +223,7 @@ def parse_stages(text: str) -> list[Stage]:
         if len(parts) not in (2, 3):
             raise ValueError(f"stage {number} {shown(item)} is not DURATION:TARGET (e.g. 30s:10)")
         try:
-            duration, target = parse_duration(parts[0]), float(parts[1])
+            duration, target = parse_duration(parts[0]), ascii_float(parts[1].strip())
         except ValueError as error:
             raise ValueError(f"stage {number} {shown(item)}: {error}") from None
         if not 0 <= target <= MAX_RATE:

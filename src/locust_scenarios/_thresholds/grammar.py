@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, Protocol
 
 from locust_scenarios._settings.errors import SettingsError
-from locust_scenarios._settings.options import format_duration, parse_duration, parse_ratio, shown
+from locust_scenarios._settings.options import ascii_float, format_duration, parse_duration, parse_ratio, shown
 
 __all__ = [
     "AGGREGATES",
@@ -76,8 +76,8 @@ _EQUALITY: Final[Mapping[str, Callable[[float, float], bool]]] = {
 """Also allowed in ``promql:`` criteria, whose values are often counts that must stay zero."""
 _PROMQL_PREFIX = "promql:"
 _CRITERION = re.compile(r"^(?P<aggregate>[^<>=!]*?)\s*(?P<operator><=|>=|<|>|==|=|!=)\s*(?P<value>.*)$")
-_PERCENTILE = re.compile(r"^p(?:\((?P<paren>\d+(?:\.\d+)?)\)|(?P<plain>\d+(?:\.\d+)?))$")
-_BARE_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
+_PERCENTILE = re.compile(r"^p(?:\((?P<paren>[0-9]+(?:\.[0-9]+)?)\)|(?P<plain>[0-9]+(?:\.[0-9]+)?))$")
+_BARE_NUMBER = re.compile(r"^[0-9]+(?:\.[0-9]+)?$")
 
 
 class Baseline(Protocol):
@@ -181,7 +181,7 @@ def format_value(kind: Kind, value: float | None) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
 
 
-_RELATIVE = re.compile(r"^baseline\s*(?:(?P<sign>[+-])\s*(?P<percent>\d+(?:\.\d+)?)\s*%)?$")
+_RELATIVE = re.compile(r"^baseline\s*(?:(?P<sign>[+-])\s*(?P<percent>[0-9]+(?:\.[0-9]+)?)\s*%)?$")
 
 
 def parse(text: str | None, *, setting: str = "thresholds") -> tuple[Threshold, ...]:
@@ -404,7 +404,7 @@ def _limit(kind: Kind, text: str) -> float:
             raise ValueError(f"ratio {shown(text)} {error}") from None
         return ratio
     try:
-        number = float(text.removesuffix("/s")) if kind == "rate" else float(text)
+        number = ascii_float(text.removesuffix("/s")) if kind == "rate" else ascii_float(text)
     except ValueError:
         unit = "requests per second, e.g. 50" if kind == "rate" else "a count, e.g. 1000"
         raise ValueError(f"value {shown(text)} must be a number of {unit}") from None
@@ -423,7 +423,7 @@ def _parse_promql(part: str, rest: str, stage: str | None) -> Threshold:
     if not expression:
         raise ValueError("promql: has no expression before the comparison")
     try:
-        limit = parse_ratio(value_text) if value_text.endswith("%") else float(value_text)
+        limit = parse_ratio(value_text) if value_text.endswith("%") else ascii_float(value_text)
     except ValueError:
         raise ValueError(f"the value after {op} must be a number, got {shown(value_text)}") from None
     if not math.isfinite(limit):
@@ -485,7 +485,7 @@ def _parse_metric(part: str, metric: str, stage: str | None, rest: str) -> Thres
     measured_as: Kind | None = None
     if kind == "latency" or (kind == "value" and not _BARE_NUMBER.match(value_text)):
         if _BARE_NUMBER.match(value_text):
-            limit = float(value_text)
+            limit = ascii_float(value_text)
         else:
             limit, measured_as = _limit("latency", value_text), "latency"
     else:
