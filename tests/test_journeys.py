@@ -22,7 +22,7 @@ from locust_scenarios._records.record import build_record
 from locust_scenarios._settings.models import load_settings
 from locust_scenarios._users.feeders import DataExhaustedError, Feeder, open_source
 from locust_scenarios._users.flowfile import JourneyPlan, load_configured
-from locust_scenarios._users.sharing import Allocator
+from locust_scenarios._users.sharing import Allocator, DataPlan, feeders_for
 from locust_scenarios._users.templating import RenderError, parse_template
 from locust_scenarios._users.validation import validate_user_settings
 
@@ -302,6 +302,21 @@ def test_modes_sequential_random_unique(tmp_path: Path) -> None:
     assert stopped == [True]
     again = Feeder(source, "unique", Allocator(5, "recycle", lambda: None))
     assert [again.next_row()["n"] for _ in range(7)] == ["0", "1", "2", "3", "4", "0", "1"]
+
+
+def test_a_new_run_in_the_same_process_gives_unique_rows_out_again(tmp_path: Path) -> None:
+    """A second run started in the same process (the web UI's second Start) hands out a ``unique`` file's
+    rows from the first row again, each once more; within a run they stay once each."""
+    (tmp_path / "n.csv").write_text("n\n0\n1\n2\n")
+    environment = Environment(user_classes=[Journey])
+    environment.create_local_runner()
+    plan = DataPlan("accounts", open_source(tmp_path / "n.csv"), "unique", "stop_user")
+    feeder = feeders_for(environment, [plan])["accounts"]
+    for _ in range(2):
+        environment.events.test_start.fire(environment=environment)
+        assert [feeder.next_row()["n"] for _ in range(3)] == ["0", "1", "2"]
+        with pytest.raises(DataExhaustedError):
+            feeder.next_row()
 
 
 def test_large_file_is_indexed_in_bounded_memory(tmp_path: Path) -> None:

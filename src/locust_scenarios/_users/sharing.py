@@ -68,6 +68,10 @@ class Allocator:
         self.given = min(self.rows, start + count)
         return start, self.given
 
+    def restart(self) -> None:
+        """A new run (a second start in the web UI): every row may go out once more."""
+        self.given = 0
+
     def take(self) -> int | None:
         """One row number (the ``Share`` of a local run)."""
         granted = self.grant(1)
@@ -101,6 +105,11 @@ class _WorkerShare:
                 return None
         return self._rows.popleft()
 
+    def restart(self) -> None:
+        """A new run: rows left from the last run's blocks are dropped (the master counts from the start)."""
+        self._rows.clear()
+        self._exhausted = False
+
     def granted(self, start: int, end: int, exhausted: bool) -> None:
         self._rows.extend(range(start, end))
         self._exhausted = exhausted and not self._rows
@@ -118,6 +127,19 @@ class _Shares:
 
 
 _SHARES: weakref.WeakKeyDictionary[Environment, _Shares] = weakref.WeakKeyDictionary()
+
+
+def _restart(environment: Environment) -> None:
+    """Each run (``test_start``) gives every row of a ``unique`` file out once: a second run started
+    from the web UI in the same processes starts again from the first row, as a new process would."""
+    shares = _SHARES.get(environment)
+    if shares is None:
+        return
+    for allocator in shares.allocators.values():
+        allocator.restart()
+    for share in shares.workers.values():
+        share.restart()
+    environment.__dict__.pop("_scenario_data_stopped", None)
 
 
 def _block_size(rows: int) -> int:
@@ -174,7 +196,10 @@ def feeders_for(environment: Environment, plans: Iterable[DataPlan]) -> dict[str
     On a master this registers the allocator that answers the workers (it runs no users, but its
     count is the run's); on a worker, a share that asks the master.
     """
-    shares = _SHARES.setdefault(environment, _Shares())
+    shares = _SHARES.get(environment)
+    if shares is None:
+        shares = _SHARES[environment] = _Shares()
+        environment.events.test_start.add_listener(lambda **_kwargs: _restart(environment))
     runner = environment.runner
     result: dict[str, Feeder] = {}
     for plan in plans:
