@@ -10,6 +10,7 @@ from . import _plugin  # registers the Locust event listeners
 from ._exitcodes import ExitCode
 from ._settings.errors import SettingsError
 from ._settings.options import parse_duration
+from ._shapes.curves import DiurnalProfile, ReplayProfile
 from ._shapes.plan import Plan, Stage, parse_stages, repeat, scale, sequence
 from ._shapes.profile import ScenarioProfile, register_profile
 from ._shapes.profiles import (
@@ -57,6 +58,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "BreakpointProfile",
     "Call",
+    "DiurnalProfile",
     "Endpoint",
     "EndpointsUser",
     "EnduranceProfile",
@@ -65,6 +67,7 @@ __all__ = [
     "LoadProfile",
     "PacingStats",
     "Plan",
+    "ReplayProfile",
     "RestUser",
     "ScenarioProfile",
     "ScenarioSettings",

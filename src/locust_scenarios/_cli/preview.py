@@ -35,7 +35,7 @@ from locust_scenarios._shapes.selecting import ScenarioShape
 from .arguments import one_line_errors
 from .output import write_text
 
-__all__ = ["add_list_parser", "plan_for", "preview", "render_chart", "render_text", "save_png"]
+__all__ = ["add_list_parser", "grouped_table", "plan_for", "preview", "render_chart", "render_text", "save_png"]
 
 _CHART_WIDTH = 64
 _CHART_HEIGHT = 12
@@ -162,11 +162,23 @@ def render_chart(plan: Plan, width: int = _CHART_WIDTH, height: int = _CHART_HEI
     return "\n".join(rows)
 
 
+def grouped_table(plan: Plan) -> list[dict[str, Any]]:
+    """``plan.table()`` with runs of stages of the same name joined into one row (a sampled curve's
+    hundreds of short stages read as its rises and falls)."""
+    rows: list[dict[str, Any]] = []
+    for row in plan.table():
+        if rows and rows[-1]["name"] == row["name"] and rows[-1]["end_s"] == row["start_s"]:
+            rows[-1] = {**rows[-1], "end_s": row["end_s"], "to": row["to"]}
+        else:
+            rows.append(dict(row))
+    return rows
+
+
 def render_text(shape: ScenarioProfile, plan: Plan) -> str:
     """The stage table, the chart and the total duration."""
     lines = [f"profile {profile_label(shape)}: {plan.unit}, peak {plan.peak:g}, {format_duration(plan.duration)}", ""]
     lines.append(f"  {'stage':<18} {'from':>8} {'to':>8} {'start':>9} {'end':>9}")
-    for row in plan.table():
+    for row in grouped_table(plan):
         lines.append(
             f"  {row['name']:<18} {row['from']:>8.4g} {row['to']:>8.4g} "
             f"{format_duration(row['start_s']):>9} {format_duration(row['end_s']):>9}"

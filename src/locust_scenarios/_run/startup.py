@@ -193,6 +193,7 @@ def _check_process_limits(run: Run, scenario: ScenarioSettings, exporter: Export
                 "run workers (--master/--worker or --processes) for more",
                 source=None if given else "not set; the profile's peak",
             )
+    _check_growing_pool(run, scenario)
     web_port = getattr(options, "web_port", None)
     headless = getattr(options, "headless", False) or run.on_worker
     if exporter.port is not None and exporter.port != 0 and not headless and exporter.port == web_port:
@@ -207,6 +208,22 @@ def _check_process_limits(run: Run, scenario: ScenarioSettings, exporter: Export
         problem = unwritable(Path(scenario.summary))
         if problem:
             raise SettingsError.invalid("summary", scenario.summary, problem)
+
+
+def _check_growing_pool(run: Run, scenario: ScenarioSettings) -> None:
+    """``max_users`` grows the open model's pool in one process: refused where it cannot apply."""
+    cap = scenario.max_users
+    if cap is None:
+        return
+    profile = run.profile
+    if profile is not None and profile.settings is not None and not profile.open_model:
+        raise SettingsError.invalid("max_users", cap, "applies to the open model only: set rate as well")
+    if run.on_master or run.on_worker:
+        raise SettingsError.invalid(
+            "max_users", cap, "grows the pool of a run without workers; size a distributed run with users"
+        )
+    if scenario.users is not None and cap < scenario.users:
+        raise SettingsError.invalid("max_users", cap, f"must be at least users ({scenario.users})")
 
 
 def _keep_secrets_home(run: Run) -> None:

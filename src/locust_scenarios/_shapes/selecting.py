@@ -8,7 +8,7 @@ from locust_scenarios._settings.options import (
     environment_options,
 )
 
-from . import profiles  # noqa: F401  (registers the built-in profiles it selects from)
+from . import curves, profiles  # noqa: F401  (registers the built-in profiles it selects from)
 from .plan import Tick
 from .profile import ScenarioProfile, StopCondition, profile_choice, profile_class, profile_settings, settings_inputs
 
@@ -70,6 +70,15 @@ class ScenarioShape(ScenarioProfile):
         super().inject_stop_condition(stop_condition)
         if self.selected is not None:
             self.selected.inject_stop_condition(stop_condition)
+
+    def report_pool_demand(self, t: float, users: int) -> None:
+        if self.selected is not None:
+            self.selected.report_pool_demand(t, users)
+
+    def planned_users(self, t: float | None = None) -> int:
+        if self.selected is not None:
+            return self.selected.planned_users(self.elapsed() if t is None else t)
+        return super().planned_users(t)
 
     def target(self, t: float) -> Tick | None:
         if self._plan is None:
