@@ -26,6 +26,7 @@ PUBLIC: dict[str, list[str]] = {
         "LoadProfile",
         "PacingStats",
         "Plan",
+        "Population",
         "ReplayProfile",
         "RestUser",
         "ScenarioProfile",

@@ -12,6 +12,7 @@ from ._settings.errors import SettingsError
 from ._settings.options import parse_duration
 from ._shapes.curves import DiurnalProfile, ReplayProfile
 from ._shapes.plan import Plan, Stage, parse_stages, repeat, scale, sequence
+from ._shapes.populations import Population
 from ._shapes.profile import ScenarioProfile, register_profile
 from ._shapes.profiles import (
     BreakpointProfile,
@@ -67,6 +68,7 @@ __all__ = [
     "LoadProfile",
     "PacingStats",
     "Plan",
+    "Population",
     "ReplayProfile",
     "RestUser",
     "ScenarioProfile",

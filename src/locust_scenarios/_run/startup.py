@@ -42,6 +42,7 @@ from locust_scenarios._settings.options import (
     unknown_variable_warnings,
 )
 from locust_scenarios._settings.redaction import install_redaction
+from locust_scenarios._shapes.populations import check_classes
 from locust_scenarios._shapes.profile import ScenarioProfile
 from locust_scenarios._thresholds.grammar import Threshold, check_stages
 from locust_scenarios._thresholds.grammar import parse as parse_thresholds
@@ -194,6 +195,9 @@ def _check_process_limits(run: Run, scenario: ScenarioSettings, exporter: Export
                 source=None if given else "not set; the profile's peak",
             )
     _check_growing_pool(run, scenario)
+    plans = getattr(profile, "population_plans", ())
+    if plans:
+        check_classes(plans, run.environment.user_classes)
     web_port = getattr(options, "web_port", None)
     headless = getattr(options, "headless", False) or run.on_worker
     if exporter.port is not None and exporter.port != 0 and not headless and exporter.port == web_port:

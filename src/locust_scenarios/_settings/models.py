@@ -152,6 +152,7 @@ class ScenarioSettings(_OptionModel):
     replay_range: Duration | None = Field(None, gt=0, description=_scenario("replay_range"))
     think_time: str = Field(DEFAULT_THINK_TIME, description=_scenario("think_time"))
     pacing: Duration | None = Field(None, description=_scenario("pacing"))
+    populations: str | None = Field(None, description=_scenario("populations"))
     arrivals: Literal["uniform", "poisson"] = Field("uniform", description=_scenario("arrivals"))
     seed: int | None = Field(None, ge=0, description=_scenario("seed"))
     max_users: int | None = Field(None, ge=1, le=MAX_USERS, description=_scenario("max_users"))

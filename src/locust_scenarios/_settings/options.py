@@ -196,6 +196,7 @@ OPTIONS: tuple[Option, ...] = (
         SCENARIO, "think_time", "wait between iterations of the user templates: '1s' or a range '1s-3s' ('0' for none)"
     ),
     Option(SCENARIO, "pacing", "each iteration of the user templates starts at least this long after the last"),
+    Option(SCENARIO, "populations", "several populations in one run: a TOML file of [[population]] tables"),
     Option(SCENARIO, "arrivals", "open model: how iterations arrive, 'uniform' (an even grid) or 'poisson' (random)"),
     Option(SCENARIO, "seed", "seed of the random arrivals (and other draws) so that a run repeats itself"),
     Option(

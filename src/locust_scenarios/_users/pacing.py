@@ -239,14 +239,19 @@ class _SlotSchedule:
         return math.ceil(ahead * self.busy * 1.25) + 1
 
 
-_SCHEDULES: weakref.WeakKeyDictionary[Environment, _SlotSchedule] = weakref.WeakKeyDictionary()
+_SCHEDULES: weakref.WeakKeyDictionary[Environment, dict[int, _SlotSchedule]] = weakref.WeakKeyDictionary()
+"""Each environment's schedules, one per paced profile (one per open-model population)."""
 _OPEN_MODEL_WAITS: weakref.WeakKeyDictionary[WaitTime, tuple[float, float]] = weakref.WeakKeyDictionary()
 """Wait functions that pace the open model, with their ``(max_backlog, late_after)``."""
 
 
-def _open_model_shape(environment: Environment) -> Any:
-    """The running shape when it plans an open model (iterations per second), else None."""
+def _open_model_shape(environment: Environment, user_class: type[User] | None = None) -> Any:
+    """What paces ``user_class``: the running shape when it plans an open model (iterations per second),
+    or the open-model population the class belongs to; else None."""
     shape = environment.shape_class
+    population = getattr(shape, "pacing_for", None)
+    if user_class is not None and callable(population) and getattr(shape, "population_plans", None):
+        return population(user_class)
     if shape is None or not getattr(shape, "open_model", False):
         return None
     return shape
@@ -268,9 +273,14 @@ def _process_share(environment: Environment, shape: Any) -> float:
     if not isinstance(runner, WorkerRunner):
         return 1.0
     pool = _planned_pool(shape)
-    if not pool or not runner.target_user_count:
+    names = shape.class_names() if callable(getattr(shape, "class_names", None)) else None
+    local = runner.target_user_count
+    if names is not None:  # a population: this worker's users of its classes
+        counts = runner.target_user_classes_count or {}
+        local = sum(counts.get(name, 0) for name in names)
+    if not pool or not local:
         return 1.0
-    return min(runner.target_user_count / pool, 1.0)
+    return min(local / pool, 1.0)
 
 
 def arrival_stream(arrivals: str, seed: int | None, worker_index: int = 0) -> random.Random | None:
@@ -294,10 +304,13 @@ def _stream(environment: Environment) -> random.Random | None:
 
 
 def _schedule(environment: Environment, shape: Any, max_backlog: float, late_after: float) -> _SlotSchedule:
-    schedule = _SCHEDULES.get(environment)
+    schedules = _SCHEDULES.setdefault(environment, {})
+    schedule = schedules.get(id(shape))
     if schedule is None or schedule.shape is not shape:
+        if not getattr(environment.shape_class, "population_plans", None):
+            schedules.clear()  # a new shape: the old one's schedule is done with
         stream = _stream(environment)
-        schedule = _SCHEDULES[environment] = _SlotSchedule(shape, max_backlog, late_after, stream)
+        schedule = schedules[id(shape)] = _SlotSchedule(shape, max_backlog, late_after, stream)
     return schedule
 
 
@@ -345,7 +358,7 @@ def open_model_pacing(*, max_backlog: float = 1.0, late_after: float = 0.1) -> W
     """
 
     def wait(user: User) -> float:
-        shape = _open_model_shape(user.environment)
+        shape = _open_model_shape(user.environment, type(user))
         if shape is None:
             return 0.0
         return _wait_for_slot(user, shape, max_backlog, late_after)
@@ -361,8 +374,12 @@ def paces_open_model(user_class: type[User]) -> bool:
 
 def pacing_stats(environment: Environment) -> PacingStats:
     """Open-model pacing counters of this process (zeros when no open-model pacing ran)."""
-    schedule = _SCHEDULES.get(environment)
-    return schedule.stats() if schedule is not None else PacingStats()
+    found = [schedule.stats() for schedule in _SCHEDULES.get(environment, {}).values()]
+    return PacingStats(
+        sum(stats.iterations for stats in found),
+        sum(stats.late for stats in found),
+        sum(stats.dropped for stats in found),
+    )
 
 
 def scenario_wait_time() -> WaitTime:
@@ -371,7 +388,7 @@ def scenario_wait_time() -> WaitTime:
     open_model, paced = open_model_pacing(), pacing()
 
     def wait(user: User) -> float:
-        if _open_model_shape(user.environment) is not None:
+        if _open_model_shape(user.environment, type(user)) is not None:
             return open_model(user)
         settings = scenario_settings(user.environment)
         if settings.pacing:
@@ -387,7 +404,7 @@ def before_first_iteration(user: User) -> None:
 
     Without that, every user's first iteration would start at spawn, in one burst.
     """
-    shape = _open_model_shape(user.environment)
+    shape = _open_model_shape(user.environment, type(user))
     paced = _OPEN_MODEL_WAITS.get(type(user).wait_time)
     if shape is not None and paced is not None:
         gevent.sleep(_wait_for_slot(user, shape, *paced))

@@ -1,0 +1,194 @@
+"""Populations: several groups of users in one run, each following its own profile and start."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+import pytest
+from locust import FastHttpUser, constant, task
+from locust.env import Environment
+from pytest_httpserver import HTTPServer
+
+from locust_scenarios import Population, ScenarioShape, SettingsError
+from locust_scenarios._shapes.populations import load_populations
+
+from .conftest import REPO, base_url, clean_env, locust
+
+
+class Browser(FastHttpUser):
+    """Reads pages, thinking in between."""
+
+    wait_time = constant(0.5)
+
+    @task
+    def page(self) -> None:
+        self.client.get("/")
+
+
+class Buyer(FastHttpUser):
+    """Checks out."""
+
+    wait_time = constant(0.5)
+
+    @task
+    def checkout(self) -> None:
+        self.client.get("/checkout")
+
+
+class Mix(ScenarioShape):
+    """Browsers from the start; buyers from 8 s."""
+
+    abstract = True
+    populations = (
+        Population(Browser, profile="stages", stages="1s:4,20s:4"),
+        Population(Buyer, profile="stages", stages="1s:3,11s:3", start="8s", name="checkout"),
+    )
+
+
+def test_populations_plan_adds_up_and_each_keeps_its_own_clock() -> None:
+    """The run's plan is the populations' users added up: 4 browsers, then 7 users once the buyers
+    (delayed 8 s) have ramped up, then 4 again after the buyers' 12 s; it ends with the browsers."""
+    shape = type("Concrete", (Mix,), {"abstract": False})()
+    shape.configure(options={})
+    plan = shape.plan
+    assert plan.level(5) == pytest.approx(4)
+    assert plan.level(8.5) == pytest.approx(5.5)
+    assert plan.level(12) == pytest.approx(7)
+    assert plan.level(20.5) == pytest.approx(4)
+    assert plan.duration == pytest.approx(21)
+    answer = shape.target(12.0)
+    assert answer is not None
+    assert getattr(answer, "counts", None) == {"Browser": 4, "Buyer": 3}
+    assert shape.target(30.0) is None
+
+
+@pytest.mark.e2e
+def test_second_population_starts_later_and_both_reach_their_counts(httpserver: HTTPServer) -> None:
+    """Two classes, two populations (the second from 8 s), run locally: before 6 s only browsers run;
+    after 12 s both classes have their planned counts (4 browsers, 3 buyers)."""
+    httpserver.expect_request("/").respond_with_data("ok")
+    httpserver.expect_request("/checkout").respond_with_data("ok")
+    shape = type("Concrete", (Mix,), {"abstract": False})()
+    shape.configure(options={})
+    environment = Environment(user_classes=[Browser, Buyer], host=base_url(httpserver), shape_class=shape)
+    runner = environment.create_local_runner()
+    runner.start_shape()
+    seen: dict[float, dict[str, int]] = {}
+    deadline = time.monotonic() + 60
+    while shape.elapsed() < 13.0 and time.monotonic() < deadline:
+        gevent.sleep(0.5)
+        seen[shape.elapsed()] = dict(runner.user_classes_count)
+    runner.quit()
+    early = [counts for t, counts in seen.items() if 2.0 <= t < 6.0]
+    late = [counts for t, counts in seen.items() if t >= 12.0]
+    assert early, seen
+    assert all(counts.get("Browser") == 4 and not counts.get("Buyer") for counts in early), seen
+    assert late, seen
+    assert all(counts == {"Browser": 4, "Buyer": 3} for counts in late), seen
+
+
+def test_population_file_form_names_classes(tmp_path: Path) -> None:
+    """A TOML file of ``[[population]]`` tables gives the same populations, classes by name."""
+    mix = tmp_path / "mix.toml"
+    mix.write_text(
+        textwrap.dedent(
+            """
+            [[population]]
+            classes = ["Browser"]
+            profile = "stages"
+            stages = "1s:4,20s:4"
+
+            [[population]]
+            class = "Buyer"
+            profile = "stages"
+            stages = "1s:3,11s:3"
+            start = "8s"
+            name = "checkout"
+            """
+        )
+    )
+    found = load_populations(str(mix))
+    assert [(p.name, p.start, p.profile) for p in found] == [("Browser", 0.0, "stages"), ("checkout", 8.0, "stages")]
+    assert found[1].build().class_names() == ["Buyer"]
+
+
+def test_population_with_a_bad_parameter_is_refused_naming_it() -> None:
+    """A population whose profile parameter does not validate is refused naming the population."""
+    with pytest.raises(SettingsError, match=r"population 'checkout': .*LOCUST_SCENARIO_STAGES"):
+        Population(Buyer, profile="stages", stages="soon:3", name="checkout").build()
+
+
+POPULATIONS_FILE = """
+from locust import FastHttpUser, constant, task
+from locust_scenarios import ScenarioShape
+
+
+class Browser(FastHttpUser):
+    wait_time = constant(0.5)
+
+    @task
+    def page(self):
+        self.client.get("/")
+
+
+class Buyer(FastHttpUser):
+    wait_time = constant(0.5)
+
+    @task
+    def checkout(self):
+        self.client.get("/checkout")
+
+
+class Shape(ScenarioShape):
+    pass
+"""
+
+
+@pytest.mark.e2e
+def test_population_file_runs_from_the_environment(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """``LOCUST_SCENARIO_POPULATIONS=mix.toml`` runs both populations headless and exits 0; each class
+    sends requests, the buyers only after their start."""
+    httpserver.expect_request("/").respond_with_data("ok")
+    httpserver.expect_request("/checkout").respond_with_data("ok")
+    (tmp_path / "locustfile.py").write_text(POPULATIONS_FILE)
+    (tmp_path / "mix.toml").write_text(
+        '[[population]]\nclass = "Browser"\nprofile = "stages"\nstages = "1s:2,6s:2"\n\n'
+        '[[population]]\nclass = "Buyer"\nprofile = "stages"\nstages = "1s:2,2s:2"\nstart = "3s"\n'
+    )
+    run = locust(
+        ["-f", "locustfile.py", "--headless", "-H", base_url(httpserver), "--json"],
+        {"LOCUST_SCENARIO_POPULATIONS": "mix.toml", "PYTHONPATH": str(REPO / "src")},
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    entries: list[dict[str, Any]] = json.loads(run.stdout[run.stdout.find("[") :])
+    names = {entry["name"]: entry["num_requests"] for entry in entries}
+    assert names.get("/")
+    assert names.get("/checkout")
+    assert names["/checkout"] < names["/"]
+
+
+def test_unknown_population_class_is_refused_before_load(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """A population naming a class the locustfile does not have exits 2 naming it; no request is sent."""
+    httpserver.expect_request("/").respond_with_data("ok")
+    (tmp_path / "locustfile.py").write_text(POPULATIONS_FILE)
+    (tmp_path / "mix.toml").write_text('[[population]]\nclass = "Admin"\nprofile = "smoke"\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless", "-H", base_url(httpserver)],
+        env=clean_env({"LOCUST_SCENARIO_POPULATIONS": "mix.toml", "PYTHONPATH": str(REPO / "src")}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "user class Admin is not among" in run.stderr
+    assert not httpserver.log
