@@ -16,7 +16,7 @@ from locust import FastHttpUser, constant, task
 from locust.env import Environment
 from pytest_httpserver import HTTPServer
 
-from locust_scenarios import Population, ScenarioShape, SettingsError
+from locust_scenarios import Population, ScenarioShape, SettingsError, open_model_pacing, pacing_stats
 from locust_scenarios._shapes.populations import load_populations
 
 from .conftest import REPO, base_url, clean_env, locust
@@ -192,3 +192,75 @@ def test_unknown_population_class_is_refused_before_load(httpserver: HTTPServer,
     assert run.returncode == 2, run.stderr[-2000:]
     assert "user class Admin is not among" in run.stderr
     assert not httpserver.log
+
+
+def test_preview_shows_each_population_and_their_sum(tmp_path: Path) -> None:
+    """``preview -f`` with a populations file: the JSON holds the summed curve and each population's
+    own curve on the run's clock (the second shifted by its start)."""
+    (tmp_path / "locustfile.py").write_text(POPULATIONS_FILE)
+    (tmp_path / "mix.toml").write_text(
+        '[[population]]\nclass = "Browser"\nprofile = "stages"\nstages = "10s:20,50s:20"\n\n'
+        '[[population]]\nclass = "Buyer"\nprofile = "stages"\nstages = "10s:5,20s:5,10s:0"\nstart = "15s"\n'
+        'name = "checkout"\n'
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "locust_scenarios", "preview", "-f", "locustfile.py", "--format", "json"],
+        env=clean_env({"LOCUST_SCENARIO_POPULATIONS": "mix.toml", "PYTHONPATH": str(REPO / "src")}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    found = json.loads(run.stdout)
+    assert found["peak"] == pytest.approx(25)
+    assert found["duration_s"] == pytest.approx(60)
+    checkout = found["populations"][1]
+    assert checkout["name"] == "checkout"
+    assert checkout["classes"] == ["Buyer"]
+    assert checkout["points"][0] == [15.0, 0.0]
+    assert checkout["points"][-1] == [55.0, 0.0]
+
+
+class Paced(FastHttpUser):
+    """Orders that arrive at the population's planned rate, whatever the other population does."""
+
+    wait_time = open_model_pacing()
+
+    @task
+    def order(self) -> None:
+        self.client.get("/order")
+
+
+class OpenAndClosed(ScenarioShape):
+    """Browsers (closed model) and orders at 10/s (open model) from 1 s."""
+
+    abstract = True
+    populations = (
+        Population(Browser, profile="stages", stages="1s:2,8s:2"),
+        Population(Paced, profile="stages", stages="0s:10,6s:10", rate=10, users=4, start="1s", name="orders"),
+    )
+
+
+@pytest.mark.e2e
+def test_open_model_population_paces_at_its_own_rate(httpserver: HTTPServer) -> None:
+    """An open-model population at 10 it/s for 6 s beside a closed one runs about 60 orders (within
+    15%), its 4 users pacing on its own plan."""
+    httpserver.expect_request("/").respond_with_data("ok")
+    httpserver.expect_request("/order").respond_with_data("ok")
+    shape = type("Concrete", (OpenAndClosed,), {"abstract": False})()
+    shape.configure(options={})
+    environment = Environment(user_classes=[Browser, Paced], host=base_url(httpserver), shape_class=shape)
+    runner = environment.create_local_runner()
+    runner.start_shape()
+    deadline = time.monotonic() + 60
+    while runner.state != "stopped" and shape.elapsed() < 9.5 and time.monotonic() < deadline:
+        gevent.sleep(0.5)
+    runner.quit()
+    orders = sum(1 for request, _ in httpserver.log if request.path == "/order")
+    assert orders == pytest.approx(60, rel=0.15)
+    stats = pacing_stats(environment)
+    # Each user's first order starts at spawn (a plain user has no first-iteration hook): 4 unpaced.
+    assert stats.iterations + 4 >= orders
+    assert stats.late <= 0.05 * stats.iterations

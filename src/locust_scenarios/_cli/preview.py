@@ -38,6 +38,8 @@ from .output import write_text
 __all__ = ["add_list_parser", "grouped_table", "plan_for", "preview", "render_chart", "render_text", "save_png"]
 
 _CHART_WIDTH = 64
+_GROUPED_ABOVE = 40
+"""Stage tables longer than this are shown with runs of same-named stages joined."""
 _CHART_HEIGHT = 12
 
 
@@ -163,10 +165,13 @@ def render_chart(plan: Plan, width: int = _CHART_WIDTH, height: int = _CHART_HEI
 
 
 def grouped_table(plan: Plan) -> list[dict[str, Any]]:
-    """``plan.table()`` with runs of stages of the same name joined into one row (a sampled curve's
-    hundreds of short stages read as its rises and falls)."""
+    """``plan.table()``; a long one with runs of stages of the same name joined into one row (a
+    sampled curve's hundreds of short stages read as its rises and falls)."""
+    table = plan.table()
+    if len(table) <= _GROUPED_ABOVE:
+        return table
     rows: list[dict[str, Any]] = []
-    for row in plan.table():
+    for row in table:
         if rows and rows[-1]["name"] == row["name"] and rows[-1]["end_s"] == row["start_s"]:
             rows[-1] = {**rows[-1], "end_s": row["end_s"], "to": row["to"]}
         else:
@@ -183,24 +188,48 @@ def render_text(shape: ScenarioProfile, plan: Plan) -> str:
             f"  {row['name']:<18} {row['from']:>8.4g} {row['to']:>8.4g} "
             f"{format_duration(row['start_s']):>9} {format_duration(row['end_s']):>9}"
         )
+    for population in _populations(shape):
+        lines.append(
+            f"  population {population['name']} ({', '.join(population['classes'])}): {population['profile']}, "
+            f"peak {population['peak']:g} {population['unit']}, "
+            f"{format_duration(population['start_s'])} to {format_duration(population['end_s'])}"
+        )
     lines += ["", render_chart(plan), "", f"total duration: {format_duration(plan.duration)} ({plan.duration:g} s)"]
     if shape.settings and shape.settings.stop_on and shape.settings.scenario == "breakpoint":
         lines.append(f"stops early when any of these breaks: {shape.settings.stop_on}")
     return "\n".join(lines)
 
 
-def _preview_json(shape: ScenarioProfile, plan: Plan) -> str:
-    return json.dumps(
+def _populations(shape: ScenarioProfile) -> list[dict[str, Any]]:
+    """Each population's own plan on the run's clock (empty without populations)."""
+    return [
         {
-            "scenario": profile_label(shape),
-            "unit": plan.unit,
-            "duration_s": plan.duration,
-            "peak": plan.peak,
-            "points": [[t, level] for t, level in plan.points()],
-            "stages": plan.table(),
-        },
-        indent=2,
-    )
+            "name": population.name,
+            "classes": population.class_names(),
+            "profile": population.profile.scenario_name,
+            "unit": population.profile.plan.unit,
+            "start_s": population.start,
+            "end_s": population.end,
+            "peak": population.profile.plan.peak,
+            "points": [[population.start + t, level] for t, level in population.profile.plan.points()],
+        }
+        for population in getattr(shape, "population_plans", ())
+    ]
+
+
+def _preview_json(shape: ScenarioProfile, plan: Plan) -> str:
+    found: dict[str, Any] = {
+        "scenario": profile_label(shape),
+        "unit": plan.unit,
+        "duration_s": plan.duration,
+        "peak": plan.peak,
+        "points": [[t, level] for t, level in plan.points()],
+        "stages": plan.table(),
+    }
+    populations = _populations(shape)
+    if populations:
+        found["populations"] = populations
+    return json.dumps(found, indent=2)
 
 
 def save_png(shape: ScenarioProfile, plan: Plan, output: str) -> None:

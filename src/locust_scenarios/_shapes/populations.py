@@ -222,7 +222,7 @@ def combined_plan(plans: Sequence[PopulationPlan]) -> Plan:
     stages: list[Stage] = []
     for before, after in itertools.pairwise(times):
         # Just before a corner a population that ends there still counts; at the corner it is gone.
-        reached, then = level(after - 1e-9), level(after)
+        reached, then = round(level(after - 1e-9), 6), level(after)
         stages.append(Stage(after - before, reached, _names_at(plans, before)))
         if abs(then - reached) > 1e-9 and after < times[-1]:
             stages.append(Stage(0.0, then, _names_at(plans, after)))
