@@ -21,7 +21,7 @@ from locust.env import Environment
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from locust_scenarios import EndpointsUser, SettingsError, Stage, StagesProfile
+from locust_scenarios import EndpointsUser, SettingsError, Stage, StagesProfile, parse_stages
 from locust_scenarios._settings.options import add_options
 from locust_scenarios._shapes.curves import parse_harmonics, read_csv_series, resample
 from locust_scenarios._users.pacing import _SlotSchedule, arrival_stream
@@ -495,3 +495,65 @@ def test_pool_follows_the_demand_within_its_bounds() -> None:
     shape.report_pool_demand(2.0, 40)
     assert shape.planned_users(2.5) == 12
     assert shape.planned_users(9.0) == 2
+
+
+# -- dwell ----------------------------------------------------------------------------------------
+
+
+def test_dwell_stage_is_written_with_a_plus_and_previewed() -> None:
+    """``+3s:6`` is a dwell stage; the preview's table marks it and explains it."""
+    stages = parse_stages("0s:6,+3s:6,1s:0")
+    assert [stage.dwell for stage in stages] == [False, True, False]
+    run = subprocess.run(
+        [sys.executable, "-m", "locust_scenarios", "preview", "stages", "--scenario-stages", "0s:6,+3s:6:hold,1s:0"],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "hold (dwell)" in run.stdout
+    assert "held for its duration once the level is reached" in run.stdout
+
+
+class SlowToReach(StagesProfile):
+    """A jump to 6 users spawned at 1 user/s, then a 3 s dwell, then the end."""
+
+    stages = [Stage(0, 6, "jump", spawn_rate=1.0), Stage(3, 6, "hold", dwell=True), Stage(1, 0, "down")]  # noqa: RUF012
+
+
+@pytest.mark.e2e
+def test_dwell_holds_after_the_level_is_actually_reached(httpserver: HTTPServer) -> None:
+    """Spawning 6 users at 1/s takes about 5 s that the plan does not know about; a 3 s dwell still
+    runs 3 s at 6 users after they are all there, and the planned level (what trust and the exporter
+    read) waits with it."""
+    httpserver.expect_request("/").respond_with_data("ok")
+
+    class Visitor(EndpointsUser):
+        pass
+
+    shape = SlowToReach()
+    shape.configure(options=options())
+    environment = Environment(
+        user_classes=[Visitor], host=base_url(httpserver), parsed_options=options(), shape_class=shape
+    )
+    runner = environment.create_local_runner()
+    runner.start_shape()
+    full_since: float | None = None
+    held = 0.0
+    deadline = time.monotonic() + 40
+    while runner.state != "stopped" and time.monotonic() < deadline:
+        gevent.sleep(0.2)
+        now = shape.elapsed()
+        if runner.user_count == 6 and full_since is None:
+            full_since = now
+            assert shape.planned_level(now) == pytest.approx(6)
+        if full_since is not None and runner.user_count == 6:
+            held = now - full_since
+        if shape.completed:
+            break
+    runner.quit()
+    assert full_since is not None
+    assert full_since >= 4.0  # the spawning took time the plan did not give it
+    assert held >= 2.8  # and the dwell still held 3 s at the level

@@ -184,8 +184,9 @@ def render_text(shape: ScenarioProfile, plan: Plan) -> str:
     lines = [f"profile {profile_label(shape)}: {plan.unit}, peak {plan.peak:g}, {format_duration(plan.duration)}", ""]
     lines.append(f"  {'stage':<18} {'from':>8} {'to':>8} {'start':>9} {'end':>9}")
     for row in grouped_table(plan):
+        name = f"{row['name']} (dwell)" if row.get("dwell") else row["name"]
         lines.append(
-            f"  {row['name']:<18} {row['from']:>8.4g} {row['to']:>8.4g} "
+            f"  {name:<18} {row['from']:>8.4g} {row['to']:>8.4g} "
             f"{format_duration(row['start_s']):>9} {format_duration(row['end_s']):>9}"
         )
     for population in _populations(shape):
@@ -195,6 +196,8 @@ def render_text(shape: ScenarioProfile, plan: Plan) -> str:
             f"{format_duration(population['start_s'])} to {format_duration(population['end_s'])}"
         )
     lines += ["", render_chart(plan), "", f"total duration: {format_duration(plan.duration)} ({plan.duration:g} s)"]
+    if any(row.get("dwell") for row in plan.table()):
+        lines.append("(dwell): held for its duration once the level is reached; later stages move back to match")
     if shape.settings and shape.settings.stop_on and shape.settings.scenario == "breakpoint":
         lines.append(f"stops early when any of these breaks: {shape.settings.stop_on}")
     return "\n".join(lines)

@@ -113,6 +113,10 @@ class ScenarioProfile(LoadTestShape):
     _common_options: dict[str, Any] | None = None
     _inputs: dict[str, Any] | None = None
     """The option values the settings were validated from (``None``: given as settings)."""
+    _dwell_delay: float = 0.0
+    """Seconds dwell stages held the plan's clock back while their level was not yet reached."""
+    _dwelt: frozenset[int] = frozenset()
+    """Dwell stages whose level was reached (their clock runs)."""
     _demand: list[tuple[float, int]] = []  # noqa: RUF012 - replaced, never changed in place
     """The pacing's recent estimates of the users the open model needs: ``(run time, users)``."""
 
@@ -199,11 +203,35 @@ class ScenarioProfile(LoadTestShape):
 
     def planned_level(self, t: float) -> float:
         """Planned users (or iterations/s in the open model) at run time ``t``."""
-        return self.plan.level(t)
+        return self.plan.level(self.plan_time(t))
 
     def stage_name(self, t: float) -> str:
         """Name of the stage running at ``t``."""
-        return self.plan.stage_name(t)
+        return self.plan.stage_name(self.plan_time(t))
+
+    def plan_time(self, t: float) -> float:
+        """Where in the plan run time ``t`` is: behind by the time dwell stages waited for their level."""
+        return max(t - self._dwell_delay, 0.0)
+
+    def _dwell_clock(self, t: float) -> float:
+        """The plan time at run time ``t``, held at a dwell stage's start until its level is reached."""
+        at = self.plan_time(t)
+        found = self.plan.dwell_start(at)
+        if found is None or found[0] in self._dwelt:
+            return at
+        index, start = found
+        if self._level_reached(self.plan.level(start)):
+            self._dwelt = self._dwelt | {index}
+            return at
+        self._dwell_delay += at - start
+        return start
+
+    def _level_reached(self, level: float) -> bool:
+        """Whether Locust runs the planned users (the open model's pool is there from the start)."""
+        runner = self.runner
+        if self.open_model or runner is None:
+            return True
+        return int(runner.user_count) >= round(level)
 
     def target(self, t: float) -> Tick | None:
         """What ``tick()`` answers at run time ``t``; ``None`` ends the run."""
@@ -214,6 +242,7 @@ class ScenarioProfile(LoadTestShape):
                 self.breach = f"{reason} at {format_duration(t)} with {level}"
         if self.breach is not None:
             return None
+        t = self._dwell_clock(t)
         if self.open_model:
             return self._pool_tick(t)
         return self.plan.tick(t)
@@ -274,6 +303,7 @@ class ScenarioProfile(LoadTestShape):
             self.started = self.completed = False
             self.breach = None
             self._demand = []
+        self._dwell_delay, self._dwelt = 0.0, frozenset()
         super().reset_time()  # type: ignore[no-untyped-call]
 
     def elapsed(self) -> float:

@@ -97,6 +97,11 @@ class ScenarioShape(ScenarioProfile):
         self.settings = settings
         self._plan = combined_plan(plans)
 
+    def plan_time(self, t: float) -> float:
+        if self.selected is not None:
+            return self.selected.plan_time(t)
+        return super().plan_time(t)
+
     def pacing_for(self, user_class: type[Any]) -> Any:
         """The open-model population that paces ``user_class`` (None: closed model or no populations)."""
         for plan in self.population_plans:
@@ -124,6 +129,7 @@ class ScenarioShape(ScenarioProfile):
         if self.population_plans:
             return self._population_target(t)
         assert self.selected is not None
+        self.selected.runner = self.runner  # dwell stages compare the running users with the plan
         answer = self.selected.target(t)
         self.breach = self.selected.breach
         return answer
