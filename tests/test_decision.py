@@ -171,6 +171,25 @@ def test_a_worker_lost_without_rebalancing_makes_the_run_inconclusive() -> None:
     assert rebalanced.reasons == []
 
 
+def test_a_worker_that_quit_had_its_users_started_elsewhere() -> None:
+    """A worker that quit (the master no longer lists it) is no reason by itself, rebalancing or not:
+    Locust started its users on the others, and a warning says so; a worker that went missing in the
+    same run is still a reason, named alone, with what Locust did not do."""
+    quit_only = decide(facts(workers_lost=("worker-b",), workers_left=("worker-b",), generator=trusted()))
+    assert quit_only.exit_code is None
+    assert quit_only.reasons == []
+    assert quit_only.verdict["workers_lost"] == ["worker-b"]
+    assert quit_only.warnings == (
+        "1 worker(s) quit during the run (worker-b); Locust started their users on the remaining workers",
+    )
+    both = decide(facts(workers_lost=("worker-b", "worker-c"), workers_left=("worker-b",), generator=trusted()))
+    assert both.exit_code == ExitCode.INCONCLUSIVE
+    [reason] = both.reasons
+    assert reason["workers"] == ["worker-c"]
+    assert reason["detail"].startswith("1 worker(s) stopped answering during the run; without --enable-rebalancing")
+    assert "Locust does not restart a missing worker's users on the others" in reason["detail"]
+
+
 def test_a_lost_worker_the_generator_named_is_one_reason() -> None:
     """The generator's ``workers`` reason already covers a lost worker: no second reason for it."""
     named = GeneratorVerdict(GeneratorHealth(requests=100), (Reason("workers", "1 worker(s) lost", {"lost": 1}),))

@@ -185,6 +185,49 @@ def test_secret_options_stay_out_of_the_web_ui() -> None:
     assert "scenario_auth_token" not in shown
 
 
+def test_start_up_settings_stay_out_of_the_web_ui() -> None:
+    """Paths the run reads or writes, the token's origins and the record's options are start-up
+    settings: Locust's form does not offer them; the form offers exactly FORM_FIELDS."""
+    from locust_scenarios._settings.options import FORM_FIELDS, SCENARIO, option_dest  # noqa: PLC0415
+
+    shown = get_parser(default_config_files=[]).args_included_in_web_ui
+    for field in ("endpoints", "auth_origins", "summary", "record", "report", "record_log", "tags", "baseline_record"):
+        assert field not in FORM_FIELDS
+        assert option_dest(SCENARIO, field) not in shown
+    assert {key for key in shown if key.startswith("scenario")} == {option_dest(SCENARIO, f) for f in FORM_FIELDS}
+
+
+@pytest.mark.parametrize("text", ["\uff15s", "\u0665s", "1\u0660m", "\u0967\u0966s"])
+def test_durations_and_ratios_take_ascii_digits_only(text: str) -> None:
+    """Full-width, Arabic-Indic and Devanagari digits, which Python's float() reads, are refused."""
+    with pytest.raises(ValueError, match="ASCII digits"):
+        parse_duration(text)
+    with pytest.raises(ValueError, match="ASCII digits"):
+        parse_ratio(text.replace("s", "%").replace("m", "%"))
+
+
+def test_yes_no_options_work_as_flags_or_with_a_value() -> None:
+    """``--scenario-record-log`` alone means yes; ``--scenario-trust off`` still takes its value."""
+    from locust_scenarios._settings.options import environment_options  # noqa: PLC0415
+
+    options = environment_options(["--scenario-record-log", "--scenario-abort-on-fail", "--scenario-trust", "off"])
+    settings = load_settings(ScenarioSettings, options)
+    assert (settings.record_log, settings.abort_on_fail, settings.trust) == (True, True, False)
+
+
+def test_auth_origins_need_a_scheme_and_a_pushgateway_is_a_url() -> None:
+    """An origin without a scheme would never match a request: refused, naming the entry; '*' and
+    scheme://host[:port] entries pass. A Pushgateway that is not an http(s) URL is refused at start."""
+    ok = load_settings(ScenarioSettings, {"scenario_auth_origins": "https://a.example.com, http://127.0.0.1:81,*"})
+    assert ok.auth_origins is not None
+    with pytest.raises(SettingsError, match=r"'a\.example\.com' is not an origin: write each as scheme://host"):
+        load_settings(ScenarioSettings, {"scenario_auth_origins": "https://b.example.com,a.example.com"})
+    assert load_settings(ExporterSettings, {"prometheus_pushgateway": "http://pg:9091"}).pushgateway == "http://pg:9091"
+    for bad in ("pg:9091", "ftp://pg", "http://", "http://pg:99999"):
+        with pytest.raises(SettingsError, match=r"LOCUST_PROMETHEUS_PUSHGATEWAY=.*must be a URL starting with http"):
+            load_settings(ExporterSettings, {"prometheus_pushgateway": bad})
+
+
 def test_option_table_matches_the_settings_models() -> None:
     """The pydantic-free option table lists every model field, in order, with its help and secrecy,
     and then only the worker's patience options, which no model holds (they apply while parsing).

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
+from locust_scenarios._records.record import record_from_log
 from tests.conftest import base_url, free_port
 
 from .conftest import LocustProcess
@@ -115,3 +116,77 @@ def test_metrics_port_in_use_is_refused(start_locust: Callable[..., LocustProces
              "--prometheus-port", str(port)],
         )  # fmt: skip
         assert "--prometheus-port" in _refused(run, target)
+
+
+MISREPORTED: dict[str, tuple[dict[str, str], str]] = {
+    "an auth origin without a scheme": (
+        {"LOCUST_SCENARIO_AUTH_ORIGINS": "auth.example.com"},
+        "invalid setting LOCUST_SCENARIO_AUTH_ORIGINS='auth.example.com' (--scenario-auth-origins)",
+    ),
+    "a Pushgateway that is no URL": (
+        {"LOCUST_PROMETHEUS_PUSHGATEWAY": "pushgateway:9091"},
+        "invalid setting LOCUST_PROMETHEUS_PUSHGATEWAY='pushgateway:9091' (--prometheus-pushgateway)",
+    ),
+    "two stage selectors in one threshold": (
+        {"LOCUST_SCENARIO_THRESHOLDS": "[stage=steady][stage=ramp-up]p95<1s"},
+        "one [stage=...] per criterion",
+    ),
+    "a metrics host that does not exist": (
+        {"LOCUST_PROMETHEUS_HOST": "999.1.1.1", "LOCUST_PROMETHEUS_PORT": "0"},
+        "invalid setting LOCUST_PROMETHEUS_HOST='999.1.1.1' (--prometheus-host)",
+    ),
+    "stages that last no time": (
+        {"LOCUST_SCENARIO": "stages", "LOCUST_SCENARIO_STAGES": "0s:0"},
+        "invalid setting LOCUST_SCENARIO_STAGES='0s:0' (--scenario-stages): the stages last 0s in all",
+    ),
+    "a duration shorter than a profile default": (
+        {"LOCUST_SCENARIO": "smoke", "LOCUST_SCENARIO_DURATION": "3s"},
+        "LOCUST_SCENARIO_RAMP_UP='5s' (not set; the smoke profile's default)",
+    ),
+    "a duration in full-width digits": (
+        {"LOCUST_SCENARIO_DURATION": "\uff11\uff10s"},
+        "invalid setting LOCUST_SCENARIO_DURATION='\uff11\uff10s' (--scenario-duration): must be a duration",
+    ),
+    "a duration in Arabic-Indic digits": (
+        {"LOCUST_SCENARIO_DURATION": "\u0663\u0660s"},
+        "invalid setting LOCUST_SCENARIO_DURATION='\u0663\u0660s' (--scenario-duration): must be a duration",
+    ),
+    "a value holding CR/LF": (
+        {"LOCUST_SCENARIO_USERS": "3\r\nX-Injected: 1"},
+        "invalid setting LOCUST_SCENARIO_USERS='3\\r\\nX-Injected: 1' (--scenario-users)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MISREPORTED))
+def test_useless_or_misreported_value_is_refused_against_its_own_name(
+    start_locust: Callable[..., LocustProcess], target: HTTPServer, case: str
+) -> None:
+    """Values that used to be silently useless or reported against another setting: each is refused
+    with exit 2 before any request, in one line naming the setting that holds it (a profile's default
+    is named as the default it is), with control characters escaped."""
+    env, expected = MISREPORTED[case]
+    run = start_locust(["-f", ENDPOINTS_USER, "--headless", "-H", base_url(target)], env)
+    line = _refused(run, target)
+    assert expected in line, line
+
+
+def test_yes_no_settings_are_flags_and_stages_honour_the_duration(
+    start_locust: Callable[..., LocustProcess], target: HTTPServer
+) -> None:
+    """``--scenario-record-log`` and ``--scenario-abort-on-fail`` work alone, as the docs write them (the
+    record is printed as a log line; the failing threshold aborts the run: exit 3), and
+    ``LOCUST_SCENARIO_DURATION`` stretches the stages profile's stages (the run's plan lasts it)."""
+    env = {"LOCUST_SCENARIO": "stages", "LOCUST_SCENARIO_STAGES": "1s:1", "LOCUST_SCENARIO_DURATION": "3s",
+           "LOCUST_SCENARIO_ENDPOINTS": '[{"path": "/"}]', "LOCUST_PROMETHEUS_LINGER": "0"}  # fmt: skip
+    run = start_locust(
+        ["-f", ENDPOINTS_USER, "--headless", "-H", base_url(target), "--scenario-record-log",
+         "--scenario-abort-on-fail", "--scenario-abort-grace", "0s", "--scenario-thresholds", "p50<0.001ms"],
+        env,
+    )  # fmt: skip
+    assert run.wait(timeout=60) == 3, run.output[-3000:]
+    record = record_from_log(run.output)
+    assert record is not None, run.output[-3000:]
+    assert record["scenario"]["duration_seconds"] == 3.0
+    [summary] = run.summaries()
+    assert summary["aborted"], summary

@@ -88,6 +88,25 @@ def test_target_that_dies_and_returns(start_locust: Callable[..., LocustProcess]
     assert summary["passed"] is False
 
 
+def _running_with_two_workers(
+    start_locust: Callable[..., LocustProcess],
+    target: HTTPServer,
+    port: int,
+    env: dict[str, str],
+    extra: list[str] | None = None,
+) -> tuple[LocustProcess, list[LocustProcess]]:
+    """A master on ``port`` and two workers, once the target has seen 20 requests of their run."""
+    master = start_locust(
+        ["-f", SELECTING, *master_options(port), *(extra or []), "-H", base_url(target)], env, "master"
+    )
+    workers = [start_locust(["-f", SELECTING, *worker_options(port)], env, f"worker{n}") for n in range(2)]
+    deadline = time.monotonic() + 60
+    while len(target.log) < 20:
+        assert time.monotonic() < deadline, master.output[-3000:]
+        time.sleep(0.1)
+    return master, workers
+
+
 @pytest.mark.parametrize("rebalancing", [False, True], ids=["no rebalancing", "rebalancing"])
 def test_killed_worker_ends_the_run_with_a_summary(
     start_locust: Callable[..., LocustProcess], target: HTTPServer, rebalancing: bool
@@ -99,12 +118,7 @@ def test_killed_worker_ends_the_run_with_a_summary(
     port = free_port()
     env = {"LOCUST_SCENARIO": "stages", "LOCUST_SCENARIO_STAGES": "16s:4"}
     extra = ["--enable-rebalancing"] if rebalancing else []
-    master = start_locust(["-f", SELECTING, *master_options(port), *extra, "-H", base_url(target)], env, "master")
-    workers = [start_locust(["-f", SELECTING, *worker_options(port)], env, f"worker{n}") for n in range(2)]
-    deadline = time.monotonic() + 60
-    while len(target.log) < 20:
-        assert time.monotonic() < deadline, master.output[-3000:]
-        time.sleep(0.1)
+    master, workers = _running_with_two_workers(start_locust, target, port, env, extra)
     workers[0].process.send_signal(signal.SIGKILL)
     if rebalancing:
         time.sleep(1)
@@ -125,3 +139,27 @@ def test_killed_worker_ends_the_run_with_a_summary(
         assert set(reasons) <= {"workers_lost", "tracking"}, reasons
     for worker in workers[1:]:
         assert worker.wait(timeout=30) == 0, worker.output[-3000:]
+
+
+def test_a_worker_that_quits_has_its_users_started_on_the_others(
+    start_locust: Callable[..., LocustProcess], target: HTTPServer
+) -> None:
+    """A worker that quits gracefully mid-run (SIGTERM: it tells the master) on a plateau, without
+    rebalancing: Locust starts its users on the remaining worker at once, so the run is back at the
+    plan (4 users running at the end), the lost worker is listed but is no reason by itself, and the
+    master's log says what happened instead of "not started elsewhere"."""
+    env = {"LOCUST_SCENARIO": "stages", "LOCUST_SCENARIO_STAGES": "1s:4,15s:4"}
+    master, workers = _running_with_two_workers(start_locust, target, free_port(), env)
+    workers[0].process.send_signal(signal.SIGTERM)
+    code = master.wait(timeout=120)
+    [summary] = master.summaries()
+    assert len(summary["workers_lost"]) == 1, master.output[-3000:]
+    reasons = [reason["reason"] for reason in summary["inconclusive"]]
+    assert "workers_lost" not in reasons, reasons
+    assert set(reasons) <= {"tracking"}, reasons  # a short dip may still exceed the tracking tolerance
+    assert code == (5 if reasons else 0), master.output[-3000:]
+    assert summary["generator"]["users"]["actual"] == 4
+    assert "1 worker(s) quit during the run" in master.output
+    assert "Locust started their users on the remaining workers" in master.output
+    assert "not started elsewhere" not in master.output
+    assert workers[1].wait(timeout=30) == 0, workers[1].output[-3000:]

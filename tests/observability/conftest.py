@@ -167,6 +167,8 @@ def pushgateway(tmp_path: Path) -> Iterator[str]:
 LOCUSTFILES = Path(__file__).parent / "locustfiles"
 OBSERVED = str(LOCUSTFILES / "observed.py")
 OBSERVED_PROFILE = str(LOCUSTFILES / "observed_profile.py")
+SPAWNING_COMPLETE = ("All users spawned", "Spawning is complete")
+"""What a master logs when spawning ends: the second when workers' reports arrive late (a busy machine)."""
 
 
 def serve_observed(httpserver: HTTPServer, fail_every: int | None = None) -> HTTPServer:
@@ -214,11 +216,13 @@ class LocustRun:
         """Everything the process wrote so far."""
         return self.log.read_text(errors="replace")
 
-    def wait_for_output(self, text: str, timeout: float) -> None:
-        """Wait until ``text`` appears in the output (fails with the output's tail otherwise)."""
+    def wait_for_output(self, text: str | tuple[str, ...], timeout: float) -> None:
+        """Wait until ``text`` (or any of several texts) appears in the output (fails with its tail otherwise)."""
+        texts = (text,) if isinstance(text, str) else text
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if text in self.output():
+            output = self.output()
+            if any(each in output for each in texts):
                 return
             if self.process.poll() is not None:
                 break

@@ -15,7 +15,7 @@ from pytest_httpserver import HTTPServer
 
 from tests.conftest import base_url, free_port, master_options, worker_options
 
-from .conftest import OBSERVED, OBSERVED_PROFILE, LocustRun, http_get, wait_for
+from .conftest import OBSERVED, OBSERVED_PROFILE, SPAWNING_COMPLETE, LocustRun, http_get, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -216,7 +216,7 @@ def test_master_and_two_workers_scrape_during_linger_equals_locusts_final_count(
         )
         for port in worker_ports
     ]
-    master.wait_for_output("All users spawned", 30)
+    master.wait_for_output(SPAWNING_COMPLETE, 30)
     for port in worker_ports:
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0, f"a worker listens on {port}"

@@ -14,7 +14,7 @@ from pytest_httpserver import HTTPServer
 from locust_scenarios._exporter.buckets import DEFAULT_BUCKETS
 from tests.conftest import answer_after, base_url, free_port, master_options, worker_options
 
-from .conftest import OBSERVED, LocustRun, Prometheus, wait_for
+from .conftest import OBSERVED, SPAWNING_COMPLETE, LocustRun, Prometheus, wait_for
 from .test_dashboards_and_alerts import ALERTS, alert_queries, dashboard_queries
 
 pytestmark = pytest.mark.e2e
@@ -107,7 +107,7 @@ def test_master_and_workers_every_dashboard_and_alert_query_returns_data(
         name="master",
     )
     workers = [start_locust(["-f", OBSERVED, *worker_options(master_port)], name="worker") for _ in range(2)]
-    master.wait_for_output("All users spawned", 30)
+    master.wait_for_output(SPAWNING_COMPLETE, 30)
     wait_for(
         lambda: server.query("sum(rate(locust_errors_total[1m])) > 0"), 20, what="Prometheus to see requests and errors"
     )

@@ -7,8 +7,9 @@ environment, so every rule of the exit-code contract is tested with values alone
   running, or the profile started and did not complete.
 - **Thresholds** (3 or 0): their verdict, when thresholds are configured. A breakpoint's stop
   criteria without thresholds pass: that run is judged by where it broke, not by its failures.
-- **Inconclusive** (5): the generator's reasons, then a worker lost without rebalancing, then "no
-  request completed": a run in which no request completed is never a pass.
+- **Inconclusive** (5): the generator's reasons, then a worker that went missing without rebalancing
+  (one that quit had its users started on the others), then "no request completed": a run in which
+  no request completed is never a pass.
 - **Locust's own rule** when none of these has a say: the exit code is left to Locust (``None``), and
   the verdict states the code Locust will use (1 when a request failed, else 0, unless another
   listener set one).
@@ -53,8 +54,11 @@ class Facts:
     """A breakpoint's stop criteria judged the run."""
     breach: Mapping[str, Any] | None = None
     workers_lost: tuple[str, ...] = ()
+    workers_left: tuple[str, ...] = ()
+    """The lost workers the master no longer lists (they quit, or went missing long enough to be
+    removed): Locust starts their users on the remaining workers at once, rebalancing or not."""
     rebalancing: bool = False
-    """``--enable-rebalancing``: a lost worker's users are started on the others."""
+    """``--enable-rebalancing``: a missing worker's users are started on the others too."""
     other_code: int | None = None
     """An exit code another listener set before ours (``environment.process_exit_code``)."""
     requests: int = 0
@@ -78,7 +82,8 @@ class Decision:
     threshold results, the generator's figures, the breach and the run's times (the summary less its
     totals, which the record computes from the statistics)."""
     warnings: tuple[str, ...] = field(default=())
-    """What to tell the operator besides the verdict (why the run counts as interrupted)."""
+    """What to tell the operator besides the verdict (workers that quit, why the run counts as
+    interrupted)."""
 
     @property
     def reasons(self) -> list[dict[str, Any]]:
@@ -125,18 +130,21 @@ def inconclusive(facts: Facts) -> list[dict[str, Any]]:
     """Why the run's measurements cannot be trusted, one entry per reason (empty: none, or no run).
 
     The generator's verdict (``trust.judge``: CPU, tracking, late iterations, workers not replaced in
-    time, no request), then a worker lost without ``--enable-rebalancing`` (its users are never
-    started elsewhere, so the plan cannot be met), then a run in which no request completed.
+    time, no request), then a worker that went missing without ``--enable-rebalancing`` (Locust does
+    not start its users elsewhere, so the plan cannot be met), then a run in which no request
+    completed. A worker that quit is no reason by itself: Locust started its users on the others,
+    and the generator's tracking judges whether they came back.
     """
     reasons = [reason.to_dict() for reason in facts.generator.reasons] if facts.generator else []
     named = {reason["reason"] for reason in reasons}
-    if facts.workers_lost and not facts.rebalancing and "workers" not in named:
+    missing = [worker for worker in facts.workers_lost if worker not in facts.workers_left]
+    if missing and not facts.rebalancing and "workers" not in named:
         reasons.append(
             {
                 "reason": "workers_lost",
-                "detail": f"{len(facts.workers_lost)} worker(s) lost during the run; without "
-                "--enable-rebalancing their users were not started elsewhere",
-                "workers": list(facts.workers_lost),
+                "detail": f"{len(missing)} worker(s) stopped answering during the run; without "
+                "--enable-rebalancing Locust does not restart a missing worker's users on the others",
+                "workers": missing,
             }
         )
     if facts.started and facts.requests == 0 and "no_requests" not in named:
@@ -152,12 +160,21 @@ def _locust_rule(facts: Facts) -> int:
 
 
 def _warnings(facts: Facts, interrupted: bool) -> tuple[str, ...]:
+    left = tuple(worker for worker in facts.workers_lost if worker in facts.workers_left)
+    said = (
+        (
+            f"{len(left)} worker(s) quit during the run ({', '.join(left)}); Locust started their users "
+            "on the remaining workers",
+        )
+        if left
+        else ()
+    )
     if not interrupted:
-        return ()
+        return said
     if not facts.started:
-        return (f"interrupted before any run started: exit code {ExitCode.INTERRUPTED:d}",)
+        return (*said, f"interrupted before any run started: exit code {ExitCode.INTERRUPTED:d}")
     what = f"the {facts.scenario} profile" if facts.scenario is not None else "the run"
-    return (f"{what} was interrupted before it completed: exit code {ExitCode.INTERRUPTED:d}",)
+    return (*said, f"{what} was interrupted before it completed: exit code {ExitCode.INTERRUPTED:d}")
 
 
 def _iso(timestamp: float | None) -> str | None:

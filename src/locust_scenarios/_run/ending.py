@@ -117,6 +117,7 @@ def facts(run: Run) -> Facts:
         stop_criteria=run.stop is not None,
         breach=_breach(run),
         workers_lost=run.workers_lost,
+        workers_left=run.workers_left,
         rebalancing=bool(getattr(options, "enable_rebalancing", False)),
         other_code=environment.process_exit_code,
         requests=stats.total.num_requests,

@@ -60,6 +60,7 @@ def start(run: Run) -> None:
         run.sampler = gevent.spawn(_sample_each_second, run)
     run.workers_at_start = frozenset(run.live_workers())
     run.workers_lost = ()
+    run.workers_left = ()
     run.recording.start(run.environment)
     if run.settings.abort_on_fail and run.thresholds and run.watcher is None:
         run.watcher = gevent.spawn(_watch_thresholds, run)
@@ -91,6 +92,8 @@ def stop(run: Run) -> None:
         return
     if run.workers_at_start:
         run.workers_lost = tuple(sorted(run.workers_at_start - run.live_workers()))
+        listed = run.listed_workers()
+        run.workers_left = tuple(worker for worker in run.workers_lost if worker not in listed)
 
 
 def add_pacing_report(run: Run, data: dict[str, Any]) -> None:

@@ -269,23 +269,34 @@ def _observe_with_exporter(run: Run, checked: _Checked, web_ui: Any) -> None:
             fail(str(refused), environment)
     if web_ui is not None:
         mount(web_ui, run.collector)
+        scope = webui.TokenScope.at_start(
+            checked.settings.auth_token is not None,
+            [environment.host, *(getattr(user, "host", None) for user in environment.user_classes)],
+            checked.settings.auth_origins,
+        )
         webui.attach(
             web_ui,
             environment,
             interactive=not run.unattended(),
             check=lambda form: check_form(run, form),
             apply=lambda: apply_form(run),
+            token_scope=scope,
         )
     run.recording.serve(run.server)
 
 
 def check_form(run: Run, options: Mapping[str, Any]) -> None:
-    """What the web UI's form asks for, checked as a run would check it, on copies (nothing changes)."""
+    """What the web UI's form asks for, checked as a run would check it at start, bounds included, on
+    copies (nothing changes)."""
     environment = run.environment
     copy = type(run.profile)() if run.profile is not None else None
-    scenario = Run(environment, copy).read_settings({**options, **_common_options(run.profile)})
-    _criteria(environment, scenario, copy)
+    trial = Run(environment, copy)
+    scenario = trial.read_settings({**options, **_common_options(run.profile)})
+    thresholds, _ = _criteria(environment, scenario, copy)
+    with_baseline(thresholds, run.recording.baseline_lookup(), scenario.baseline_record)
     validate_user_settings(environment, scenario)
+    if run.exporter is not None:
+        _check_process_limits(trial, scenario, run.exporter)
     check_host(environment, options.get("host") or environment.host)
 
 

@@ -74,6 +74,9 @@ class Run:
     workers_at_start: frozenset[str] = frozenset()
     workers_lost: tuple[str, ...] = ()
     """Workers present when the run started and gone (missing or removed) when it stopped."""
+    workers_left: tuple[str, ...] = ()
+    """The lost workers the master no longer lists: they quit (or were removed after going missing),
+    and Locust started their users on the remaining workers."""
     pacing: dict[str, PacingStats] = field(default_factory=dict)
     """The latest open-model pacing counters each worker reported (kept after a worker is lost)."""
     heartbeats: dict[str, float] = field(default_factory=dict)
@@ -157,6 +160,13 @@ class Run:
         """No one at a web UI starts the run: headless, or ``--autostart``."""
         options = self.environment.parsed_options
         return bool(getattr(options, "headless", False) or getattr(options, "autostart", False))
+
+    def listed_workers(self) -> set[str]:
+        """The master's workers it still lists, missing ones included (none elsewhere)."""
+        runner = self.environment.runner
+        if not isinstance(runner, MasterRunner):
+            return set()
+        return {worker.id for worker in runner.clients.all}
 
     def live_workers(self) -> set[str]:
         """The master's workers that are connected and not missing (none elsewhere)."""

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_core import ErrorDetails
@@ -198,6 +199,19 @@ class ScenarioSettings(_OptionModel):
             )
         return value
 
+    @field_validator("auth_origins")
+    @classmethod
+    def _origins(cls, value: str | None) -> str | None:
+        # An entry without a scheme would never match a request's origin: refused, not silently useless.
+        for item in (value or "").split(","):
+            entry = item.strip()
+            if entry and entry != "*" and not _http_url(entry):
+                raise ValueError(
+                    f"{entry!r} is not an origin: write each as scheme://host[:port], e.g. "
+                    "'https://auth.example.com,http://127.0.0.1:8081', or '*' for any"
+                )
+        return value
+
     @field_validator("auth_header")
     @classmethod
     def _header_name(cls, value: str) -> str:
@@ -226,6 +240,24 @@ class ExporterSettings(_OptionModel):
     buckets: str | None = Field(None, description=_exporter("buckets"))
     pushgateway: str | None = Field(None, description=_exporter("pushgateway"))
     run_id: str | None = Field(None, description=_exporter("run_id"))
+
+    @field_validator("pushgateway")
+    @classmethod
+    def _pushgateway(cls, value: str | None) -> str | None:
+        # Checked at start: a URL found wrong only when the run ends would lose that run's push.
+        if value and not _http_url(value):
+            raise ValueError("must be a URL starting with http:// or https://, e.g. http://pushgateway:9091")
+        return value
+
+
+def _http_url(text: str) -> bool:
+    """``text`` is an http(s) URL with a host (and a valid port, if any)."""
+    try:
+        parts = urlsplit(text)
+        _ = parts.port
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 class _ScenarioChoice(_OptionModel):

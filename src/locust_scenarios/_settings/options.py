@@ -25,6 +25,7 @@ __all__ = [
     "BUILTIN_SCENARIOS",
     "DEFAULT_THINK_TIME",
     "EXPORTER",
+    "FORM_FIELDS",
     "LOCUST_HOST",
     "MAX_DURATION",
     "MAX_LOCAL_USERS",
@@ -85,7 +86,7 @@ def shown(value: object, limit: int = _SHOWN_LIMIT) -> str:
     return f"{text[: limit - 1]}…({len(str(value))} characters)"
 
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|d|h|m|s)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
@@ -101,6 +102,8 @@ def parse_duration(value: object) -> float:
         seconds = float(value)
     else:
         text = str(value).strip().lower().replace(" ", "")
+        if not text.isascii():  # float() would read full-width and Arabic-Indic digits
+            raise ValueError("must be a duration such as 500ms, 90s, 5m or 1h30m (ASCII digits)")
         try:
             seconds = float(text)
         except ValueError:
@@ -131,6 +134,8 @@ def format_duration(seconds: float) -> str:
 def parse_ratio(value: object) -> float:
     """A fraction from ``5%`` or ``0.05``."""
     text = str(value).strip()
+    if not text.isascii():  # float() would read full-width and Arabic-Indic digits
+        raise ValueError("must be a percentage such as 5% or a fraction such as 0.05 (ASCII digits)")
     try:
         ratio = float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
@@ -161,12 +166,20 @@ WORKER = OptionGroup("--scenario-", "LOCUST_SCENARIO_")
 
 @dataclass(frozen=True)
 class Option:
-    """One setting as a Locust option: its group, field, help text, and whether the web UI shows it."""
+    """One setting as a Locust option: its group, field, help text, and whether the web UI offers it.
+
+    ``form=False``: a start-up setting only (a path the run writes or reads, the origins the token may
+    go to, output switches): the web UI's form neither shows it nor accepts it. Secrets are never
+    offered either.
+    """
 
     group: OptionGroup
     field: str
     help: str
     secret: bool = False
+    form: bool = True
+    flag: bool = False
+    """A yes/no setting: the option alone means yes (``--scenario-abort-on-fail``), or takes a value."""
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -189,14 +202,19 @@ OPTIONS: tuple[Option, ...] = (
     Option(SCENARIO, "period", "diurnal: run time of one daily cycle (default: the whole duration)"),
     Option(SCENARIO, "phase", "diurnal: where in the cycle the run starts (0 at the trough, 50% at the peak)"),
     Option(SCENARIO, "harmonics", "diurnal: shorter cycles added to the daily one, 'ORDER:AMPLITUDE,...' e.g. '2:0.3'"),
-    Option(SCENARIO, "replay_source", "replay: a CSV file of 't,value' rows, or a Prometheus URL (with replay_query)"),
+    Option(
+        SCENARIO,
+        "replay_source",
+        "replay: a CSV file of 't,value' rows, or a Prometheus URL (with replay_query)",
+        form=False,
+    ),
     Option(SCENARIO, "replay_query", "replay: the PromQL query whose range is replayed (summed over its series)"),
     Option(SCENARIO, "replay_range", "replay: how far back the PromQL range reaches from the start of the run"),
     Option(
         SCENARIO, "think_time", "wait between iterations of the user templates: '1s' or a range '1s-3s' ('0' for none)"
     ),
     Option(SCENARIO, "pacing", "each iteration of the user templates starts at least this long after the last"),
-    Option(SCENARIO, "populations", "several populations in one run: a TOML file of [[population]] tables"),
+    Option(SCENARIO, "populations", "several populations in one run: a TOML file of [[population]] tables", form=False),
     Option(SCENARIO, "arrivals", "open model: how iterations arrive, 'uniform' (an even grid) or 'poisson' (random)"),
     Option(SCENARIO, "seed", "seed of the random arrivals (and other draws) so that a run repeats itself"),
     Option(
@@ -204,7 +222,12 @@ OPTIONS: tuple[Option, ...] = (
         "max_users",
         "open model: grow the pool of users up to this many when iterations would start late",
     ),
-    Option(SCENARIO, "endpoints", "endpoints of the config-driven user: a TOML, JSON or YAML file, or inline JSON"),
+    Option(
+        SCENARIO,
+        "endpoints",
+        "endpoints of the config-driven user: a TOML, JSON or YAML file, or inline JSON",
+        form=False,
+    ),
     Option(
         SCENARIO,
         "auth_token",
@@ -217,15 +240,19 @@ OPTIONS: tuple[Option, ...] = (
         SCENARIO,
         "auth_origins",
         "other origins that may receive the token too, e.g. 'https://auth.example.com' ('*': any)",
+        form=False,
     ),
     Option(SCENARIO, "request_timeout", "the user templates' connect and response timeout per request (default 60s)"),
     Option(SCENARIO, "thresholds", "pass/fail criteria, e.g. 'p95<500ms,fail_ratio<1%,rps>50'"),
     Option(SCENARIO, "stop_on", "breakpoint: criteria that must hold; the run stops at the first breach"),
-    Option(SCENARIO, "abort_on_fail", "stop the run as soon as a threshold fails"),
+    Option(SCENARIO, "abort_on_fail", "stop the run as soon as a threshold fails", flag=True),
     Option(SCENARIO, "abort_grace", "no abort during this first part of the run"),
-    Option(SCENARIO, "summary", "write the verdict and summary as JSON to this path"),
+    Option(SCENARIO, "summary", "write the verdict and summary as JSON to this path", form=False),
     Option(
-        SCENARIO, "trust", "judge the load generator (exit 5 when it missed the plan); 'off' keeps only 'no request'"
+        SCENARIO,
+        "trust",
+        "judge the load generator (exit 5 when it missed the plan); 'off' keeps only 'no request'",
+        flag=True,
     ),
     Option(SCENARIO, "trust_cpu", "CPU usage of a generator process counted as saturated"),
     Option(SCENARIO, "trust_lag", "event-loop delay of the master or local runner that counts as saturated"),
@@ -237,13 +264,24 @@ OPTIONS: tuple[Option, ...] = (
         "trust_worker_grace",
         "time a lost worker's users may stay below the plan before the run is inconclusive",
     ),
-    Option(SCENARIO, "record", "write the run record (versioned JSON, see reports) to this path"),
-    Option(SCENARIO, "report", "write the self-contained HTML report of the run to this path"),
+    Option(SCENARIO, "record", "write the run record (versioned JSON, see reports) to this path", form=False),
+    Option(SCENARIO, "report", "write the self-contained HTML report of the run to this path", form=False),
     Option(
-        SCENARIO, "record_log", "also print the run record, compressed, as one log line (for `locust-scenarios fetch`)"
+        SCENARIO,
+        "record_log",
+        "also print the run record, compressed, as one log line (for `locust-scenarios fetch`)",
+        form=False,
+        flag=True,
     ),
-    Option(SCENARIO, "tags", "tags of the run record, 'key=value' separated by commas, e.g. 'environment=staging'"),
-    Option(SCENARIO, "baseline_record", "run record that thresholds such as 'p95<baseline+10%' compare against"),
+    Option(
+        SCENARIO,
+        "tags",
+        "tags of the run record, 'key=value' separated by commas, e.g. 'environment=staging'",
+        form=False,
+    ),
+    Option(
+        SCENARIO, "baseline_record", "run record that thresholds such as 'p95<baseline+10%' compare against", form=False
+    ),
     Option(EXPORTER, "port", "serve /metrics on this port (0 = any free port)"),
     Option(EXPORTER, "host", "address the metrics port binds to"),
     Option(EXPORTER, "linger", "keep serving after the run so the final state is scraped"),
@@ -264,6 +302,12 @@ worker's patience options."""
 
 SECRET_FIELDS: frozenset[str] = frozenset(option.field for option in OPTIONS if option.secret)
 """Fields whose values never travel as options or appear in messages and logs (the auth token)."""
+
+FORM_FIELDS: tuple[str, ...] = tuple(
+    option.field for option in OPTIONS if option.group is SCENARIO and option.form and not option.secret
+)
+"""The scenario settings the web UI's form offers and accepts, in the models' order; the others are
+start-up settings (secrets, the token's origins, paths the run reads or writes)."""
 
 
 def field_names(group: OptionGroup) -> tuple[str, ...]:
@@ -368,13 +412,15 @@ def add_options(
             extra["metavar"] = "NAME"
         if actions and option.group in actions:
             extra["action"] = actions[option.group]
+        if option.flag:
+            extra.update(nargs="?", const="true", metavar="{true,false}")
         parser.add_argument(
             option_name(option.group, option.field),
             dest=option_dest(option.group, option.field),
             env_var=env_name(option.group, option.field),
             default=None,
             help=option.help.replace("%", "%%"),
-            include_in_web_ui=option.group is SCENARIO and not option.secret,
+            include_in_web_ui=option.group is SCENARIO and option.form and not option.secret,
             **extra,
         )
 

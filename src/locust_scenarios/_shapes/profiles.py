@@ -7,6 +7,7 @@ abstract: subclass one, or select it by name with ``ScenarioShape``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from locust_scenarios._settings.errors import SettingsError
@@ -224,12 +225,12 @@ class StagesProfile(ScenarioProfile):
     """Declarative stages: ``stages = [Stage(...), ...]`` on a subclass, or ``LOCUST_SCENARIO_STAGES``.
 
     Targets are absolute; when ``users`` (or ``rate``) is set, the stages are scaled so that their
-    highest target equals it.
+    highest target equals it, and when ``duration`` is set, stretched or shrunk so that they last it.
     """
 
     abstract = True
-    description = "declarative stages 'DURATION:TARGET,...' (targets scaled to users when set)"
-    parameters = ("stages", "users", "rate")
+    description = "declarative stages 'DURATION:TARGET,...' (scaled to users and duration when set)"
+    parameters = ("stages", "users", "rate", "duration")
     stages: ClassVar[Sequence[Stage] | str] = "30s:5,1m:5,30s:0"
 
     def build(self, settings: ScenarioSettings) -> Plan:
@@ -240,6 +241,13 @@ class StagesProfile(ScenarioProfile):
             source = None if settings.stages else f"not set; the {type(self).__name__} class attribute stages"
             raise SettingsError.invalid("stages", declared, str(error), source=source) from None
         plan = Plan(tuple(stages), unit="iterations/s" if settings.rate is not None else "users")
+        if plan.duration <= 0:
+            source = None if settings.stages else f"not set; the {type(self).__name__} class attribute stages"
+            rule = "the stages last 0s in all: give at least one stage a duration, e.g. '30s:10,1m:10'"
+            raise SettingsError.invalid("stages", declared, rule, source=source)
+        if settings.duration is not None:  # the profile's total duration, as for every other profile
+            stretch = settings.duration / plan.duration
+            plan = Plan(tuple(replace(s, duration=s.duration * stretch) for s in plan.stages), plan.start, plan.unit)
         wanted = settings.rate if settings.rate is not None else settings.users
         if wanted is not None and plan.peak > 0:
             plan = scale(plan, wanted / plan.peak)
@@ -249,4 +257,5 @@ class StagesProfile(ScenarioProfile):
     def class_defaults(cls) -> dict[str, Any]:
         defaults = super().class_defaults()
         defaults.pop("users", None)
+        defaults.pop("duration", None)  # the stages' own durations, unless a setting stretches them
         return defaults

@@ -226,7 +226,9 @@ def _brackets(part: str) -> tuple[str | None, str | None, str]:
             raise ValueError("'[' opens a request name that no ']' closes")
         inside = rest[1:end].strip()
         rest = rest[end + 1 :].strip()
-        if inside.startswith(_STAGE_PREFIX) and stage is None:
+        if inside.startswith(_STAGE_PREFIX):
+            if stage is not None:
+                raise ValueError("one [stage=...] per criterion; write one criterion for each stage")
             stage = inside.removeprefix(_STAGE_PREFIX).strip()
             if not stage:
                 raise ValueError("'[stage=]' names no stage; write the name preview shows, e.g. [stage=steady]")

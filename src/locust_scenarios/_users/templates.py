@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import gevent
 from gevent.pool import Group
@@ -32,7 +32,7 @@ from locust_scenarios._settings.options import Setting
 
 from .calls import Call, CallBlock, Picker, Request, judge, seconds, send
 from .pacing import before_first_iteration, scenario_wait_time, settings_think_time
-from .url import expand_path
+from .url import expand_path, origin_of
 
 if TYPE_CHECKING:
     from .endpoints import EndpointSource, EndpointTable
@@ -99,18 +99,6 @@ def _stop_invalid(environment: Environment, error: SettingsError) -> None:
         gevent.spawn(environment.runner.quit)
 
 
-def _origin(url: str) -> tuple[str, str, int | None] | None:
-    """``(scheme, host, port)`` of a URL, with the scheme's default port made explicit."""
-    if url == "*":
-        return ("*", "", None)
-    try:
-        parts = urlsplit(url)
-        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
-    except ValueError:
-        return None
-    return (parts.scheme.lower(), (parts.hostname or "").lower(), port)
-
-
 # -- the templates ----------------------------------------------------------------------------------
 
 
@@ -155,7 +143,7 @@ class RestUser(FastHttpUser):
             self.network_timeout = self.connection_timeout = timeout
         super().__init__(environment)
         self._token: str | None = None
-        self._origin = _origin(self.host or "")
+        self._origin = origin_of(self.host or "")
         self._resolved: _Resolved | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -222,10 +210,10 @@ class RestUser(FastHttpUser):
         return {settings.auth_header: token if bare else f"{scheme} {token}"}
 
     def _may_receive_token(self, url: str, allowed: str | None) -> bool:
-        origin = _origin(url)
+        origin = origin_of(url)
         if origin == self._origin:
             return True
-        extra = {_origin(item.strip()) for item in (allowed or "").split(",") if item.strip()}
+        extra = {origin_of(item.strip()) for item in (allowed or "").split(",") if item.strip()}
         return ("*", "", None) in extra or origin in extra
 
     # -- requests ----------------------------------------------------------------------------------

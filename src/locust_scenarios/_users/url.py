@@ -1,13 +1,29 @@
-"""URL templates of ``RestUser.call``: ``/items/{id}`` filled from keyword arguments, URL-quoted."""
+"""URLs of the user templates: ``/items/{id}`` filled from keyword arguments, URL-quoted; origins."""
 
 from __future__ import annotations
 
 import functools
 import re
 from collections.abc import Mapping
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-__all__ = ["expand_path"]
+__all__ = ["Origin", "expand_path", "origin_of"]
+
+Origin = tuple[str, str, int | None]
+"""``(scheme, host, port)``; ``("*", "", None)`` stands for any origin."""
+
+
+def origin_of(url: str) -> Origin | None:
+    """``(scheme, host, port)`` of a URL, with the scheme's default port made explicit (``None``: no URL)."""
+    if url == "*":
+        return ("*", "", None)
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    return (parts.scheme.lower(), (parts.hostname or "").lower(), port)
+
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
