@@ -74,7 +74,8 @@ class ScenarioShape(ScenarioProfile):
         self.stop_condition = stop_condition
         declared = load_populations(settings.populations) if settings.populations else tuple(self.populations)
         if declared:
-            self._configure_populations(declared, settings)
+            run_time = (self._common_options or {}).get("run_time")
+            self._configure_populations(declared, settings, float(run_time) if run_time else None)
             self._inputs = settings_inputs(options) if given is None else None
             return
         self.population_plans = ()
@@ -86,8 +87,10 @@ class ScenarioShape(ScenarioProfile):
         self._plan = self.selected.plan
         self._inputs = settings_inputs(options) if given is None else None
 
-    def _configure_populations(self, declared: Sequence[Population], settings: ScenarioSettings) -> None:
-        """Each population's own plan; the run's plan is their users added up."""
+    def _configure_populations(
+        self, declared: Sequence[Population], settings: ScenarioSettings, run_time: float | None
+    ) -> None:
+        """Each population's own plan; the run's plan is their users added up (cut at ``-t``)."""
         plans = tuple(population.build() for population in declared)
         for plan in plans:
             plan.clock = self
@@ -95,7 +98,8 @@ class ScenarioShape(ScenarioProfile):
         self.selected = None
         self.selected_name = "populations"
         self.settings = settings
-        self._plan = combined_plan(plans)
+        summed = combined_plan(plans)
+        self._plan = summed.truncated(run_time) if run_time and run_time < summed.duration else summed
 
     def plan_time(self, t: float) -> float:
         if self.selected is not None:
@@ -140,7 +144,7 @@ class ScenarioShape(ScenarioProfile):
             reason = self.stop_condition()
             if reason:
                 self.breach = f"{reason} at {t:.0f}s with {self.planned_level(t):g} planned users"
-        if self.breach is not None:
+        if self.breach is not None or t >= self.plan.duration:
             return None
         answer = population_tick(self.population_plans, t)
         if answer is not None:
