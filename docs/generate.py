@@ -19,6 +19,9 @@ from locust_scenarios._settings.models import describe
 from locust_scenarios._settings.options import format_duration
 from locust_scenarios._shapes.profile import iter_profiles
 
+sys.path.insert(0, str(Path(__file__).parent))
+from traffic_parts import populations_part, save_pictures, traffic_models_part
+
 DOCS = Path(__file__).parent
 
 RECORDING = DOCS.parent / "examples" / "traffic" / "requests-per-second.csv"
@@ -80,6 +83,7 @@ def profiles_page() -> str:
                 f"| {format_duration(row['end_s'])} |\n"
             )
         parts.append(f"\n![{name} profile](img/{name}.png)\n\n```\n{render_chart(plan)}\n```\n")
+    parts += [traffic_models_part(), populations_part()]
     return "".join(parts)
 
 
@@ -104,7 +108,7 @@ def settings_page() -> str:
         "imports the locustfile: `locust-scenarios list` does.\n",
         "\n## The web UI\n\n",
         "The web UI is a full way to run a scenario. Its start form lists the scenario settings under\n",
-        "*Custom parameters*, grouped (profile, load shape, users, verdict, trust) with the profile first,\n",
+        "*Custom parameters*, grouped (profile, load shape, traffic, users, verdict, trust) with the profile first,\n",
         "as a choice of the registered profiles; each help text ends with the setting's default. Only run\n",
         "settings are offered: the auth token, `--scenario-auth-origins`, every path the run reads or\n",
         "writes (endpoints, summary, record, report, baseline record), the record's log line and tags, and\n",
@@ -149,6 +153,7 @@ def main() -> int:
     for cls in iter_profiles():
         shape, plan = plan_for(cls.scenario_name, PREVIEW_ARGUMENTS.get(cls.scenario_name, []))
         save_png(shape, plan, str(DOCS / "img" / f"{cls.scenario_name}.png"))
+    save_pictures(DOCS / "img")
     return 0
 
 

@@ -118,12 +118,13 @@ def _locustfile_shape(locustfile: str | None) -> type[ScenarioProfile] | None:
     return shape
 
 
-def plan_for(scenario: str | None, args: Sequence[str]) -> tuple[ScenarioProfile, Plan]:
-    """The selecting shape and plan for a profile name and run options (``["--scenario-users", "5"]``)."""
+def plan_for(scenario: str | None, args: Sequence[str], locustfile: str | None = None) -> tuple[ScenarioProfile, Plan]:
+    """The selecting shape and plan for a profile name and run options (``["--scenario-users", "5"]``),
+    or for the profile a ``locustfile`` runs."""
     options, unknown = _options_parser().parse_known_args(list(args))
     if unknown:
         raise SettingsError(f"unknown option {unknown[0]!r}: see `locust-scenarios list` for the known ones")
-    return _configured(scenario, options)
+    return _configured(scenario, options, _locustfile_shape(locustfile) if locustfile else None)
 
 
 def _configured(
@@ -246,8 +247,13 @@ def save_png(shape: ScenarioProfile, plan: Plan, output: str) -> None:
         raise SettingsError(f"--format png needs matplotlib: {install_hint('plot')}") from None
     times, levels = zip(*plan.points(), strict=True)
     figure, axes = plt.subplots(figsize=(7, 2.6), dpi=110)
-    axes.plot(times, levels, color="#1f6feb", linewidth=2)
+    axes.plot(times, levels, color="#1f6feb", linewidth=2, label="planned" if _populations(shape) else None)
     axes.fill_between(times, levels, alpha=0.15, color="#1f6feb")
+    for population in _populations(shape):
+        at, level = zip(*population["points"], strict=True)
+        axes.plot(at, level, linestyle="--", linewidth=1, label=f"{population['name']} ({population['unit']})")
+    if _populations(shape):
+        axes.legend(loc="upper right", fontsize="small")
     for row in plan.table():
         axes.axvline(row["start_s"], color="#999", linewidth=0.5, linestyle=":")
     axes.set_xlabel("seconds")
