@@ -111,11 +111,11 @@ registered one, closed or open model) and parameters, a start time and a name:
 ```python
 from locust_scenarios import Population, ScenarioShape
 
+
 class Shape(ScenarioShape):
     populations = (
         Population(Browser, profile="load", users=20, duration="10m"),
-        Population(Buyer, profile="stages", stages="30s:5,8m:5,30s:0", rate=5, users=5,
-                   start="10s", name="checkout"),
+        Population(Buyer, profile="stages", stages="30s:5,8m:5,30s:0", rate=5, users=5, start="10s", name="checkout"),
     )
 ```
 
