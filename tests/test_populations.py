@@ -264,3 +264,18 @@ def test_open_model_population_paces_at_its_own_rate(httpserver: HTTPServer) -> 
     # Each user's first order starts at spawn (a plain user has no first-iteration hook): 4 unpaced.
     assert stats.iterations + 4 >= orders
     assert stats.late <= 0.05 * stats.iterations
+
+
+def test_run_wide_settings_a_populations_run_would_ignore_are_refused() -> None:
+    """With populations, a run-wide rate, stages or duration would be ignored: each is refused naming
+    it (also when the web UI's form sends it). ``users`` stays the cap: below the populations' peak
+    (7) it is refused, at or above it accepted."""
+    shape = type("Concrete", (Mix,), {"abstract": False})()
+    with pytest.raises(SettingsError, match=r"LOCUST_SCENARIO_RATE=5\.0 .*each population sets its own"):
+        shape.configure(options={"scenario_rate": "5"})
+    with pytest.raises(SettingsError, match=r"LOCUST_SCENARIO_DURATION=.*each population sets its own"):
+        shape.configure(options={"scenario_duration": "1m"})
+    with pytest.raises(SettingsError, match=r"LOCUST_SCENARIO_USERS=5 .*add up to 7"):
+        shape.configure(options={"scenario_users": "5"})
+    shape.configure(options={"scenario_users": "7"})
+    assert shape.plan.peak == pytest.approx(7)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._settings.options import (
     environment_options,
 )
@@ -99,6 +100,7 @@ class ScenarioShape(ScenarioProfile):
         self.selected_name = "populations"
         self.settings = settings
         summed = combined_plan(plans)
+        _check_run_settings(settings, summed.peak)
         self._plan = summed.truncated(run_time) if run_time and run_time < summed.duration else summed
 
     def plan_time(self, t: float) -> float:
@@ -153,3 +155,18 @@ class ScenarioShape(ScenarioProfile):
             if environment is not None and getattr(environment.dispatcher_class, "shape", None) is not self:
                 environment.dispatcher_class = dispatcher_for(self)
         return answer
+
+
+_PER_POPULATION = ("rate", "stages", "duration")
+"""Settings each population takes for itself: given for the whole run they would be ignored."""
+
+
+def _check_run_settings(settings: ScenarioSettings, peak: float) -> None:
+    """Refuse run-wide settings a populations run would ignore; ``users`` stays the cap it always is."""
+    for name in _PER_POPULATION:
+        if name in settings.model_fields_set and getattr(settings, name) is not None:
+            rule = "each population sets its own; give it to the populations instead (Population(..., {name}=...))"
+            raise SettingsError.invalid(name, getattr(settings, name), rule.format(name=name))
+    if "users" in settings.model_fields_set and settings.users is not None and settings.users < peak:
+        rule = f"is the most users the run may have, and the populations add up to {peak:g}"
+        raise SettingsError.invalid("users", settings.users, rule)
