@@ -279,3 +279,21 @@ def test_run_wide_settings_a_populations_run_would_ignore_are_refused() -> None:
         shape.configure(options={"scenario_users": "5"})
     shape.configure(options={"scenario_users": "7"})
     assert shape.plan.peak == pytest.approx(7)
+
+
+def test_open_model_population_of_a_class_that_does_not_pace_is_refused(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """An open-model population (rate) of a class whose wait_time ignores the plan exits 2 naming the
+    population and the class, before any request (it would silently run a closed model)."""
+    httpserver.expect_request("/").respond_with_data("ok")
+    (tmp_path / "locustfile.py").write_text(POPULATIONS_FILE)
+    (tmp_path / "mix.toml").write_text(
+        '[[population]]\nclass = "Buyer"\nname = "checkout"\nprofile = "stages"\nstages = "5s:1"\nrate = 5\n'
+    )
+    run = locust(
+        ["-f", "locustfile.py", "--headless", "-H", base_url(httpserver)],
+        {"LOCUST_SCENARIO_POPULATIONS": "mix.toml", "PYTHONPATH": str(REPO / "src")},
+        cwd=tmp_path,
+    )
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "population 'checkout': the open model paces iterations, and Buyer cannot" in run.stderr
+    assert not httpserver.log

@@ -48,6 +48,7 @@ from locust_scenarios._thresholds.grammar import Threshold, check_stages
 from locust_scenarios._thresholds.grammar import parse as parse_thresholds
 from locust_scenarios._thresholds.judging import stop_condition
 from locust_scenarios._thresholds.measure import with_baseline
+from locust_scenarios._users.pacing import paces_open_model
 from locust_scenarios._users.validation import check_host, check_user_classes, validate_user_settings
 
 from . import signals
@@ -198,6 +199,7 @@ def _check_process_limits(run: Run, scenario: ScenarioSettings, exporter: Export
     plans = getattr(profile, "population_plans", ())
     if plans:
         check_classes(plans, run.environment.user_classes)
+        _check_paced_populations(plans, run.environment.user_classes)
     web_port = getattr(options, "web_port", None)
     headless = getattr(options, "headless", False) or run.on_worker
     if exporter.port is not None and exporter.port != 0 and not headless and exporter.port == web_port:
@@ -212,6 +214,21 @@ def _check_process_limits(run: Run, scenario: ScenarioSettings, exporter: Export
         problem = unwritable(Path(scenario.summary))
         if problem:
             raise SettingsError.invalid("summary", scenario.summary, problem)
+
+
+def _check_paced_populations(plans: Any, user_classes: Any) -> None:
+    """An open-model population's classes must pace by its planned rate, as a run's with ``rate`` must."""
+    for plan in plans:
+        if not plan.open_model:
+            continue
+        names = plan.class_names()
+        unpaced = sorted(cls.__name__ for cls in user_classes if cls.__name__ in names and not paces_open_model(cls))
+        if unpaced:
+            raise SettingsError(
+                f"population {plan.name!r}: the open model paces iterations, and {', '.join(unpaced)} cannot "
+                "(its wait_time does not follow the planned rate); subclass RestUser or EndpointsUser, "
+                "or set wait_time = open_model_pacing()"
+            )
 
 
 def _check_growing_pool(run: Run, scenario: ScenarioSettings) -> None:
