@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -19,7 +20,7 @@ from pytest_httpserver import HTTPServer
 from locust_scenarios import Population, ScenarioShape, SettingsError, open_model_pacing, pacing_stats
 from locust_scenarios._shapes.populations import load_populations
 
-from .conftest import REPO, base_url, clean_env, locust
+from .conftest import REPO, base_url, clean_env, free_port, locust, master_options, worker_options
 
 
 class Browser(FastHttpUser):
@@ -297,3 +298,54 @@ def test_open_model_population_of_a_class_that_does_not_pace_is_refused(httpserv
     assert run.returncode == 2, run.stderr[-2000:]
     assert "population 'checkout': the open model paces iterations, and Buyer cannot" in run.stderr
     assert not httpserver.log
+
+
+@pytest.mark.e2e
+def test_populations_run_on_a_master_with_two_workers(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """A master with two workers runs a populations file: the master's dispatcher puts the buyers on
+    the workers from their start (4, then 7 users, then 4 again), both classes send requests, and
+    the run exits 0."""
+    httpserver.expect_request("/").respond_with_data("ok")
+    httpserver.expect_request("/checkout").respond_with_data("ok")
+    (tmp_path / "locustfile.py").write_text(POPULATIONS_FILE)
+    (tmp_path / "mix.toml").write_text(
+        '[[population]]\nclass = "Browser"\nprofile = "stages"\nstages = "1s:4,9s:4"\n\n'
+        '[[population]]\nclass = "Buyer"\nprofile = "stages"\nstages = "1s:3,4s:3"\nstart = "4s"\n'
+    )
+    port = free_port()
+    env = clean_env({"LOCUST_SCENARIO_POPULATIONS": "mix.toml", "PYTHONPATH": str(REPO / "src")})
+    common = [sys.executable, "-m", "locust", "-f", "locustfile.py"]
+    workers = [
+        subprocess.Popen(
+            [*common, *worker_options(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    try:
+        master = subprocess.run(
+            [*common, *master_options(port), "-H", base_url(httpserver), "--json"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )
+    finally:
+        for worker in workers:
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(timeout=5)
+    assert master.returncode == 0, master.stderr[-3000:]
+    updates = [int(n) for n in re.findall(r"Shape test updating to (\d+) users", master.stderr)]
+    assert [count for count in updates if count] == [4, 7, 4], updates
+    entries: list[dict[str, Any]] = json.loads(master.stdout[master.stdout.find("[") :])
+    names = {entry["name"]: entry["num_requests"] for entry in entries}
+    assert names.get("/")
+    assert names.get("/checkout")
