@@ -20,7 +20,7 @@ from pytest_httpserver import HTTPServer
 from locust_scenarios import Population, ScenarioShape, SettingsError, open_model_pacing, pacing_stats
 from locust_scenarios._shapes.populations import load_populations
 
-from .conftest import REPO, base_url, clean_env, free_port, locust, master_options, worker_options
+from .conftest import REPO, base_url, clean_env, locust, run_master_and_workers
 
 
 class Browser(FastHttpUser):
@@ -312,36 +312,8 @@ def test_populations_run_on_a_master_with_two_workers(httpserver: HTTPServer, tm
         '[[population]]\nclass = "Browser"\nprofile = "stages"\nstages = "1s:4,9s:4"\n\n'
         '[[population]]\nclass = "Buyer"\nprofile = "stages"\nstages = "1s:3,4s:3"\nstart = "4s"\n'
     )
-    port = free_port()
     env = clean_env({"LOCUST_SCENARIO_POPULATIONS": "mix.toml", "PYTHONPATH": str(REPO / "src")})
-    common = [sys.executable, "-m", "locust", "-f", "locustfile.py"]
-    workers = [
-        subprocess.Popen(
-            [*common, *worker_options(port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(2)
-    ]
-    try:
-        master = subprocess.run(
-            [*common, *master_options(port), "-H", base_url(httpserver), "--json"],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=False,
-        )
-    finally:
-        for worker in workers:
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait(timeout=5)
+    master = run_master_and_workers("locustfile.py", base_url(httpserver), env, cwd=tmp_path, master_args=["--json"])
     assert master.returncode == 0, master.stderr[-3000:]
     updates = [int(n) for n in re.findall(r"Shape test updating to (\d+) users", master.stderr)]
     assert [count for count in updates if count] == [4, 7, 4], updates

@@ -26,7 +26,7 @@ from locust_scenarios._settings.options import add_options
 from locust_scenarios._shapes.curves import parse_harmonics, read_csv_series, resample
 from locust_scenarios._users.pacing import _SlotSchedule, arrival_stream
 
-from .conftest import REPO, base_url, clean_env, free_port, locust, master_options, worker_options
+from .conftest import REPO, base_url, clean_env, free_port, locust, run_master_and_workers
 
 SRC = REPO / "src"
 CSV = REPO / "examples" / "traffic" / "requests-per-second.csv"
@@ -200,7 +200,6 @@ def test_poisson_arrivals_are_shared_by_workers(threaded_target: HTTPServer, tmp
             """
         )
     )
-    port = free_port()
     env = clean_env(
         {
             "PYTHONPATH": str(SRC),
@@ -209,40 +208,11 @@ def test_poisson_arrivals_are_shared_by_workers(threaded_target: HTTPServer, tmp
             "LOCUST_SCENARIO_SEED": "5",
         }
     )
-    common = [sys.executable, "-m", "locust", "-f", str(locustfile)]
-    logs = [(tmp_path / f"worker{number}.log").open("w") for number in range(2)]
-    workers = [
-        subprocess.Popen(
-            [*common, *worker_options(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-        for log in logs
-    ]
-    try:
-        master = subprocess.run(
-            [*common, *master_options(port), "-H", base_url(threaded_target)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=False,
-        )
-    finally:
-        for worker in workers:
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait(timeout=5)
-        for log in logs:
-            log.close()
+    logs = [tmp_path / f"worker{number}.log" for number in range(2)]
+    master = run_master_and_workers(str(locustfile), base_url(threaded_target), env, worker_logs=logs)
     assert master.returncode == 0, master.stderr[-3000:]
     # Counted where they arrive: the master's totals can miss the workers' last report.
-    reports = [
-        line for n in range(2) for line in (tmp_path / f"worker{n}.log").read_text().splitlines() if "pacing" in line
-    ]
+    reports = [line for log in logs for line in log.read_text().splitlines() if "pacing" in line]
     expected = sum(_arrivals(arrival_stream("poisson", 5, index), 300.0) for index in range(2))
     assert 0.85 * expected <= len(threaded_target.log) <= 1.1 * expected, (expected, reports)
 
