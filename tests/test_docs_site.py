@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 import locust_scenarios
+import locust_scenarios.metrics
 import locust_scenarios.testing
 
 from .conftest import REPO
 
-PUBLIC_MODULES = (locust_scenarios, locust_scenarios.testing)
+PUBLIC_MODULES = (locust_scenarios, locust_scenarios.testing, locust_scenarios.metrics)
 
 
 def mkdocs_build(project: Path, site: Path) -> subprocess.CompletedProcess[str]:
@@ -60,7 +61,7 @@ def test_the_site_builds_strictly_and_its_reference_names_every_public_name(tmp_
         assert name in anchors, name
     assert set(public_names()) <= anchors, sorted(set(public_names()) - anchors)
     documented_modules = {anchor for anchor in anchors if anchor.count(".") <= 1 and anchor not in public_names()}
-    assert documented_modules == {"locust_scenarios", "locust_scenarios.testing"}
+    assert documented_modules == {"locust_scenarios", "locust_scenarios.testing", "locust_scenarios.metrics"}
     for page in ("concepts", "ci", "support", "changelog"):
         assert (tmp_path / "site" / page / "index.html").is_file(), page
     assert "Try it: the two commands" in (tmp_path / "site" / "index.html").read_text(encoding="utf-8")

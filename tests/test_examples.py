@@ -118,6 +118,22 @@ def test_rest_flow_example_logs_in_and_checks(demo_target: str) -> None:
     assert requests["/api/items/{id}"] > 0
 
 
+def test_system_verdict_example_judges_its_own_metrics(demo_target: str) -> None:
+    """examples/system_verdict.py counts one checkout and one order per journey (three requests each);
+    its metric thresholds pass, and a checkout limit no journey meets fails the run (exit 3)."""
+    short = {"LOCUST_SCENARIO_THINK_TIME": "50ms", "LOCUST_SCENARIO_TRACE": "1"}
+    passing = {**short, "LOCUST_SCENARIO_THRESHOLDS": "[metric=orders]count>5,[metric=catalogue_full]rate>99%"}
+    result, requests = run_example("system_verdict.py", demo_target, passing, args=["-u", "3", "-r", "3", "-t", "4s"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next(line for line in result.stderr.splitlines() if '"event": "locust_scenarios.summary"' in line)
+    summary = json.loads(line[line.index("{") :])
+    counts = {metric["name"]: metric["count"] for metric in summary["custom_metrics"]}
+    assert counts["checkout"] == counts["orders"] == requests["/api/items/{id}"]
+    failing = {**short, "LOCUST_SCENARIO_THRESHOLDS": "[metric=checkout]p95<1ms"}
+    result, _ = run_example("system_verdict.py", demo_target, failing, args=["-u", "2", "-r", "2", "-t", "3s"])
+    assert result.returncode == 3, result.stderr[-3000:]
+
+
 def test_custom_stages_example_runs_cut_short(demo_target: str) -> None:
     """examples/custom_stages.py runs its composed plan, cut short by -t, and exits 0."""
     result, requests = run_example("custom_stages.py", demo_target, args=["-t", "5s"])

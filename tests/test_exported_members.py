@@ -52,6 +52,7 @@ PUBLIC: dict[str, list[str]] = {
         "think_time",
     ],
     "locust_scenarios.locustfile": ["Endpoints", "Shape"],
+    "locust_scenarios.metrics": ["Counter", "Gauge", "Rate", "Trend", "counter", "gauge", "rate", "trend"],
     "locust_scenarios.testing": ["RunResult", "options_namespace", "run_profile"],
 }
 """Every public module and its ``__all__``."""

@@ -51,6 +51,9 @@ LOCUST_PROMETHEUS_LINGER: {{ $metrics.linger | toString | quote }}
 {{- with .runId }}
 LOCUST_PROMETHEUS_RUN_ID: {{ . | quote }}
 {{- end }}
+{{- if and $metrics.serviceMonitor.enabled $metrics.serviceMonitor.prometheusUrl (not .values.scenario.prometheusUrl) }}
+LOCUST_SCENARIO_PROMETHEUS_URL: {{ $metrics.serviceMonitor.prometheusUrl | quote }}
+{{- end }}
 {{- end }}
 {{- end }}
 

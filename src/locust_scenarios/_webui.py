@@ -58,7 +58,17 @@ FORM_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("traffic", ("trough", "period", "phase", "harmonics", "replay_query", "replay_range")),
     (
         "users",
-        ("think_time", "pacing", "arrivals", "seed", "max_users", "request_timeout", "auth_header", "auth_scheme"),
+        (
+            "think_time",
+            "pacing",
+            "arrivals",
+            "seed",
+            "max_users",
+            "request_timeout",
+            "auth_header",
+            "auth_scheme",
+            "trace",
+        ),
     ),
     ("verdict", ("thresholds", "stop_on", "abort_on_fail", "abort_grace")),
     (

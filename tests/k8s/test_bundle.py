@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,7 @@ from locust_scenarios import ScenarioSettings
 from locust_scenarios._cli.bundle import command as bundle_module
 from locust_scenarios._cli.bundle.build import refresh_bundle, settings_env
 from locust_scenarios._cli.bundle.command import add_parser
+from locust_scenarios._cli.bundle.compact import compact_module
 from locust_scenarios._cli.bundle.errors import BundleError
 from locust_scenarios._cli.bundle.payload import MAX_CONFIGMAP_BYTES, configmap_key
 from locust_scenarios._cli.bundle.requirements import evaluate_marker, required_distributions
@@ -134,10 +138,51 @@ def test_bundle_layout(tmp_path: Path) -> None:
     assert f'appVersion: "{report.locust_version}"' in chart_yaml
 
 
+def _code_shape(source: str) -> tuple[str, list[tuple[str, int]]]:
+    """A module's code without its docstrings, and the line of every statement."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        for statement in body if isinstance(body, list) else []:
+            if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+                statement.value.value = "" if isinstance(statement.value.value, str) else statement.value.value
+    lines = [(type(n).__name__, n.lineno) for n in ast.walk(tree) if isinstance(n, ast.stmt)]
+    return ast.dump(tree), lines
+
+
+def test_shipped_modules_keep_their_code_on_the_same_lines_without_docstrings_or_comments(tmp_path: Path) -> None:
+    """Every shipped module has the installed module's code, statement for statement on the same line
+    numbers (a traceback from a pod names the host's line), and none of its docstrings or comments;
+    the compact package still imports and runs a profile in a fresh interpreter."""
+    directory = tmp_path / "deploy"
+    make_bundle(directory)
+    package = directory / "chart" / "files" / "package"
+    source = Path(locust_scenarios.__file__).parent
+    compared = 0
+    for shipped in (package / "locust_scenarios").rglob("*.py"):
+        original = (source / shipped.relative_to(package / "locust_scenarios")).read_text(encoding="utf-8")
+        compact = shipped.read_text(encoding="utf-8")
+        assert compact.count("\n") == original.count("\n"), shipped
+        assert _code_shape(compact) == _code_shape(original), shipped
+        assert not [t for t in tokenize.generate_tokens(io.StringIO(compact).readline) if t.type == tokenize.COMMENT]
+        compared += 1
+    assert compared > 40
+    assert len(compact_module('"""doc"""\n')) < len('"""doc"""\n')
+    assert compact_module("def f(:\n  # broken\n") == "def f(:\n  # broken\n"
+    probe = (
+        f"import sys; sys.path.insert(0, {str(package)!r}); import locust_scenarios; "
+        "from locust_scenarios import Plan, Stage; "
+        "print(locust_scenarios.__file__, Plan((Stage(10, 4), Stage(10, 4))).level(5))"
+    )
+    ran = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=60, check=False)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == [str(package / "locust_scenarios" / "__init__.py"), "2.0"]
+
+
 def test_settings_env_names_every_scenario_key_of_the_chart() -> None:
     """The map bundle.json records for both engines has one entry per `scenario` key of the chart's
     values.yaml, each the variable the settings read (name is LOCUST_SCENARIO, rampUp is
-    LOCUST_SCENARIO_RAMP_UP), and every setting but the secret token is reachable that way."""
+    LOCUST_SCENARIO_RAMP_UP), and every setting but the secrets (tokens, passwords) is reachable that way."""
     names = settings_env()
     assert set(names) == set(yaml.safe_load((REPO / "chart" / "values.yaml").read_text())["scenario"])
     assert (names["name"], names["rampUp"], names["trustCpuShare"]) == (
@@ -146,7 +191,8 @@ def test_settings_env_names_every_scenario_key_of_the_chart() -> None:
         "LOCUST_SCENARIO_TRUST_CPU_SHARE",
     )
     known = {env_name(ScenarioSettings, field) for field in ScenarioSettings.model_fields}
-    assert known - set(names.values()) == {"LOCUST_SCENARIO_AUTH_TOKEN"}
+    secrets = {"LOCUST_SCENARIO_AUTH_TOKEN", "LOCUST_SCENARIO_PROMETHEUS_TOKEN", "LOCUST_SCENARIO_PROMETHEUS_PASSWORD"}
+    assert known - set(names.values()) == secrets
     assert len(set(names.values())) == len(names)
 
 

@@ -102,7 +102,7 @@ def prometheus(tmp_path: Path) -> Iterator[Callable[..., Prometheus]]:
     """Start Prometheus scraping the given ``host:port`` targets every second; stopped by PID."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(targets: list[str], rule_files: list[Path] | None = None) -> Prometheus:
+    def start(targets: list[str], rule_files: list[Path] | None = None, flags: tuple[str, ...] = ()) -> Prometheus:
         home = tmp_path / f"prometheus-{len(started)}"
         home.mkdir()
         config = {
@@ -121,6 +121,7 @@ def prometheus(tmp_path: Path) -> Iterator[Callable[..., Prometheus]]:
                     f"--storage.tsdb.path={home / 'data'}",
                     f"--web.listen-address=127.0.0.1:{port}",
                     "--log.level=warn",
+                    *flags,
                 ],
                 stdout=output,
                 stderr=subprocess.STDOUT,

@@ -35,11 +35,15 @@ from locust.runners import (
 )
 from locust.stats import CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW
 
+from locust_scenarios._exemplars import EXEMPLARS, Exemplar
+from locust_scenarios._metrics import REGISTRY
 from locust_scenarios._trust import REASONS
 
 from .buckets import DEFAULT_BUCKETS
-from .exposition import FAMILIES, Family, format_float, header, render_labels
+from .custom import custom_families, render_custom
+from .exposition import CONTENT_TYPE, FAMILIES, Family, format_float, header, render_labels
 from .labels import OTHER, clean_label, error_label
+from .openmetrics import OPENMETRICS_CONTENT_TYPE, to_openmetrics, wants_openmetrics
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -124,6 +128,8 @@ class LocustCollector:
         self.health: Callable[[], GeneratorVerdict | None] | None = None
         """The load generator's figures and verdict so far (set by the plugin)."""
         self.last_scrape_seconds = 0.0
+        self.exemplars = False
+        """Serve OpenMetrics with trace-id exemplars to scrapes that ask for it (the run traces requests)."""
         self._bounds_ms = [bound * 1000 for bound in self.buckets]
         self._le = [format_float(bound) for bound in self.buckets] + ["+Inf"]
         self._bucket_of: dict[int, int] = {}
@@ -383,6 +389,17 @@ class LocustCollector:
 
     # -- the text exposition ----------------------------------------------------------------------
 
+    def render_for(self, accept: str | None) -> tuple[bytes, str]:
+        """The exposition a scrape with this ``Accept`` header gets, and its content type."""
+        if not self.exemplars or not wants_openmetrics(accept):
+            return self.render(), CONTENT_TYPE
+        by_labels: dict[str, list[Exemplar]] = {}
+        for (method, name), found in EXEMPLARS.snapshot().items():
+            labels = render_labels({"method": clean_label(method), "name": clean_label(self._exported_name(name))})
+            by_labels.setdefault(labels, []).extend(found)
+            by_labels.setdefault(self._total.text_labels, []).extend(found)
+        return to_openmetrics(self.render(), by_labels), OPENMETRICS_CONTENT_TYPE
+
     def render(self) -> bytes:
         """The metrics in Prometheus text format (0.0.4)."""
         started = time.perf_counter()
@@ -405,6 +422,7 @@ class LocustCollector:
         for family in self._small_families():
             parts.append(header(family.name))
             parts.extend(family.lines)
+        parts.append(render_custom(REGISTRY))
         parts.append(header("locust_exporter_scrape_duration_seconds"))
         parts.append(f"locust_exporter_scrape_duration_seconds {format_float(self.last_scrape_seconds)}\n")
         body = "".join(parts).encode()
@@ -521,6 +539,7 @@ class LocustCollector:
             for labels, value in family.samples:
                 metric.add_metric([labels[n] for n in family.label_names], value)
             yield metric
+        yield from custom_families(REGISTRY)
         scrape = GaugeMetricFamily(
             "locust_exporter_scrape_duration_seconds", FAMILIES["locust_exporter_scrape_duration_seconds"][1]
         )

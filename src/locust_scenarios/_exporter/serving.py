@@ -12,11 +12,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from gevent.pywsgi import WSGIServer
 
 from .collector import LocustCollector
-from .exposition import CONTENT_TYPE
 
 __all__ = ["MetricsServer", "content_type", "mount", "push"]
 
@@ -39,12 +38,12 @@ class MetricsServer:
         path = environ.get("PATH_INFO", "/")
         if path == "/metrics":
             try:
-                body = self.collector.render()
+                body, media = self.collector.render_for(environ.get("HTTP_ACCEPT"))
             except Exception:
                 logger.exception("rendering the metrics failed")
                 start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
                 return [b"rendering the metrics failed, see the Locust log\n"]
-            start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
+            start_response("200 OK", [("Content-Type", media), ("Content-Length", str(len(body)))])
             return [body]
         if path == "/":
             start_response("200 OK", [("Content-Type", "text/plain")])
@@ -102,7 +101,8 @@ def mount(web_ui: Any, collector: LocustCollector) -> None:
     """Add ``/metrics`` to Locust's web UI (behind its login when ``--web-login`` is on)."""
 
     def metrics() -> Response:
-        return Response(collector.render(), mimetype=None, content_type=CONTENT_TYPE)
+        body, media = collector.render_for(request.headers.get("Accept"))
+        return Response(body, mimetype=None, content_type=media)
 
     protected = web_ui.auth_required_if_enabled(metrics)
     web_ui.app.add_url_rule("/metrics", "locust_scenarios_metrics", protected)

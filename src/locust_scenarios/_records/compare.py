@@ -311,6 +311,8 @@ def compare(
     rows = [_compare_entry(before[key], after[key], **settings) for key in after if key in before]
     if baseline.get("total") and current.get("total"):
         rows.append(_compare_entry(baseline["total"], current["total"], **settings))
+    trends_before, trends_after = _trends(baseline), _trends(current)
+    rows += [_compare_entry(trends_before[n], trends_after[n], **settings) for n in trends_after if n in trends_before]
 
     def names(keys: Sequence[tuple[str | None, str]]) -> tuple[str, ...]:
         return tuple(f"{m} {n}" if m else n for m, n in keys)
@@ -330,6 +332,20 @@ def compare(
 
 # ---------------------------------------------------------------------------------------------------
 # What the two runs have in common
+
+
+def _trends(record: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The record's custom trends as request-like entries (``custom NAME``), compared like requests:
+    their distributions are in thousandths of their unit, as response times are in milliseconds."""
+    found = {}
+    for metric in record.get("custom_metrics") or []:
+        if metric.get("kind") != "trend":
+            continue
+        entry: dict[str, Any] = {"method": "custom", "name": metric["name"], "requests": metric["count"]}
+        entry |= {"failures": 0, "fail_ratio": 0.0, "rps": None, "response_times": metric.get("distribution") or []}
+        entry |= {f"{figure}_seconds": metric.get(figure) for figure in QUANTILES}
+        found[str(metric["name"])] = entry
+    return found
 
 
 def _profile(record: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -40,6 +40,7 @@ from locust.stats import StatsError
 from locust_scenarios import _distributions as dist
 from locust_scenarios._exporter.serving import MetricsServer
 from locust_scenarios._files import clear_leftovers, move_aside, unwritable, write_text
+from locust_scenarios._metrics import REGISTRY
 from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._settings.options import SCENARIO, option_name, shown
 from locust_scenarios._settings.redaction import redact
@@ -263,7 +264,9 @@ def build_record(
     extra = summary.get("generator")
     if isinstance(extra, Mapping):
         generator.update(extra)
+    custom = REGISTRY.summary() if REGISTRY.definitions else None
     return {
+        **({"custom_metrics": custom} if custom is not None else {}),
         "kind": KIND,
         "schema_version": SCHEMA_VERSION,
         "run_id": summary.get("run_id"),

@@ -65,6 +65,11 @@ def _reason(reason: Mapping[str, Any]) -> str:
 
 def _kind(result: Mapping[str, Any]) -> Kind:
     aggregate = str(result.get("aggregate", ""))
+    if aggregate == "promql":
+        return "value"
+    if "[metric=" in str(result.get("threshold", "")):
+        metric_kinds: dict[str, Kind] = {"count": "count", "rate": "ratio"}
+        return metric_kinds.get(aggregate, "value")
     return AGGREGATES.get(aggregate, "latency")
 
 
@@ -164,7 +169,7 @@ def _threshold_rows(record: Mapping[str, Any]) -> tuple[list[list[str]], list[li
                 value,
                 f"{result['operator']} {format_value(kind, result.get('limit'))}",
                 str(result.get("samples", 0)),
-                "pass" if result["passed"] else "FAIL",
+                "pass" if result["passed"] else "NOT JUDGED" if result.get("unjudged") else "FAIL",
             ]
         )
         classes.append(["", "", "", "", "good" if result["passed"] else "bad"])
@@ -205,6 +210,9 @@ def render_html(record: Mapping[str, Any]) -> str:
     sections.append(table(_THRESHOLD_HEADER, rows, classes) if rows else "<p>none configured</p>")
     sections.append("<h2>Requests</h2>")
     sections.append(table(_REQUEST_HEADER, _request_rows(record)))
+    if record.get("custom_metrics"):
+        sections.append("<h2>Custom metrics</h2>")
+        sections.append(table(_CUSTOM_HEADER, _custom_rows(record["custom_metrics"])))
     sections.append("<h2>Errors</h2>")
     errors = _error_rows(record)
     sections.append(table(_ERROR_HEADER, errors) if errors else "<p>none</p>")
@@ -228,6 +236,29 @@ def render_html(record: Mapping[str, Any]) -> str:
     sections.append("<h2>Load generator</h2>")
     sections.append(_generator(record.get("generator") or {}))
     return page(title, "\n".join(sections))
+
+
+_CUSTOM_HEADER: Final = ("metric", "kind", "count", "avg", "p50", "p95", "p99", "max", "rate", "value")
+
+
+def _custom_rows(metrics: Iterable[Mapping[str, Any]]) -> list[list[str]]:
+    """One row per custom metric: durations for trends in seconds, plain numbers otherwise."""
+    rows = []
+    for metric in metrics:
+        kind: Kind = "latency" if metric.get("unit") == "s" else "value"
+        figures = [format_value(kind, metric.get(key)) for key in ("avg", "p50", "p95", "p99", "max")]
+        rate, value = metric.get("rate"), metric.get("value")
+        rows.append(
+            [
+                str(metric["name"]),
+                str(metric["kind"]),
+                str(metric["count"]),
+                *figures,
+                _ratio(rate) if rate is not None else "-",
+                format_value("value", value),
+            ]
+        )
+    return rows
 
 
 def _notes(verdict: Mapping[str, Any]) -> list[str]:

@@ -131,7 +131,8 @@ def inconclusive(facts: Facts) -> list[dict[str, Any]]:
 
     The generator's verdict (``trust.judge``: CPU, tracking, late iterations, workers not replaced in
     time, no request), then a worker that went missing without ``--enable-rebalancing`` (Locust does
-    not start its users elsewhere, so the plan cannot be met), then a run in which no request
+    not start its users elsewhere, so the plan cannot be met), then thresholds that could not be
+    judged (their Prometheus unreachable, a query error or a timeout), then a run in which no request
     completed. A worker that quit is no reason by itself: Locust started its users on the others,
     and the generator's tracking judges whether they came back.
     """
@@ -145,6 +146,16 @@ def inconclusive(facts: Facts) -> list[dict[str, Any]]:
                 "detail": f"{len(missing)} worker(s) stopped answering during the run; without "
                 "--enable-rebalancing Locust does not restart a missing worker's users on the others",
                 "workers": missing,
+            }
+        )
+    unjudged = facts.thresholds.unjudged if facts.thresholds is not None else ()
+    if unjudged:
+        reasons.append(
+            {
+                "reason": "thresholds_not_judged",
+                "detail": f"{len(unjudged)} threshold(s) could not be judged: "
+                + "; ".join(f"{r.threshold.text}: {r.note}" for r in unjudged),
+                "thresholds": [r.threshold.text for r in unjudged],
             }
         )
     if facts.started and facts.requests == 0 and "no_requests" not in named:

@@ -20,8 +20,9 @@ from typing import Any, Final
 
 from locust_scenarios._exporter.serving import push
 from locust_scenarios._files import write_text
+from locust_scenarios._metrics import table as metrics_table
 from locust_scenarios._settings.options import format_duration
-from locust_scenarios._thresholds.judging import Verdict, evaluate
+from locust_scenarios._thresholds.judging import Verdict
 from locust_scenarios._trust import GeneratorHealth, judge
 from locust_scenarios._trust import Verdict as GeneratorVerdict
 
@@ -130,13 +131,7 @@ def facts(run: Run) -> Facts:
 
 def _judge_thresholds(run: Run) -> Verdict:
     """The thresholds' verdict: by stage and window from the timeline, the rest on the whole run."""
-    stats = run.environment.stats
-    if run.timeline is not None:
-        run.timeline.finish(run.elapsed(), stats)
-        results = run.timeline.results(stats)
-    else:
-        results = evaluate(run.thresholds, stats)
-    return Verdict(results, aborted=run.aborted)
+    return Verdict(run.judge(final=True), aborted=run.aborted)
 
 
 def _judge_generator(run: Run) -> GeneratorVerdict:
@@ -179,7 +174,16 @@ def summary_of(record: Mapping[str, Any]) -> dict[str, Any]:
         "started": record.get("started"),
         "ended": record.get("ended"),
         "duration_seconds": record.get("duration_seconds"),
+        **_custom_metrics(record),
     }
+
+
+def _custom_metrics(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The custom metrics' figures for the summary (their distributions stay in the record)."""
+    found = record.get("custom_metrics")
+    if found is None:
+        return {}
+    return {"custom_metrics": [{k: v for k, v in m.items() if k != "distribution"} for m in found]}
 
 
 def _report(run: Run, decision: Decision, summary: Mapping[str, Any]) -> None:
@@ -188,6 +192,8 @@ def _report(run: Run, decision: Decision, summary: Mapping[str, Any]) -> None:
         run.verdict_tables.append(run.verdict.table(decision.exit_code))
     if run.generator is not None:
         run.verdict_tables.append(run.generator.table())
+    if summary.get("custom_metrics"):
+        run.verdict_tables.append(metrics_table(summary["custom_metrics"]))
     for reason in summary["inconclusive"]:
         logger.warning("inconclusive (%s): %s", reason["reason"], reason["detail"])
     breach = summary.get("breach")

@@ -17,6 +17,8 @@ from typing import Any
 import gevent
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner
 
+from locust_scenarios._exemplars import EXEMPLARS, EXEMPLARS_KEY
+from locust_scenarios._metrics import METRICS_KEY, REGISTRY
 from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._thresholds.judging import abort_reason
 from locust_scenarios._thresholds.timeline import Timeline
@@ -55,7 +57,14 @@ def start(run: Run) -> None:
     run.generator = None
     run.pacing.clear()
     run.monitor = Monitor(run.settings)
-    run.timeline = Timeline(run.thresholds) if run.thresholds else None
+    on_requests = [threshold for threshold in run.thresholds if threshold.on_requests]
+    run.timeline = Timeline(on_requests) if on_requests else None
+    if run.system is not None:
+        run.system.start()
+    REGISTRY.clear()
+    EXEMPLARS.clear()
+    if run.metrics is not None:
+        run.metrics.start()
     if run.sampler is None:
         run.sampler = gevent.spawn(_sample_each_second, run)
     run.workers_at_start = frozenset(run.live_workers())
@@ -68,6 +77,8 @@ def start(run: Run) -> None:
 
 def start_on_worker(run: Run) -> None:
     """A worker at test start: the master's options have replaced the worker's own; read them again."""
+    REGISTRY.clear()
+    EXEMPLARS.clear()
     if run.profile is not None:
         run.profile.reset_time()  # re-reads the options and starts the clock the open model paces by
         return
@@ -97,13 +108,26 @@ def stop(run: Run) -> None:
 
 
 def add_pacing_report(run: Run, data: dict[str, Any]) -> None:
-    """A worker adds its open-model pacing counters to a report it sends the master."""
+    """A worker adds its open-model pacing counters and its custom metrics to a report it sends the master."""
     paced = pacing_stats(run.environment)
     data[PACING_KEY] = [paced.iterations, paced.late, paced.dropped]
+    report = REGISTRY.drain()
+    if report:
+        data[METRICS_KEY] = report
+    exemplars = EXEMPLARS.drain()
+    if exemplars:
+        data[EXEMPLARS_KEY] = exemplars
 
 
 def keep_pacing_report(run: Run, client_id: str, data: dict[str, Any]) -> None:
-    """The master keeps each worker's latest pacing counters."""
+    """The master keeps each worker's latest pacing counters and adds its custom metrics to the totals."""
+    for key, store in ((METRICS_KEY, REGISTRY), (EXEMPLARS_KEY, EXEMPLARS)):
+        reported = data.get(key)
+        if reported:
+            try:
+                store.absorb(reported)
+            except (TypeError, ValueError):
+                logger.warning("ignoring a malformed report (%s) from worker %s", key, client_id)
     reported = data.get(PACING_KEY)
     if isinstance(reported, list | tuple) and len(reported) == 3:
         run.pacing[client_id] = PacingStats(*(int(value) for value in reported))
@@ -125,9 +149,13 @@ def _sample_each_second(run: Run) -> None:
             continue
         try:
             run.monitor.observe(observe(run, lag))
+            elapsed = run.elapsed()
             if run.timeline is not None:
-                elapsed = run.elapsed()
                 run.timeline.tick(elapsed, run.stage(elapsed), run.environment.stats)
+            if run.system is not None:
+                run.system.tick(run.stage(elapsed))
+            if run.metrics is not None:
+                run.metrics.tick(run.stage(elapsed))
         except Exception:  # observing must never break the run
             logger.debug("could not observe the generator", exc_info=True)
 
@@ -201,7 +229,8 @@ def _watch_thresholds(run: Run) -> None:
                 continue
             results = run.current_results()
             if run.timeline is not None:
-                results = [r for r in results if run.timeline.settled(r.threshold)]
+                timeline = run.timeline
+                results = [r for r in results if not r.threshold.on_requests or timeline.settled(r.threshold)]
             reason = abort_reason(results)
             if reason is None:
                 continue

@@ -31,6 +31,7 @@ from locust_scenarios._exporter.buckets import parse_buckets
 from locust_scenarios._exporter.collector import LocustCollector, new_run_id
 from locust_scenarios._exporter.serving import MetricsServer, mount
 from locust_scenarios._files import unwritable
+from locust_scenarios._metrics import REGISTRY
 from locust_scenarios._records.record import Recording
 from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._settings.options import (
@@ -44,10 +45,12 @@ from locust_scenarios._settings.options import (
 from locust_scenarios._settings.redaction import install_redaction
 from locust_scenarios._shapes.populations import check_classes
 from locust_scenarios._shapes.profile import ScenarioProfile
-from locust_scenarios._thresholds.grammar import Threshold, check_stages
+from locust_scenarios._thresholds.custom import MetricJudge, check_metrics
+from locust_scenarios._thresholds.grammar import Threshold, check_stages, expression_error
 from locust_scenarios._thresholds.grammar import parse as parse_thresholds
 from locust_scenarios._thresholds.judging import stop_condition
 from locust_scenarios._thresholds.measure import with_baseline
+from locust_scenarios._thresholds.promql import Prometheus, PrometheusError, SystemJudge, expand
 from locust_scenarios._users.pacing import paces_open_model
 from locust_scenarios._users.validation import check_host, check_user_classes, validate_user_settings
 
@@ -88,6 +91,8 @@ def begin(environment: Environment, web_ui: Any = None, *, embedded: bool = Fals
     if run.on_worker:
         return run  # workers export nothing: their statistics reach the master in their reports
     run.thresholds = checked.thresholds
+    run.system = system_judge(checked.thresholds, checked.settings)
+    run.metrics = metric_judge(checked.thresholds)
     if checked.stop_criteria:
         run.stop = stop_condition(checked.stop_criteria, environment)
         if run.profile is not None:
@@ -138,6 +143,7 @@ def _checked(run: Run) -> _Checked:
     thresholds, stop_criteria = judged
     if not run.on_worker:  # relative limits (p95<baseline+10%) made absolute from the baseline record
         thresholds = with_baseline(thresholds, recording.baseline_lookup(), settings.baseline_record)
+        check_promql(thresholds, settings, run.profile.plan.duration if run.profile is not None else None)
     return _Checked(settings, thresholds, stop_criteria, exporter, buckets, recording)
 
 
@@ -157,9 +163,57 @@ def _criteria(
     judged = parse_thresholds(settings.thresholds)
     stage_names = [row["name"] for row in profile.plan.table()] if profile is not None else None
     check_stages(judged, stage_names, settings.thresholds)
+    check_metrics(judged, REGISTRY, settings.thresholds)
     stop_criteria = parse_thresholds(settings.stop_on, setting="stop_on")
     check_user_classes(environment.user_classes, settings)
     return judged, stop_criteria
+
+
+def metric_judge(thresholds: tuple[Threshold, ...]) -> MetricJudge | None:
+    """The judge of the ``[metric=NAME]`` thresholds (``None``: there are none)."""
+    custom = tuple(threshold for threshold in thresholds if threshold.metric is not None)
+    return MetricJudge(custom, REGISTRY) if custom else None
+
+
+def system_judge(thresholds: tuple[Threshold, ...], settings: ScenarioSettings) -> SystemJudge | None:
+    """The judge of the ``promql:`` thresholds (``None``: there are none)."""
+    system = tuple(threshold for threshold in thresholds if threshold.promql is not None)
+    if not system or settings.prometheus_url is None:
+        return None
+    token, password = settings.prometheus_token, settings.prometheus_password
+    prometheus = Prometheus(
+        settings.prometheus_url,
+        token=token.get_secret_value() if token is not None else None,
+        user=settings.prometheus_user,
+        password=password.get_secret_value() if password is not None else None,
+        ca_bundle=settings.prometheus_ca_bundle,
+        timeout=settings.prometheus_timeout,
+    )
+    return SystemJudge(system, prometheus)
+
+
+def check_promql(thresholds: tuple[Threshold, ...], settings: ScenarioSettings, planned: float | None) -> None:
+    """Each ``promql:`` expression through Prometheus' own parser, before any load (``SettingsError``).
+
+    Without a Prometheus URL they are refused; an unreachable Prometheus only warns here (the run is
+    then inconclusive at the end, unless it answers by then).
+    """
+    judge = system_judge(thresholds, settings)
+    if judge is None:
+        first = next((t for t in thresholds if t.promql is not None), None)
+        if first is not None:
+            rule = f"{first.text!r} is judged by Prometheus: set LOCUST_SCENARIO_PROMETHEUS_URL"
+            rule += " (--scenario-prometheus-url)"
+            raise expression_error("thresholds", settings.thresholds, rule)
+        return
+    for threshold in judge.thresholds:
+        assert threshold.promql is not None
+        try:
+            judge.prometheus.check(expand(threshold.promql, planned or 60.0))
+        except PrometheusError as error:
+            if not error.unavailable:
+                raise expression_error("thresholds", settings.thresholds, f"{threshold.text!r}: {error}") from None
+            logger.warning("could not check %r before the run: %s", threshold.text, error)
 
 
 def fail(message: str, environment: Environment | None = None) -> NoReturn:
@@ -271,6 +325,7 @@ def _observe_with_exporter(run: Run, checked: _Checked, web_ui: Any) -> None:
     if run.thresholds:
         run.collector.thresholds = run.current_results
     run.collector.health = run.current_generator
+    run.collector.exemplars = checked.settings.trace > 0
     if exporter.port is not None:
         run.server = MetricsServer(run.collector, exporter.host, exporter.port)
         try:
@@ -335,6 +390,8 @@ def apply_form(run: Run) -> None:
         return
     # A baseline is read once at start (its record file does not change with the form).
     run.thresholds = with_baseline(judged, run.recording.baseline_lookup(), scenario.baseline_record)
+    run.system = system_judge(run.thresholds, scenario)
+    run.metrics = metric_judge(run.thresholds)
     run.stop = stop_condition(criteria, run.environment) if criteria else None
     run.collector.thresholds = run.current_results if run.thresholds else None
     if run.profile is not None:

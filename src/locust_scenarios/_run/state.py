@@ -28,7 +28,7 @@ from locust_scenarios._records.record import Recording
 from locust_scenarios._settings.context import bind, bound
 from locust_scenarios._settings.options import SCENARIO, option_values
 from locust_scenarios._shapes.profile import ScenarioProfile
-from locust_scenarios._thresholds.judging import Result, StopCondition, Verdict, evaluate
+from locust_scenarios._thresholds.judging import Result, StopCondition, Verdict, evaluate, in_order
 from locust_scenarios._trust import Monitor, judge
 from locust_scenarios._trust import Verdict as GeneratorVerdict
 from locust_scenarios._users.pacing import PacingStats, pacing_stats
@@ -37,7 +37,9 @@ if TYPE_CHECKING:
     from locust_scenarios._exporter.collector import LocustCollector
     from locust_scenarios._exporter.serving import MetricsServer
     from locust_scenarios._settings.models import ExporterSettings, ScenarioSettings
+    from locust_scenarios._thresholds.custom import MetricJudge
     from locust_scenarios._thresholds.grammar import Threshold
+    from locust_scenarios._thresholds.promql import SystemJudge
     from locust_scenarios._thresholds.timeline import Timeline
 
 __all__ = ["Run", "own", "run_of"]
@@ -85,6 +87,10 @@ class Run:
     # -- observations ------------------------------------------------------------------------------
     monitor: Monitor | None = None
     timeline: Timeline | None = None
+    system: SystemJudge | None = None
+    """Judges the ``promql:`` thresholds against the system's Prometheus."""
+    metrics: MetricJudge | None = None
+    """Judges the ``[metric=NAME]`` thresholds on the custom metrics."""
     sampler: gevent.Greenlet | None = field(default=None, repr=False)
     watcher: gevent.Greenlet | None = field(default=None, repr=False)
     process: psutil.Process = field(default_factory=psutil.Process, repr=False)
@@ -193,9 +199,23 @@ class Run:
         """The final verdict's results once judged, else the run so far."""
         if self.verdict is not None:
             return self.verdict.results
+        return self.judge(final=False)
+
+    def judge(self, *, final: bool) -> tuple[Result, ...]:
+        """Every threshold judged: on requests (by stage and window from the timeline), on Prometheus
+        and on the custom metrics; at the end once for good (``final``), else the run so far."""
+        stats = self.environment.stats
         if self.timeline is not None:
-            return self.timeline.results(self.environment.stats, self.elapsed())
-        return evaluate(self.thresholds, self.environment.stats)
+            if final:
+                self.timeline.finish(self.elapsed(), stats)
+            found = list(self.timeline.results(stats, None if final else self.elapsed()))
+        else:
+            found = list(evaluate([t for t in self.thresholds if t.on_requests], stats))
+        if self.system is not None:
+            found.extend(self.system.results(final=final))
+        if self.metrics is not None:
+            found.extend(self.metrics.results(final=final))
+        return in_order(self.thresholds, found)
 
     def current_generator(self) -> GeneratorVerdict | None:
         """The generator's verdict once judged, else its figures and reasons so far."""

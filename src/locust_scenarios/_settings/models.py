@@ -186,6 +186,13 @@ class ScenarioSettings(_OptionModel):
     record_log: bool = Field(False, description=_scenario("record_log"))
     tags: str | None = Field(None, description=_scenario("tags"))
     baseline_record: str | None = Field(None, description=_scenario("baseline_record"))
+    prometheus_url: str | None = Field(None, description=_scenario("prometheus_url"))
+    prometheus_token: SecretStr | None = Field(None, description=_scenario("prometheus_token"))
+    prometheus_user: str | None = Field(None, description=_scenario("prometheus_user"))
+    prometheus_password: SecretStr | None = Field(None, description=_scenario("prometheus_password"))
+    prometheus_ca_bundle: str | None = Field(None, description=_scenario("prometheus_ca_bundle"))
+    prometheus_timeout: Duration = Field(10.0, gt=0, description=_scenario("prometheus_timeout"))
+    trace: Ratio = Field(0.0, description=_scenario("trace"))
 
     @field_validator("auth_token", mode="before")
     @classmethod
@@ -197,6 +204,20 @@ class ScenarioSettings(_OptionModel):
                 "must be printable ASCII without spaces or control characters "
                 "(a trailing newline from `echo` counts: use `printf %s` or `echo -n`)"
             )
+        return value
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _prometheus_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value.strip()):
+            raise ValueError("must be an http:// or https:// URL such as http://prometheus:9090 (no query)")
+        return value.strip().rstrip("/") if value is not None else None
+
+    @field_validator("prometheus_ca_bundle")
+    @classmethod
+    def _ca_bundle(cls, value: str | None) -> str | None:
+        if value is not None and not os.path.isfile(value):
+            raise ValueError("must be a readable PEM file of CA certificates")
         return value
 
     @field_validator("auth_origins")

@@ -282,6 +282,24 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         SCENARIO, "baseline_record", "run record that thresholds such as 'p95<baseline+10%' compare against", form=False
     ),
+    # Where the master sends its Prometheus credentials: start-up settings, never from the web UI's form.
+    Option(
+        SCENARIO,
+        "prometheus_url",
+        "Prometheus that judges 'promql:' thresholds, e.g. 'http://prometheus:9090'",
+        form=False,
+    ),
+    Option(SCENARIO, "prometheus_token", "bearer token sent to the Prometheus of 'promql:' thresholds", secret=True),
+    Option(SCENARIO, "prometheus_user", "basic-auth user name for the Prometheus of 'promql:' thresholds", form=False),
+    Option(SCENARIO, "prometheus_password", "basic-auth password for that Prometheus", secret=True),
+    Option(
+        SCENARIO,
+        "prometheus_ca_bundle",
+        "CA bundle (PEM file) that verifies that Prometheus' HTTPS certificate",
+        form=False,
+    ),
+    Option(SCENARIO, "prometheus_timeout", "how long one query to that Prometheus may take", form=False),
+    Option(SCENARIO, "trace", "share of requests the user templates send a W3C traceparent with (0 to 1)"),
     Option(EXPORTER, "port", "serve /metrics on this port (0 = any free port)"),
     Option(EXPORTER, "host", "address the metrics port binds to"),
     Option(EXPORTER, "linger", "keep serving after the run so the final state is scraped"),

@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 
-Kind = Literal["latency", "ratio", "rate", "count"]
+Kind = Literal["latency", "ratio", "rate", "count", "value"]
 
 AGGREGATES: Final[Mapping[str, Kind]] = {
     "p50": "latency",
@@ -69,6 +69,12 @@ _OPERATORS: Final[Mapping[str, Callable[[float, float], bool]]] = {
     "<": operator.lt,
     ">": operator.gt,
 }
+_EQUALITY: Final[Mapping[str, Callable[[float, float], bool]]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+"""Also allowed in ``promql:`` criteria, whose values are often counts that must stay zero."""
+_PROMQL_PREFIX = "promql:"
 _CRITERION = re.compile(r"^(?P<aggregate>[^<>=!]*?)\s*(?P<operator><=|>=|<|>|==|=|!=)\s*(?P<value>.*)$")
 _PERCENTILE = re.compile(r"^p(?:\((?P<paren>\d+(?:\.\d+)?)\)|(?P<plain>\d+(?:\.\d+)?))$")
 _BARE_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
@@ -107,11 +113,22 @@ class Threshold:
     """``[stage=NAME]``: judged on the requests made during the stages of that name only."""
     window: float | None = None
     """``over DURATION``: must hold in every window of this many seconds."""
+    promql: str | None = None
+    """``promql:EXPR OP VALUE``: the PromQL expression judged by Prometheus (``$__range`` not yet expanded)."""
+    metric: str | None = None
+    """``[metric=NAME]``: judged on the custom metric of that name, not on requests."""
+    metric_kind: Kind | None = field(default=None, compare=False)
+    """For metric criteria, the unit of the value: ``latency`` when the limit was a duration (``2s``)."""
+
+    @property
+    def on_requests(self) -> bool:
+        """Whether the criterion is judged from Locust's request statistics (not Prometheus, not a metric)."""
+        return self.promql is None and self.metric is None
 
     @property
     def timed(self) -> bool:
         """Whether the criterion is judged by stage or by window (from the timeline, not the totals)."""
-        return self.stage is not None or self.window is not None
+        return self.on_requests and (self.stage is not None or self.window is not None)
 
     @property
     def where(self) -> str:
@@ -126,11 +143,15 @@ class Threshold:
     @property
     def kind(self) -> Kind:
         """What the aggregate measures, which decides the unit of its limit and value."""
+        if self.promql is not None:
+            return "value"
+        if self.metric is not None:
+            return self.metric_kind or _METRIC_AGGREGATES.get(self.aggregate, "value")
         return "latency" if self.quantile is not None else AGGREGATES[self.aggregate]
 
     def holds(self, value: float) -> bool:
         """Whether a measured value satisfies the criterion."""
-        return _OPERATORS[self.operator](value, self.limit)
+        return {**_OPERATORS, **_EQUALITY}[self.operator](value, self.limit)
 
     def can_recover(self) -> bool:
         """Whether a run that fails this criterion so far may still pass it by the end.
@@ -138,7 +159,7 @@ class Threshold:
         Only lower bounds on counts grow towards passing (``requests>1000``); an abort during the run
         must not fire on them.
         """
-        return self.kind == "count" and self.operator in (">", ">=")
+        return self.kind == "count" and self.operator in (">", ">=") and self.promql is None
 
     def format(self, value: float | None) -> str:
         """A measured value in the criterion's unit, for people."""
@@ -155,6 +176,8 @@ def format_value(kind: Kind, value: float | None) -> str:
         return f"{value * 100:.3g}%"
     if kind == "rate":
         return f"{value:.4g}/s"
+    if kind == "value":
+        return f"{value:.6g}"
     return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
 
 
@@ -175,6 +198,8 @@ def parse(text: str | None, *, setting: str = "thresholds") -> tuple[Threshold, 
             threshold = _parse_one(part, relative_allowed=setting == "thresholds")
             if threshold.timed and setting == "stop_on":
                 raise ValueError("stages and 'over' windows apply to thresholds, not to stop criteria")
+            if not threshold.on_requests and setting == "stop_on":
+                raise ValueError("promql: and [metric=NAME] criteria apply to thresholds, not to stop criteria")
             thresholds.append(threshold)
         except ValueError as error:
             where = f"criterion {number} {shown(part)}" if len(parts) > 1 else shown(part)
@@ -194,12 +219,22 @@ def _split(text: str, setting: str) -> list[str]:
     parts: list[str] = []
     current: list[str] = []
     depth = 0
+    nesting = 0  # ( and { of a PromQL expression
+    quote: str | None = None
     for char in text:
-        if char == "[" and depth == 0:
+        if quote is not None:
+            quote = None if char == quote else quote
+        elif depth == 1:
+            depth = 0 if char == "]" else 1
+        elif char in "\"'`" and _PROMQL_PREFIX in "".join(current):
+            quote = char
+        elif char == "[":
             depth = 1
-        elif char == "]" and depth == 1:
-            depth = 0
-        elif char == "," and depth == 0:
+        elif char in "({":
+            nesting += 1
+        elif char in ")}":
+            nesting = max(0, nesting - 1)
+        elif char == "," and nesting == 0:
             parts.append("".join(current).strip())
             current = []
             continue
@@ -213,11 +248,24 @@ def _split(text: str, setting: str) -> list[str]:
 
 
 _STAGE_PREFIX = "stage="
+_METRIC_PREFIX = "metric="
+_METRIC_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_METRIC_AGGREGATES: Final[Mapping[str, Kind]] = {
+    "count": "count",
+    "sum": "value",
+    "rate": "ratio",
+    "value": "value",
+    "avg": "value",
+    "min": "value",
+    "max": "value",
+}
+"""Aggregates of custom metrics: ``count`` (observations; a counter's total), ``sum``, ``rate`` (the share of
+True), ``value`` (a gauge's last value), ``avg``/``min``/``max`` and any percentile (trends)."""
 _OVER = re.compile(r"^(?P<criterion>.*?)\s+over\s+(?P<window>\S+)$")
 
 
 def _brackets(part: str) -> tuple[str | None, str | None, str]:
-    """The request selector and the stage of ``[...]`` prefixes, and the rest of the criterion."""
+    """The request selector (``metric=NAME`` kept as written) and the stage of ``[...]`` prefixes, and the rest."""
     selector = stage = None
     rest = part
     while rest.startswith("["):
@@ -257,6 +305,18 @@ def _over(rest: str) -> tuple[str, float | None]:
 
 def _parse_one(part: str, *, relative_allowed: bool = True) -> Threshold:
     selector, stage, rest = _brackets(part)
+    if rest.startswith(_PROMQL_PREFIX):
+        if selector is not None:
+            raise ValueError("a promql: criterion selects its series in PromQL, not with [NAME]; only [stage=NAME]")
+        return _parse_promql(part, rest.removeprefix(_PROMQL_PREFIX).strip(), stage)
+    metric = None
+    if selector is not None and selector.startswith(_METRIC_PREFIX):
+        metric, selector = selector.removeprefix(_METRIC_PREFIX).strip(), None
+        if not _METRIC_NAME.match(metric):
+            raise ValueError(f"metric name {shown(metric)} must be letters, digits and _ (as metrics.trend() took it)")
+        if _OVER.match(rest):
+            raise ValueError("custom metrics are judged on the run or a stage, not 'over' windows")
+        return _parse_metric(part, metric, stage, rest)
     rest, window = _over(rest)
     match = _CRITERION.match(rest)
     if not match:
@@ -351,3 +411,83 @@ def _limit(kind: Kind, text: str) -> float:
     if not math.isfinite(number) or number < 0:
         raise ValueError(f"value {shown(text)} must be zero or more")
     return number
+
+
+def _parse_promql(part: str, rest: str, stage: str | None) -> Threshold:
+    """``promql:EXPR OP VALUE``: the comparison is the last one outside brackets, braces and quotes."""
+    found = _last_comparison(rest)
+    if found is None:
+        raise ValueError("no comparison after the expression; write promql:EXPR<VALUE, e.g. promql:up==1")
+    start, op = found
+    expression, value_text = rest[:start].strip(), rest[start + len(op) :].strip()
+    if not expression:
+        raise ValueError("promql: has no expression before the comparison")
+    try:
+        limit = parse_ratio(value_text) if value_text.endswith("%") else float(value_text)
+    except ValueError:
+        raise ValueError(f"the value after {op} must be a number, got {shown(value_text)}") from None
+    if not math.isfinite(limit):
+        raise ValueError(f"the value after {op} must be a finite number")
+    return Threshold(part, "promql", op, limit, stage=stage, promql=expression)
+
+
+def _last_comparison(text: str) -> tuple[int, str] | None:
+    """Where the last comparison outside ``()[]{}`` and quotes starts, and which it is."""
+    depth = 0
+    quote: str | None = None
+    found: tuple[int, str] | None = None
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if quote is not None:
+            if char == "\\":
+                index += 1
+            elif char == quote:
+                quote = None
+        elif char in "\"'`":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif depth == 0 and char in "<>=!":
+            pair = text[index : index + 2]
+            op = pair if pair in ("<=", ">=", "==", "!=") else char
+            if op in _OPERATORS or op in _EQUALITY:
+                found = (index, op)
+                index += len(op)
+                continue
+        index += 1
+    return found
+
+
+def _parse_metric(part: str, metric: str, stage: str | None, rest: str) -> Threshold:
+    """``[metric=NAME]AGGREGATE OP VALUE``: a custom metric's aggregate against a limit."""
+    match = _CRITERION.match(rest)
+    if not match:
+        raise ValueError("no comparison; write e.g. [metric=checkout]p95<2s or [metric=orders]count>100")
+    aggregate_text, op, value_text = (match.group(g).strip() for g in ("aggregate", "operator", "value"))
+    if op not in _OPERATORS and op not in _EQUALITY:
+        raise ValueError(f"operator {shown(op)} is not supported; use <, <=, >, >=, == or !=")
+    name = aggregate_text.lower().replace(" ", "")
+    quantile = None
+    if name not in _METRIC_AGGREGATES:
+        try:
+            name, quantile = _aggregate(aggregate_text)
+        except ValueError:
+            known = ", ".join(_METRIC_AGGREGATES) + ", or any pNN"
+            raise ValueError(f"unknown metric aggregate {shown(aggregate_text)} (known: {known})") from None
+        if quantile is None:
+            raise ValueError(f"{name} applies to requests; a metric takes {', '.join(_METRIC_AGGREGATES)} or pNN")
+    if not value_text:
+        raise ValueError(f"{aggregate_text}{op} has no value")
+    kind = _METRIC_AGGREGATES.get(name, "latency")
+    measured_as: Kind | None = None
+    if kind == "latency" or (kind == "value" and not _BARE_NUMBER.match(value_text)):
+        if _BARE_NUMBER.match(value_text):
+            limit = float(value_text)
+        else:
+            limit, measured_as = _limit("latency", value_text), "latency"
+    else:
+        limit = _limit(kind, value_text)
+    return Threshold(part, name, op, limit, quantile=quantile, stage=stage, metric=metric, metric_kind=measured_as)

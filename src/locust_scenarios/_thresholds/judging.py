@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from locust.env import Environment
     from locust.stats import RequestStats
 
-__all__ = ["Result", "StopCondition", "Verdict", "abort_reason", "evaluate", "stop_condition"]
+__all__ = ["Result", "StopCondition", "Verdict", "abort_reason", "evaluate", "in_order", "stop_condition"]
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,13 @@ class Result:
     """Why it failed without a value (no samples, no matching request name)."""
     where: str = "run"
     """Where it was measured: ``run``, ``stage steady (1m)``, ``worst of 5 windows of 1m (2m-3m)``."""
+    unjudged: bool = False
+    """It could not be judged (Prometheus unreachable, a query error, a timeout): the run is inconclusive,
+    never a pass; ``passed`` is then False but the criterion does not count as failed."""
 
     def describe(self) -> str:
         """``p95<500ms: 730ms over 1200 samples (fail)``, for logs and stop reasons."""
-        verdict = "pass" if self.passed else "fail"
+        verdict = "pass" if self.passed else "not judged" if self.unjudged else "fail"
         measured = self.note
         if self.samples:
             measured = f"{self.threshold.format(self.value)} over {self.samples} samples"
@@ -62,6 +65,7 @@ class Result:
             "window_seconds": self.threshold.window,
             "measured": self.where,
             **({"note": self.note} if self.note else {}),
+            **({"unjudged": True} if self.unjudged else {}),
         }
 
 
@@ -79,6 +83,12 @@ def evaluate(thresholds: Iterable[Threshold], stats: RequestStats, *, window: bo
         else:
             results.append(Result(threshold, value, samples, passed=False))
     return tuple(results)
+
+
+def in_order(thresholds: Iterable[Threshold], results: Iterable[Result]) -> tuple[Result, ...]:
+    """``results`` in the order of ``thresholds`` (requests, Prometheus and custom metrics are judged apart)."""
+    found = {result.threshold: result for result in results}
+    return tuple(found[threshold] for threshold in thresholds if threshold in found)
 
 
 def _significant(threshold: Threshold, measured: Sample) -> bool:
@@ -114,7 +124,7 @@ def abort_reason(results: Iterable[Result]) -> str | None:
 
     Criteria without samples yet, and lower bounds on counts (which only grow), never abort.
     """
-    failed = [r for r in results if not r.passed and r.samples and not r.threshold.can_recover()]
+    failed = [r for r in results if not r.passed and r.samples and not r.unjudged and not r.threshold.can_recover()]
     return "; ".join(r.describe() for r in failed) or None
 
 
@@ -170,7 +180,12 @@ class Verdict:
     @property
     def passed(self) -> bool:
         """True when every criterion passed and the run was not aborted."""
-        return self.aborted is None and all(r.passed for r in self.results)
+        return self.aborted is None and all(r.passed or r.unjudged for r in self.results)
+
+    @property
+    def unjudged(self) -> tuple[Result, ...]:
+        """The criteria that could not be judged (they make the run inconclusive, exit 5)."""
+        return tuple(r for r in self.results if r.unjudged)
 
     @property
     def exit_code(self) -> int:
@@ -188,18 +203,24 @@ class Verdict:
         for r in self.results:
             value = r.threshold.format(r.value) if r.samples else r.note
             limit = f"{r.threshold.operator} {r.threshold.format(r.threshold.limit)}"
-            rows.append((r.threshold.text, value, limit, str(r.samples), r.where, "pass" if r.passed else "FAIL"))
+            result = "pass" if r.passed else "NOT JUDGED" if r.unjudged else "FAIL"
+            rows.append((r.threshold.text, value, limit, str(r.samples), r.where, result))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = [" ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
         lines.insert(1, "-" * len(max(lines, key=len)))
-        failed = sum(1 for r in self.results if not r.passed)
-        if self.passed:
+        failed = sum(1 for r in self.results if not r.passed and not r.unjudged)
+        if self.passed and self.unjudged:
+            count, judged = len(self.results), len(self.results) - len(self.unjudged)
+            summary = f"Thresholds: NOT JUDGED ({judged} of {count} passed, {len(self.unjudged)} not judged)"
+            summary += f", exit code {ExitCode.INCONCLUSIVE:d}"
+        elif self.passed:
             count = len(self.results)
             summary = f"Thresholds: PASS ({count} of {count} passed), exit code {ExitCode.PASSED:d}"
         else:
             reason = f"aborted during the run: {self.aborted}" if self.aborted else f"{failed} failed"
             summary = f"Thresholds: FAIL ({reason}), exit code {ExitCode.THRESHOLD_FAILED:d}"
-        if run_exit_code is not None and run_exit_code != self.exit_code:
+        own_code = ExitCode.INCONCLUSIVE if self.passed and self.unjudged else self.exit_code
+        if run_exit_code is not None and run_exit_code != own_code:
             summary = summary.rsplit(", exit code", 1)[0]
             try:
                 meaning = ExitCode(run_exit_code).meaning

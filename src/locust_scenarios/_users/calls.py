@@ -20,8 +20,12 @@ from locust import FastHttpUser
 from locust.contrib.fasthttp import ResponseContextManager
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopTest, StopUser
 
+from locust_scenarios._settings.context import scenario_settings
+from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._settings.options import format_duration, parse_duration
 from locust_scenarios._settings.redaction import redact
+
+from .tracing import TRACE_CONTEXT, listen, traced
 
 if TYPE_CHECKING:
     from .endpoints import EndpointTable
@@ -237,16 +241,36 @@ class Request:
 
 
 def send(user: FastHttpUser, request: Request) -> ResponseContextManager:
-    """Send a request with ``catch_response``: the caller judges it and Locust reports it once."""
+    """Send a request with ``catch_response``: the caller judges it and Locust reports it once.
+
+    With ``LOCUST_SCENARIO_TRACE`` above 0 it carries a W3C ``traceparent`` (see ``tracing``).
+    """
+    headers = request.headers
+    context: dict[str, Any] = {}
+    ratio = _trace_ratio(user)
+    if ratio > 0:
+        headers, trace_id = traced(headers, ratio)
+        if trace_id is not None:
+            listen(user.environment)
+            context = {TRACE_CONTEXT: trace_id}
     return user.client.request(
         request.method,
         request.url,
         name=request.name,
         catch_response=True,
-        headers=request.headers,
+        headers=headers,
         json=request.body,
         data=request.data,
+        context=context,
     )
+
+
+def _trace_ratio(user: FastHttpUser) -> float:
+    """The share of requests traced (0 when the settings cannot be read: the run reports that itself)."""
+    try:
+        return scenario_settings(user.environment).trace
+    except SettingsError:
+        return 0.0
 
 
 def judge(response: ResponseContextManager, expected: tuple[int, ...], budget: float | None) -> None:

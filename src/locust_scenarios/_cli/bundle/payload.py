@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .compact import compact_module
 from .errors import BundleError
 from .requirements import PACKAGE
 
@@ -92,7 +93,10 @@ def read_text(path: Path, what: str) -> str:
 
 
 def package_files(package_dir: Path, version: str) -> dict[str, str]:
-    """The installed package's files (no caches, no chart assets, no host-only modules) plus a minimal dist-info."""
+    """The installed package's files (no caches, no chart assets, no host-only modules) plus a minimal dist-info.
+
+    Modules ride without docstrings and comments, every line at its number (``compact.py`` says why).
+    """
     files: dict[str, str] = {}
     for path in sorted(package_dir.rglob("*")):
         relative = path.relative_to(package_dir)
@@ -102,7 +106,8 @@ def package_files(package_dir: Path, version: str) -> dict[str, str]:
             continue
         if path.suffix in _COMPILED_SUFFIXES:
             raise BundleError(f"{path} is compiled code; only pure-Python code rides in ConfigMaps")
-        files[f"{IMPORT_NAME}/{relative.as_posix()}"] = read_text(path, "package file")
+        text = read_text(path, "package file")
+        files[f"{IMPORT_NAME}/{relative.as_posix()}"] = compact_module(text) if path.suffix == ".py" else text
     # importlib.metadata.version("locust-scenarios") then works in the pods too.
     files[f"{IMPORT_NAME}-{version}.dist-info/METADATA"] = (
         f"Metadata-Version: 2.1\nName: {PACKAGE}\nVersion: {version}\n"

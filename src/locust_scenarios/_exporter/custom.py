@@ -1,0 +1,75 @@
+"""The locustfile's custom metrics as ``locust_custom_<name>`` families (Prometheus naming).
+
+A trend is a summary (exact quantiles 0.5, 0.9, 0.95 and 0.99, with ``_sum`` and ``_count``), named
+``..._seconds`` when its unit is seconds; a counter is ``..._total``; a rate is its share of true
+values as ``..._ratio`` and its observations as ``..._total``; a gauge is its latest value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from locust_scenarios._metrics import Registry, Tally, measure
+
+from .exposition import format_float, format_number
+
+__all__ = ["custom_families", "render_custom"]
+
+_QUANTILES = (0.5, 0.9, 0.95, 0.99)
+
+
+def _families(registry: Registry) -> Iterator[tuple[str, str, str, list[tuple[str, dict[str, str], float]]]]:
+    """Each family: its name, type, help text and samples (sample name, labels, value)."""
+    tallies = registry.snapshot()
+    for name in sorted(tallies):
+        definition, tally = registry.definitions[name], tallies[name]
+        help_text = definition.description or f"Custom {definition.kind} {name} (locust_scenarios.metrics)."
+        base = f"locust_custom_{name}"
+        if definition.kind == "trend":
+            base += "_seconds" if definition.unit == "s" else ""
+            yield base, "summary", help_text, _summary(base, tally)
+        elif definition.kind == "counter":
+            yield base, "counter", help_text, [(f"{base}_total", {}, tally.total)]
+        elif definition.kind == "rate":
+            share = measure(definition, tally, "rate", None)
+            if share is not None:
+                yield f"{base}_ratio", "gauge", help_text, [(f"{base}_ratio", {}, share)]
+            yield base, "counter", f"Values recorded by the custom rate {name}.", [(f"{base}_total", {}, tally.count)]
+        elif tally.last is not None:
+            yield base, "gauge", help_text, [(base, {}, tally.last)]
+
+
+def _summary(base: str, tally: Tally) -> list[tuple[str, dict[str, str], float]]:
+    samples: list[tuple[str, dict[str, str], float]] = []
+    for quantile in _QUANTILES:
+        value = tally.percentile(quantile)
+        if value is not None:
+            samples.append((base, {"quantile": format_float(quantile)}, value))
+    samples.append((f"{base}_sum", {}, tally.total))
+    samples.append((f"{base}_count", {}, tally.count))
+    return samples
+
+
+def render_custom(registry: Registry) -> str:
+    """The custom families in the Prometheus text format (empty without custom metrics)."""
+    lines = []
+    for name, kind, help_text, samples in _families(registry):
+        exposed = f"{name}_total" if kind == "counter" else name
+        lines.append(f"# HELP {exposed} {help_text}\n# TYPE {exposed} {kind}\n")
+        for sample, labels, value in samples:
+            text = ",".join(f'{key}="{label}"' for key, label in labels.items())
+            lines.append(f"{sample}{{{text}}}" if text else sample)
+            lines.append(f" {format_number(value)}\n")
+    return "".join(lines)
+
+
+def custom_families(registry: Registry) -> Iterator[Any]:
+    """The custom families as prometheus_client metric families (for the Pushgateway push)."""
+    from prometheus_client.metrics_core import Metric  # noqa: PLC0415  (only the push needs it)
+
+    for name, kind, help_text, samples in _families(registry):
+        metric = Metric(name, help_text, kind)
+        for sample, labels, value in samples:
+            metric.add_sample(sample, labels, value)
+        yield metric
