@@ -14,12 +14,21 @@ import sys
 from pathlib import Path
 
 from locust_scenarios import ExporterSettings, ScenarioSettings
-from locust_scenarios._cli.preview import plan_for, render_chart, save_png
+from locust_scenarios._cli.preview import grouped_table, plan_for, render_chart, save_png
 from locust_scenarios._settings.models import describe
 from locust_scenarios._settings.options import format_duration
 from locust_scenarios._shapes.profile import iter_profiles
 
+sys.path.insert(0, str(Path(__file__).parent))
+from traffic_parts import populations_part, save_pictures, traffic_models_part
+
 DOCS = Path(__file__).parent
+
+RECORDING = DOCS.parent / "examples" / "traffic" / "requests-per-second.csv"
+"""The recorded day the replay profile's pictures play (a profile with no default source)."""
+
+PREVIEW_ARGUMENTS = {"replay": ["--scenario-replay-source", str(RECORDING), "--scenario-duration", "30m"]}
+"""Run options a profile's pictures need beyond its defaults."""
 
 PROFILES_INTRO = """\
 # Profile catalogue
@@ -37,12 +46,21 @@ Each table below is `locust-scenarios preview <name>` at the defaults; the pictu
 """
 
 
+def _preview_condition(name: str) -> str:
+    """How the figures below a profile were made: its defaults, plus the options it needs."""
+    arguments = PREVIEW_ARGUMENTS.get(name)
+    if not arguments:
+        return "At the defaults"
+    shown = " ".join(str(Path(a).relative_to(DOCS.parent)) if a.startswith("/") else a for a in arguments)
+    return f"With `{shown}`"
+
+
 def profiles_page() -> str:
     """The profile catalogue: description, parameters with defaults, stages, ASCII and PNG pictures."""
     parts = [PROFILES_INTRO]
     for cls in iter_profiles():
         name = cls.scenario_name
-        _, plan = plan_for(name, [])
+        _, plan = plan_for(name, PREVIEW_ARGUMENTS.get(name, []))
         defaults = cls.class_defaults()
         doc = " ".join((cls.__doc__ or cls.description).split())
         parts.append(f"\n## {name} — `{cls.__name__}`\n\n{doc}\n")
@@ -56,15 +74,16 @@ def profiles_page() -> str:
                 shown = f"{share:.1%} of the duration" if share is not None else "derived (see above)"
             parts.append(f"| {parameter} | `LOCUST_SCENARIO_{parameter.upper()}` | {shown} |\n")
         parts.append(
-            f"\nAt the defaults: peak {plan.peak:g} {plan.unit}, total {format_duration(plan.duration)}.\n\n"
+            f"\n{_preview_condition(name)}: peak {plan.peak:g} {plan.unit}, total {format_duration(plan.duration)}.\n\n"
             "| stage | from | to | start | end |\n|---|---|---|---|---|\n"
         )
-        for row in plan.table():
+        for row in grouped_table(plan):
             parts.append(
                 f"| {row['name']} | {row['from']:g} | {row['to']:g} | {format_duration(row['start_s'])} "
                 f"| {format_duration(row['end_s'])} |\n"
             )
         parts.append(f"\n![{name} profile](img/{name}.png)\n\n```\n{render_chart(plan)}\n```\n")
+    parts += [traffic_models_part(), populations_part()]
     return "".join(parts)
 
 
@@ -89,7 +108,7 @@ def settings_page() -> str:
         "imports the locustfile: `locust-scenarios list` does.\n",
         "\n## The web UI\n\n",
         "The web UI is a full way to run a scenario. Its start form lists the scenario settings under\n",
-        "*Custom parameters*, grouped (profile, load shape, users, verdict, trust) with the profile first,\n",
+        "*Custom parameters*, grouped (profile, load shape, traffic, users, verdict, trust) with the profile first,\n",
         "as a choice of the registered profiles; each help text ends with the setting's default. Only run\n",
         "settings are offered: the auth token, `--scenario-auth-origins`, every path the run reads or\n",
         "writes (endpoints, summary, record, report, baseline record), the record's log line and tags, and\n",
@@ -132,8 +151,9 @@ def main() -> int:
         path.write_text(text)
     (DOCS / "img").mkdir(exist_ok=True)
     for cls in iter_profiles():
-        shape, plan = plan_for(cls.scenario_name, [])
+        shape, plan = plan_for(cls.scenario_name, PREVIEW_ARGUMENTS.get(cls.scenario_name, []))
         save_png(shape, plan, str(DOCS / "img" / f"{cls.scenario_name}.png"))
+    save_pictures(DOCS / "img")
     return 0
 
 

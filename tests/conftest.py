@@ -7,8 +7,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -71,6 +72,49 @@ def master_options(port: int, workers: int = 2) -> list[str]:
 def worker_options(port: int) -> list[str]:
     """Locust options for a worker of the master on 127.0.0.1:``port``."""
     return ["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+
+
+def run_master_and_workers(
+    locustfile: str,
+    host: str,
+    env: Mapping[str, str],
+    *,
+    cwd: Path | None = None,
+    worker_logs: Sequence[Path] = (),
+    master_args: Sequence[str] = (),
+) -> subprocess.CompletedProcess[str]:
+    """A headless master and two workers on 127.0.0.1 running ``locustfile`` to completion (bounded).
+
+    The workers' stderr goes to ``worker_logs`` when given (two paths), else nowhere; workers that do
+    not quit with the master are killed by PID. Returns the master's completed process.
+    """
+    port = free_port()
+    command = [sys.executable, "-m", "locust", "-f", locustfile]
+    logs = [path.open("w") for path in worker_logs]
+    outputs: list[Any] = logs or [subprocess.DEVNULL, subprocess.DEVNULL]
+    workers = [
+        subprocess.Popen([*command, *worker_options(port)], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=output)
+        for output in outputs
+    ]
+    try:
+        return subprocess.run(
+            [*command, *master_options(port), "-H", host, *master_args],
+            env=env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )
+    finally:
+        for worker in workers:
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(timeout=5)
+        for log in logs:
+            log.close()
 
 
 def answer_after(seconds: float, body: str = "slow") -> Callable[[Request], Response]:

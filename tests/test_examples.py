@@ -151,6 +151,35 @@ def test_open_model_example_follows_the_planned_throughput(demo_target: str) -> 
     assert "open model: " in result.stderr
 
 
+@pytest.mark.parametrize("populations", [None, "examples/traffic/mix.toml"])
+def test_populations_example_runs_both_groups(demo_target: str, populations: str | None) -> None:
+    """examples/populations.py (or the same mix from examples/traffic/mix.toml) runs browsers from
+    the start and buyers from 10 s, cut by -t, and exits 0."""
+    env = {"LOCUST_SCENARIO_POPULATIONS": populations} if populations else {}
+    result, requests = run_example("populations.py", demo_target, env, args=["-t", "14s"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert requests["/api/items/{id}"] > 0
+    # A few orders: the checkout starts at 10 s and its ramp to 5/s has only begun by 14 s.
+    assert 0 < requests["order"] < requests["/api/items/{id}"] + requests["/api/items"]
+
+
+def test_replay_with_poisson_arrivals_runs_from_the_example_recording(demo_target: str) -> None:
+    """examples/scenarios.py replays examples/traffic/requests-per-second.csv at up to 10 it/s,
+    squeezed into 8 s, with Poisson arrivals, and exits 0."""
+    env = {
+        "LOCUST_SCENARIO": "replay",
+        "LOCUST_SCENARIO_REPLAY_SOURCE": "examples/traffic/requests-per-second.csv",
+        "LOCUST_SCENARIO_DURATION": "8s",
+        "LOCUST_SCENARIO_RATE": "10",
+        "LOCUST_SCENARIO_USERS": "5",
+        "LOCUST_SCENARIO_ARRIVALS": "poisson",
+        "LOCUST_SCENARIO_SEED": "1",
+    }
+    result, requests = run_example("scenarios.py", demo_target, env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sum(requests.values()) > 10
+
+
 def test_locust_plugins_example_runs_with_its_checks(demo_target: str) -> None:
     """examples/with_locust_plugins.py runs our profile with locust-plugins' checks and exits 0."""
     env = {"LOCUST_SCENARIO": "smoke", **SHORT["smoke"]}

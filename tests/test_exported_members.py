@@ -17,6 +17,7 @@ PUBLIC: dict[str, list[str]] = {
     "locust_scenarios": [
         "BreakpointProfile",
         "Call",
+        "DiurnalProfile",
         "Endpoint",
         "EndpointsUser",
         "EnduranceProfile",
@@ -25,6 +26,8 @@ PUBLIC: dict[str, list[str]] = {
         "LoadProfile",
         "PacingStats",
         "Plan",
+        "Population",
+        "ReplayProfile",
         "RestUser",
         "ScenarioProfile",
         "ScenarioSettings",

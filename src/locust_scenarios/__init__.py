@@ -10,7 +10,9 @@ from . import _plugin  # registers the Locust event listeners
 from ._exitcodes import ExitCode
 from ._settings.errors import SettingsError
 from ._settings.options import parse_duration
+from ._shapes.curves import DiurnalProfile, ReplayProfile
 from ._shapes.plan import Plan, Stage, parse_stages, repeat, scale, sequence
+from ._shapes.populations import Population
 from ._shapes.profile import ScenarioProfile, register_profile
 from ._shapes.profiles import (
     BreakpointProfile,
@@ -57,6 +59,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "BreakpointProfile",
     "Call",
+    "DiurnalProfile",
     "Endpoint",
     "EndpointsUser",
     "EnduranceProfile",
@@ -65,6 +68,8 @@ __all__ = [
     "LoadProfile",
     "PacingStats",
     "Plan",
+    "Population",
+    "ReplayProfile",
     "RestUser",
     "ScenarioProfile",
     "ScenarioSettings",

@@ -55,7 +55,21 @@ logger = logging.getLogger("locust_scenarios")
 FORM_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("profile", ("scenario", "users", "duration", "rate", "stages")),
     ("load shape", ("ramp_up", "ramp_down", "hold", "spawn_rate", "steps", "baseline")),
-    ("users", ("think_time", "pacing", "request_timeout", "auth_header", "auth_scheme", "trace")),
+    ("traffic", ("trough", "period", "phase", "harmonics", "replay_query", "replay_range")),
+    (
+        "users",
+        (
+            "think_time",
+            "pacing",
+            "arrivals",
+            "seed",
+            "max_users",
+            "request_timeout",
+            "auth_header",
+            "auth_scheme",
+            "trace",
+        ),
+    ),
     ("verdict", ("thresholds", "stop_on", "abort_on_fail", "abort_grace")),
     (
         "trust",

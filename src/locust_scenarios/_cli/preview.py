@@ -35,9 +35,11 @@ from locust_scenarios._shapes.selecting import ScenarioShape
 from .arguments import one_line_errors
 from .output import write_text
 
-__all__ = ["add_list_parser", "plan_for", "preview", "render_chart", "render_text", "save_png"]
+__all__ = ["add_list_parser", "grouped_table", "plan_for", "preview", "render_chart", "render_text", "save_png"]
 
 _CHART_WIDTH = 64
+_GROUPED_ABOVE = 40
+"""Stage tables longer than this are shown with runs of same-named stages joined."""
 _CHART_HEIGHT = 12
 
 
@@ -116,12 +118,13 @@ def _locustfile_shape(locustfile: str | None) -> type[ScenarioProfile] | None:
     return shape
 
 
-def plan_for(scenario: str | None, args: Sequence[str]) -> tuple[ScenarioProfile, Plan]:
-    """The selecting shape and plan for a profile name and run options (``["--scenario-users", "5"]``)."""
+def plan_for(scenario: str | None, args: Sequence[str], locustfile: str | None = None) -> tuple[ScenarioProfile, Plan]:
+    """The selecting shape and plan for a profile name and run options (``["--scenario-users", "5"]``),
+    or for the profile a ``locustfile`` runs."""
     options, unknown = _options_parser().parse_known_args(list(args))
     if unknown:
         raise SettingsError(f"unknown option {unknown[0]!r}: see `locust-scenarios list` for the known ones")
-    return _configured(scenario, options)
+    return _configured(scenario, options, _locustfile_shape(locustfile) if locustfile else None)
 
 
 def _configured(
@@ -162,33 +165,75 @@ def render_chart(plan: Plan, width: int = _CHART_WIDTH, height: int = _CHART_HEI
     return "\n".join(rows)
 
 
+def grouped_table(plan: Plan) -> list[dict[str, Any]]:
+    """``plan.table()``; a long one with runs of stages of the same name joined into one row (a
+    sampled curve's hundreds of short stages read as its rises and falls)."""
+    table = plan.table()
+    if len(table) <= _GROUPED_ABOVE:
+        return table
+    rows: list[dict[str, Any]] = []
+    for row in table:
+        if rows and rows[-1]["name"] == row["name"] and rows[-1]["end_s"] == row["start_s"]:
+            rows[-1] = {**rows[-1], "end_s": row["end_s"], "to": row["to"]}
+        else:
+            rows.append(dict(row))
+    return rows
+
+
 def render_text(shape: ScenarioProfile, plan: Plan) -> str:
     """The stage table, the chart and the total duration."""
     lines = [f"profile {profile_label(shape)}: {plan.unit}, peak {plan.peak:g}, {format_duration(plan.duration)}", ""]
     lines.append(f"  {'stage':<18} {'from':>8} {'to':>8} {'start':>9} {'end':>9}")
-    for row in plan.table():
+    for row in grouped_table(plan):
+        name = f"{row['name']} (dwell)" if row.get("dwell") else row["name"]
         lines.append(
-            f"  {row['name']:<18} {row['from']:>8.4g} {row['to']:>8.4g} "
+            f"  {name:<18} {row['from']:>8.4g} {row['to']:>8.4g} "
             f"{format_duration(row['start_s']):>9} {format_duration(row['end_s']):>9}"
         )
+    for population in _populations(shape):
+        lines.append(
+            f"  population {population['name']} ({', '.join(population['classes'])}): {population['profile']}, "
+            f"peak {population['peak']:g} {population['unit']}, "
+            f"{format_duration(population['start_s'])} to {format_duration(population['end_s'])}"
+        )
     lines += ["", render_chart(plan), "", f"total duration: {format_duration(plan.duration)} ({plan.duration:g} s)"]
+    if any(row.get("dwell") for row in plan.table()):
+        lines.append("(dwell): held for its duration once the level is reached; later stages move back to match")
     if shape.settings and shape.settings.stop_on and shape.settings.scenario == "breakpoint":
         lines.append(f"stops early when any of these breaks: {shape.settings.stop_on}")
     return "\n".join(lines)
 
 
-def _preview_json(shape: ScenarioProfile, plan: Plan) -> str:
-    return json.dumps(
+def _populations(shape: ScenarioProfile) -> list[dict[str, Any]]:
+    """Each population's own plan on the run's clock (empty without populations)."""
+    return [
         {
-            "scenario": profile_label(shape),
-            "unit": plan.unit,
-            "duration_s": plan.duration,
-            "peak": plan.peak,
-            "points": [[t, level] for t, level in plan.points()],
-            "stages": plan.table(),
-        },
-        indent=2,
-    )
+            "name": population.name,
+            "classes": population.class_names(),
+            "profile": population.profile.scenario_name,
+            "unit": population.profile.plan.unit,
+            "start_s": population.start,
+            "end_s": population.end,
+            "peak": population.profile.plan.peak,
+            "points": [[population.start + t, level] for t, level in population.profile.plan.points()],
+        }
+        for population in getattr(shape, "population_plans", ())
+    ]
+
+
+def _preview_json(shape: ScenarioProfile, plan: Plan) -> str:
+    found: dict[str, Any] = {
+        "scenario": profile_label(shape),
+        "unit": plan.unit,
+        "duration_s": plan.duration,
+        "peak": plan.peak,
+        "points": [[t, level] for t, level in plan.points()],
+        "stages": plan.table(),
+    }
+    populations = _populations(shape)
+    if populations:
+        found["populations"] = populations
+    return json.dumps(found, indent=2)
 
 
 def save_png(shape: ScenarioProfile, plan: Plan, output: str) -> None:
@@ -202,8 +247,13 @@ def save_png(shape: ScenarioProfile, plan: Plan, output: str) -> None:
         raise SettingsError(f"--format png needs matplotlib: {install_hint('plot')}") from None
     times, levels = zip(*plan.points(), strict=True)
     figure, axes = plt.subplots(figsize=(7, 2.6), dpi=110)
-    axes.plot(times, levels, color="#1f6feb", linewidth=2)
+    axes.plot(times, levels, color="#1f6feb", linewidth=2, label="planned" if _populations(shape) else None)
     axes.fill_between(times, levels, alpha=0.15, color="#1f6feb")
+    for population in _populations(shape):
+        at, level = zip(*population["points"], strict=True)
+        axes.plot(at, level, linestyle="--", linewidth=1, label=f"{population['name']} ({population['unit']})")
+    if _populations(shape):
+        axes.legend(loc="upper right", fontsize="small")
     for row in plan.table():
         axes.axvline(row["start_s"], color="#999", linewidth=0.5, linestyle=":")
     axes.set_xlabel("seconds")

@@ -109,7 +109,7 @@ def facts(run: Run) -> Facts:
     assert run.collector is not None
     return Facts(
         run_id=run.collector.run_id,
-        scenario=run.settings.scenario if profile is not None else None,
+        scenario=(getattr(profile, "selected_name", "") or run.settings.scenario) if profile is not None else None,
         started=run.started_at is not None,
         signalled=run.interrupted,
         running=run.in_progress(),

@@ -44,6 +44,7 @@ from locust_scenarios._settings.options import (
     unknown_variable_warnings,
 )
 from locust_scenarios._settings.redaction import install_redaction
+from locust_scenarios._shapes.populations import check_classes
 from locust_scenarios._shapes.profile import ScenarioProfile
 from locust_scenarios._thresholds.custom import MetricJudge, check_metrics
 from locust_scenarios._thresholds.grammar import Threshold, check_stages, expression_error
@@ -51,6 +52,7 @@ from locust_scenarios._thresholds.grammar import parse as parse_thresholds
 from locust_scenarios._thresholds.judging import stop_condition
 from locust_scenarios._thresholds.measure import with_baseline
 from locust_scenarios._thresholds.promql import Prometheus, PrometheusError, SystemJudge, expand
+from locust_scenarios._users.pacing import paces_open_model
 from locust_scenarios._users.validation import check_host, check_user_classes, validate_user_settings
 
 from . import signals
@@ -265,6 +267,11 @@ def _check_process_limits(run: Run, scenario: ScenarioSettings, exporter: Export
                 "run workers (--master/--worker or --processes) for more",
                 source=None if given else "not set; the profile's peak",
             )
+    _check_growing_pool(run, scenario)
+    plans = getattr(profile, "population_plans", ())
+    if plans:
+        check_classes(plans, run.environment.user_classes)
+        _check_paced_populations(plans, run.environment.user_classes)
     web_port = getattr(options, "web_port", None)
     headless = getattr(options, "headless", False) or run.on_worker
     if exporter.port is not None and exporter.port != 0 and not headless and exporter.port == web_port:
@@ -279,6 +286,37 @@ def _check_process_limits(run: Run, scenario: ScenarioSettings, exporter: Export
         problem = unwritable(Path(scenario.summary))
         if problem:
             raise SettingsError.invalid("summary", scenario.summary, problem)
+
+
+def _check_paced_populations(plans: Any, user_classes: Any) -> None:
+    """An open-model population's classes must pace by its planned rate, as a run's with ``rate`` must."""
+    for plan in plans:
+        if not plan.open_model:
+            continue
+        names = plan.class_names()
+        unpaced = sorted(cls.__name__ for cls in user_classes if cls.__name__ in names and not paces_open_model(cls))
+        if unpaced:
+            raise SettingsError(
+                f"population {plan.name!r}: the open model paces iterations, and {', '.join(unpaced)} cannot "
+                "(its wait_time does not follow the planned rate); subclass RestUser or EndpointsUser, "
+                "or set wait_time = open_model_pacing()"
+            )
+
+
+def _check_growing_pool(run: Run, scenario: ScenarioSettings) -> None:
+    """``max_users`` grows the open model's pool in one process: refused where it cannot apply."""
+    cap = scenario.max_users
+    if cap is None:
+        return
+    profile = run.profile
+    if profile is not None and profile.settings is not None and not profile.open_model:
+        raise SettingsError.invalid("max_users", cap, "applies to the open model only: set rate as well")
+    if run.on_master or run.on_worker:
+        raise SettingsError.invalid(
+            "max_users", cap, "grows the pool of a run without workers; size a distributed run with users"
+        )
+    if scenario.users is not None and cap < scenario.users:
+        raise SettingsError.invalid("max_users", cap, f"must be at least users ({scenario.users})")
 
 
 def _keep_secrets_home(run: Run) -> None:

@@ -21,7 +21,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, field_validator
@@ -144,8 +144,19 @@ class ScenarioSettings(_OptionModel):
         None,
         description=_scenario("stages"),
     )
+    trough: Ratio | None = Field(None, description=_scenario("trough"))
+    period: Duration | None = Field(None, gt=0, description=_scenario("period"))
+    phase: Ratio | None = Field(None, description=_scenario("phase"))
+    harmonics: str | None = Field(None, description=_scenario("harmonics"))
+    replay_source: str | None = Field(None, description=_scenario("replay_source"))
+    replay_query: str | None = Field(None, description=_scenario("replay_query"))
+    replay_range: Duration | None = Field(None, gt=0, description=_scenario("replay_range"))
     think_time: str = Field(DEFAULT_THINK_TIME, description=_scenario("think_time"))
     pacing: Duration | None = Field(None, description=_scenario("pacing"))
+    populations: str | None = Field(None, description=_scenario("populations"))
+    arrivals: Literal["uniform", "poisson"] = Field("uniform", description=_scenario("arrivals"))
+    seed: int | None = Field(None, ge=0, description=_scenario("seed"))
+    max_users: int | None = Field(None, ge=1, le=MAX_USERS, description=_scenario("max_users"))
     endpoints: str | None = Field(None, description=_scenario("endpoints"))
     auth_token: SecretStr | None = Field(
         None,

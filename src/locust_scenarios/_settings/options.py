@@ -205,10 +205,30 @@ OPTIONS: tuple[Option, ...] = (
     Option(SCENARIO, "steps", "number of steps (stress and breakpoint staircases)"),
     Option(SCENARIO, "baseline", "baseline level as a share of users (spike)"),
     Option(SCENARIO, "stages", "declarative stages, 'DURATION:TARGET' separated by commas, e.g. '30s:10,1m:10,30s:0'"),
+    Option(SCENARIO, "trough", "diurnal: the lowest level as a share of the peak"),
+    Option(SCENARIO, "period", "diurnal: run time of one daily cycle (default: the whole duration)"),
+    Option(SCENARIO, "phase", "diurnal: where in the cycle the run starts (0 at the trough, 50% at the peak)"),
+    Option(SCENARIO, "harmonics", "diurnal: shorter cycles added to the daily one, 'ORDER:AMPLITUDE,...' e.g. '2:0.3'"),
+    Option(
+        SCENARIO,
+        "replay_source",
+        "replay: a CSV file of 't,value' rows, or a Prometheus URL (with replay_query)",
+        form=False,
+    ),
+    Option(SCENARIO, "replay_query", "replay: the PromQL query whose range is replayed (summed over its series)"),
+    Option(SCENARIO, "replay_range", "replay: how far back the PromQL range reaches from the start of the run"),
     Option(
         SCENARIO, "think_time", "wait between iterations of the user templates: '1s' or a range '1s-3s' ('0' for none)"
     ),
     Option(SCENARIO, "pacing", "each iteration of the user templates starts at least this long after the last"),
+    Option(SCENARIO, "populations", "several populations in one run: a TOML file of [[population]] tables", form=False),
+    Option(SCENARIO, "arrivals", "open model: how iterations arrive, 'uniform' (an even grid) or 'poisson' (random)"),
+    Option(SCENARIO, "seed", "seed of the random arrivals (and other draws) so that a run repeats itself"),
+    Option(
+        SCENARIO,
+        "max_users",
+        "open model: grow the pool of users up to this many when iterations would start late",
+    ),
     Option(
         SCENARIO,
         "endpoints",

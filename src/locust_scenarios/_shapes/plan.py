@@ -42,6 +42,9 @@ class Stage:
     name: str = ""
     spawn_rate: float | None = None
     user_classes: tuple[type[User], ...] | None = None
+    dwell: bool = False
+    """Hold for ``duration`` after the level is actually reached, not after the plan says so (a
+    slow ramp then delays the rest of the plan instead of eating into this stage)."""
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.duration) or self.duration < 0:
@@ -94,6 +97,13 @@ class Plan:
         stage = self.stages[index]
         progress = (t - self._offsets[index]) / stage.duration if stage.duration else 1.0
         return start_level + (stage.target - start_level) * max(progress, 0.0)
+
+    def dwell_start(self, t: float) -> tuple[int, float] | None:
+        """The dwell stage running at ``t`` (its index and start time), else None."""
+        located = self._locate(max(t, 0.0))
+        if located is None or not self.stages[located[0]].dwell:
+            return None
+        return located[0], self._offsets[located[0]]
 
     def stage_name(self, t: float) -> str:
         """The name of the stage running at ``t`` (``"done"`` past the end)."""
@@ -173,6 +183,7 @@ class Plan:
                     "end_s": offset + stage.duration,
                     "from": level,
                     "to": stage.target,
+                    **({"dwell": True} if stage.dwell else {}),
                 }
             )
             level = stage.target
@@ -213,7 +224,10 @@ def scale(plan: Plan, factor: float) -> Plan:
 
 
 def parse_stages(text: str) -> list[Stage]:
-    """Stages from ``"30s:10, 1m:10, 30s:0"`` (``DURATION:TARGET``; an optional ``:NAME`` third part)."""
+    """Stages from ``"30s:10, 1m:10, 30s:0"`` (``DURATION:TARGET``; an optional ``:NAME`` third part).
+
+    A duration written ``+1m`` is a dwell: one minute counted from when the level is reached.
+    """
     stages = []
     items = [part.strip() for part in text.split(",") if part.strip()]
     if len(items) > _MAX_STAGES:
@@ -222,13 +236,14 @@ def parse_stages(text: str) -> list[Stage]:
         parts = item.split(":")
         if len(parts) not in (2, 3):
             raise ValueError(f"stage {number} {shown(item)} is not DURATION:TARGET (e.g. 30s:10)")
+        dwell = parts[0].strip().startswith("+")
         try:
-            duration, target = parse_duration(parts[0]), ascii_float(parts[1].strip())
+            duration, target = parse_duration(parts[0].strip().removeprefix("+")), ascii_float(parts[1].strip())
         except ValueError as error:
             raise ValueError(f"stage {number} {shown(item)}: {error}") from None
         if not 0 <= target <= MAX_RATE:
             raise ValueError(f"stage {number} {shown(item)}: target must be between 0 and {MAX_RATE:g}")
-        stages.append(Stage(duration, target, parts[2] if len(parts) == 3 else f"stage {number}"))
+        stages.append(Stage(duration, target, parts[2] if len(parts) == 3 else f"stage {number}", dwell=dwell))
     if not stages:
         raise ValueError("no stages given (e.g. 30s:10,1m:10,30s:0)")
     return stages

@@ -51,6 +51,9 @@ StopCondition = Callable[[], str | None]
 _COMMON_OPTIONS = ("num_users", "spawn_rate", "run_time")
 """Locust's -u/-r/-t: a profile reads them where its own settings are not given."""
 
+_DEMAND_MEMORY = 5.0
+"""Seconds an estimate of the users the open model needs keeps the pool from shrinking."""
+
 _REGISTRY: dict[str, type[ScenarioProfile]] = {}
 ProfileT = TypeVar("ProfileT", bound="type[ScenarioProfile]")
 
@@ -110,6 +113,12 @@ class ScenarioProfile(LoadTestShape):
     _common_options: dict[str, Any] | None = None
     _inputs: dict[str, Any] | None = None
     """The option values the settings were validated from (``None``: given as settings)."""
+    _dwell_delay: float = 0.0
+    """Seconds dwell stages held the plan's clock back while their level was not yet reached."""
+    _dwelt: frozenset[int] = frozenset()
+    """Dwell stages whose level was reached (their clock runs)."""
+    _demand: list[tuple[float, int]] = []  # noqa: RUF012 - replaced, never changed in place
+    """The pacing's recent estimates of the users the open model needs: ``(run time, users)``."""
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -194,11 +203,35 @@ class ScenarioProfile(LoadTestShape):
 
     def planned_level(self, t: float) -> float:
         """Planned users (or iterations/s in the open model) at run time ``t``."""
-        return self.plan.level(t)
+        return self.plan.level(self.plan_time(t))
 
     def stage_name(self, t: float) -> str:
         """Name of the stage running at ``t``."""
-        return self.plan.stage_name(t)
+        return self.plan.stage_name(self.plan_time(t))
+
+    def plan_time(self, t: float) -> float:
+        """Where in the plan run time ``t`` is: behind by the time dwell stages waited for their level."""
+        return max(t - self._dwell_delay, 0.0)
+
+    def _dwell_clock(self, t: float) -> float:
+        """The plan time at run time ``t``, held at a dwell stage's start until its level is reached."""
+        at = self.plan_time(t)
+        found = self.plan.dwell_start(at)
+        if found is None or found[0] in self._dwelt:
+            return at
+        index, start = found
+        if self._level_reached(self.plan.level(start)):
+            self._dwelt = self._dwelt | {index}
+            return at
+        self._dwell_delay += at - start
+        return start
+
+    def _level_reached(self, level: float) -> bool:
+        """Whether Locust runs the planned users (the open model's pool is there from the start)."""
+        runner = self.runner
+        if self.open_model or runner is None:
+            return True
+        return int(runner.user_count) >= round(level)
 
     def target(self, t: float) -> Tick | None:
         """What ``tick()`` answers at run time ``t``; ``None`` ends the run."""
@@ -209,18 +242,42 @@ class ScenarioProfile(LoadTestShape):
                 self.breach = f"{reason} at {format_duration(t)} with {level}"
         if self.breach is not None:
             return None
+        t = self._dwell_clock(t)
         if self.open_model:
             return self._pool_tick(t)
         return self.plan.tick(t)
 
     def _pool_tick(self, t: float) -> Tick | None:
-        """Open model: a constant pool of users; their pacing follows the planned rate."""
+        """Open model: a pool of users whose pacing follows the planned rate.
+
+        The pool is ``users``; with ``max_users`` it grows up to that many while the pacing reports
+        that more users are needed to start iterations on time, and shrinks back when they are not.
+        """
         if t >= self.plan.duration:
             return None
         assert self.settings is not None
-        pool = self.settings.users or type(self).users
+        pool = self.planned_users(t)
         # The whole pool at once by default: users wait for their slots, so no burst follows.
         return pool, self.settings.spawn_rate or float(pool)
+
+    def planned_users(self, t: float | None = None) -> int:
+        """Users the open model runs now: ``users``, grown towards the pacing's demand up to ``max_users``."""
+        assert self.settings is not None
+        pool = int(self.settings.users or type(self).users)
+        cap = self.settings.max_users
+        if not cap or cap <= pool or not self._demand:
+            return pool
+        now = self.elapsed() if t is None else t
+        recent = [users for at, users in self._demand if now - _DEMAND_MEMORY <= at <= now + 1.0]
+        return min(cap, max([pool, *recent]))
+
+    def report_pool_demand(self, t: float, users: int) -> None:
+        """The pacing's estimate, at run time ``t``, of the users it needs to start iterations on time.
+
+        The largest estimate of the last few seconds counts, so that the pool does not shrink and
+        grow again at every tick.
+        """
+        self._demand = [(at, n) for at, n in self._demand if t - _DEMAND_MEMORY <= at <= t] + [(t, users)]
 
     def reset_time(self) -> None:
         """Locust calls this as a run starts (headless, ``--autostart`` or the web UI's button).
@@ -245,6 +302,8 @@ class ScenarioProfile(LoadTestShape):
             # from inside the first tick of a distributed run, which must not clear ``started``.
             self.started = self.completed = False
             self.breach = None
+            self._demand = []
+        self._dwell_delay, self._dwelt = 0.0, frozenset()
         super().reset_time()  # type: ignore[no-untyped-call]
 
     def elapsed(self) -> float:

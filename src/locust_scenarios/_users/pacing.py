@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger("locust_scenarios")
 
 __all__ = [
+    "ARRIVALS",
     "PacingStats",
     "WaitTime",
+    "arrival_stream",
     "before_first_iteration",
     "open_model_pacing",
     "paces_open_model",
@@ -127,6 +129,10 @@ class PacingStats:
     dropped: int = 0
 
 
+ARRIVALS = ("uniform", "poisson")
+"""How open-model iterations arrive: on an even grid, or as a Poisson process of the same mean rate."""
+
+
 class _SlotSchedule:
     """One process's schedule of iteration start times following ``share * planned_level(t)``.
 
@@ -134,19 +140,28 @@ class _SlotSchedule:
     claim takes the next slot after it, so slots are spread by the planned rate no matter which
     user claims them or how long iterations take. Behind schedule, at most ``max_backlog`` seconds
     of missed slots are caught up (they start at once and count as late); older slots are dropped.
+
+    Uniform arrivals put one slot after each whole planned iteration. Poisson arrivals use the
+    time-rescaling theorem: the gap between slots, measured in planned iterations (the integral of
+    the planned rate), is exponential with mean one, so the arrivals form a Poisson process whose
+    rate is the planned rate at every moment, ramps included. ``stream`` draws those gaps (seeded
+    for a repeatable run; each worker its own stream).
     """
 
     STEP = 0.25  # integration step (s): planned levels are piecewise linear, so this is plenty
     HORIZON = 60.0  # how far ahead a claim looks for a slot when the planned rate is zero
 
-    def __init__(self, shape: Any, max_backlog: float, late_after: float) -> None:
+    def __init__(self, shape: Any, max_backlog: float, late_after: float, stream: random.Random | None = None) -> None:
         self.shape = shape
         self.max_backlog = max_backlog
         self.late_after = late_after
+        self.stream = stream
+        self.stream_start = stream.getstate() if stream is not None else None
         self.cursor: float | None = None
         self.last_now = -math.inf
         self.iterations = self.late = self.dropped = 0
         self.warned = False
+        self.busy: float | None = None
 
     def rate(self, t: float, share: float) -> float:
         return max(float(self.shape.planned_level(t)), 0.0) * share
@@ -156,9 +171,13 @@ class _SlotSchedule:
         width = (end - start) / steps
         return sum(self.rate(start + (i + 0.5) * width, share) * width for i in range(steps))
 
-    def _next_after(self, start: float, share: float) -> float | None:
-        """Run time where one more planned iteration has accumulated after ``start``."""
-        need, t = 1.0, start
+    def _gap(self) -> float:
+        """Planned iterations until the next slot: one (uniform) or an exponential draw (Poisson)."""
+        return 1.0 if self.stream is None else self.stream.expovariate(1.0)
+
+    def _next_after(self, start: float, share: float, need: float = 1.0) -> float | None:
+        """Run time where ``need`` more planned iterations have accumulated after ``start``."""
+        t = start
         while t < start + self.HORIZON:
             here = self.rate(t, share)
             step = self.STEP if here <= 0 else min(self.STEP, need / here)
@@ -174,15 +193,18 @@ class _SlotSchedule:
         if now < self.last_now - 1.0:  # the profile's clock was reset: a new run
             self.cursor = None
             self.iterations = self.late = self.dropped = 0
+            if self.stream is not None and self.stream_start is not None:
+                self.stream.setstate(self.stream_start)  # a seeded run repeats itself
         self.last_now = now
         if self.cursor is None:
-            slot = now if self.rate(now, share) > 0 else self._next_after(now, share)
+            first = self.stream is None and self.rate(now, share) > 0
+            slot = now if first else self._next_after(now, share, self._gap())
         else:
             oldest = now - self.max_backlog
             if self.cursor < oldest:
                 self.dropped += math.floor(self._integral(self.cursor, oldest, share))
                 self.cursor = oldest
-            slot = self._next_after(self.cursor, share)
+            slot = self._next_after(self.cursor, share, self._gap())
         if slot is None:
             return None
         self.cursor = slot
@@ -205,15 +227,31 @@ class _SlotSchedule:
     def stats(self) -> PacingStats:
         return PacingStats(self.iterations, self.late, self.dropped)
 
+    def record_busy(self, seconds: float) -> None:
+        """How long one iteration kept its user busy (a moving average of the recent ones)."""
+        self.busy = seconds if self.busy is None else self.busy + 0.2 * (seconds - self.busy)
 
-_SCHEDULES: weakref.WeakKeyDictionary[Environment, _SlotSchedule] = weakref.WeakKeyDictionary()
+    def demand(self, now: float, share: float) -> int | None:
+        """Users needed to start the planned iterations on time (Little's law with a quarter spare)."""
+        if self.busy is None:
+            return None
+        ahead = max(self.rate(now, share), self.rate(now + 2.0, share))
+        return math.ceil(ahead * self.busy * 1.25) + 1
+
+
+_SCHEDULES: weakref.WeakKeyDictionary[Environment, dict[int, _SlotSchedule]] = weakref.WeakKeyDictionary()
+"""Each environment's schedules, one per paced profile (one per open-model population)."""
 _OPEN_MODEL_WAITS: weakref.WeakKeyDictionary[WaitTime, tuple[float, float]] = weakref.WeakKeyDictionary()
 """Wait functions that pace the open model, with their ``(max_backlog, late_after)``."""
 
 
-def _open_model_shape(environment: Environment) -> Any:
-    """The running shape when it plans an open model (iterations per second), else None."""
+def _open_model_shape(environment: Environment, user_class: type[User] | None = None) -> Any:
+    """What paces ``user_class``: the running shape when it plans an open model (iterations per second),
+    or the open-model population the class belongs to; else None."""
     shape = environment.shape_class
+    population = getattr(shape, "pacing_for", None)
+    if user_class is not None and callable(population) and getattr(shape, "population_plans", None):
+        return population(user_class)
     if shape is None or not getattr(shape, "open_model", False):
         return None
     return shape
@@ -221,10 +259,10 @@ def _open_model_shape(environment: Environment) -> Any:
 
 def _planned_pool(shape: Any) -> float | None:
     """Users the profile runs in the open model (the pool pacing is shared among)."""
-    planned = getattr(shape, "planned_users", None)
-    if callable(planned):
-        return float(planned())
     settings = getattr(shape, "settings", None)
+    planned = getattr(shape, "planned_users", None)
+    if callable(planned) and settings is not None:
+        return float(planned())
     users = getattr(settings, "users", None) or getattr(shape, "users", None)
     return float(users) if users else None
 
@@ -235,28 +273,78 @@ def _process_share(environment: Environment, shape: Any) -> float:
     if not isinstance(runner, WorkerRunner):
         return 1.0
     pool = _planned_pool(shape)
-    if not pool or not runner.target_user_count:
+    names = shape.class_names() if callable(getattr(shape, "class_names", None)) else None
+    local = runner.target_user_count
+    if names is not None:  # a population: this worker's users of its classes
+        counts = runner.target_user_classes_count or {}
+        local = sum(counts.get(name, 0) for name in names)
+    if not pool or not local:
         return 1.0
-    return min(runner.target_user_count / pool, 1.0)
+    return min(local / pool, 1.0)
+
+
+def arrival_stream(arrivals: str, seed: int | None, worker_index: int = 0) -> random.Random | None:
+    """The random stream Poisson arrivals draw their gaps from (``None`` for uniform arrivals).
+
+    With a seed the stream is repeatable, and each worker (by its index) draws its own: the workers'
+    shares are independent Poisson processes, and their sum is a Poisson process at the whole rate.
+    """
+    if arrivals != "poisson":
+        return None
+    if seed is None:
+        return random.Random()
+    return random.Random(f"locust-scenarios:{seed}:{worker_index}")
+
+
+def _stream(environment: Environment) -> random.Random | None:
+    settings = scenario_settings(environment)
+    runner = environment.runner
+    index = runner.worker_index if isinstance(runner, WorkerRunner) else 0
+    return arrival_stream(settings.arrivals, settings.seed, max(index, 0))
 
 
 def _schedule(environment: Environment, shape: Any, max_backlog: float, late_after: float) -> _SlotSchedule:
-    schedule = _SCHEDULES.get(environment)
+    schedules = _SCHEDULES.setdefault(environment, {})
+    schedule = schedules.get(id(shape))
     if schedule is None or schedule.shape is not shape:
-        schedule = _SCHEDULES[environment] = _SlotSchedule(shape, max_backlog, late_after)
+        if not getattr(environment.shape_class, "population_plans", None):
+            schedules.clear()  # a new shape: the old one's schedule is done with
+        stream = _stream(environment)
+        schedule = schedules[id(shape)] = _SlotSchedule(shape, max_backlog, late_after, stream)
     return schedule
 
 
+_SLOT_START = "_scenario_slot_start"
+
+
 def _wait_for_slot(user: User, shape: Any, max_backlog: float, late_after: float) -> float:
-    """Seconds until this user's next slot; while none is planned (rate 0) it sleeps and asks again."""
+    """Seconds until this user's next slot; while none is planned (rate 0) it sleeps and asks again.
+
+    How long the last iteration kept the user busy feeds the estimate of the users the planned
+    rate needs, which the shape reads to grow its pool (``max_users``).
+    """
     environment = user.environment
     schedule = _schedule(environment, shape, max_backlog, late_after)
+    started = getattr(user, _SLOT_START, None)
+    if started is not None:
+        schedule.record_busy(time.monotonic() - started)
     while True:
         now = float(shape.elapsed())
-        slot = schedule.claim(now, _process_share(environment, shape))
+        share = _process_share(environment, shape)
+        slot = schedule.claim(now, share)
         if slot is not None:
-            return max(slot - now, 0.0)
+            wait = max(slot - now, 0.0)
+            setattr(user, _SLOT_START, time.monotonic() + wait)
+            _report_demand(shape, schedule, now, share)
+            return wait
         gevent.sleep(1.0)
+
+
+def _report_demand(shape: Any, schedule: _SlotSchedule, now: float, share: float) -> None:
+    report = getattr(shape, "report_pool_demand", None)
+    needed = schedule.demand(now, share)
+    if needed is not None and callable(report):
+        report(now, needed)
 
 
 def open_model_pacing(*, max_backlog: float = 1.0, late_after: float = 0.1) -> WaitTime:
@@ -270,7 +358,7 @@ def open_model_pacing(*, max_backlog: float = 1.0, late_after: float = 0.1) -> W
     """
 
     def wait(user: User) -> float:
-        shape = _open_model_shape(user.environment)
+        shape = _open_model_shape(user.environment, type(user))
         if shape is None:
             return 0.0
         return _wait_for_slot(user, shape, max_backlog, late_after)
@@ -286,8 +374,12 @@ def paces_open_model(user_class: type[User]) -> bool:
 
 def pacing_stats(environment: Environment) -> PacingStats:
     """Open-model pacing counters of this process (zeros when no open-model pacing ran)."""
-    schedule = _SCHEDULES.get(environment)
-    return schedule.stats() if schedule is not None else PacingStats()
+    found = [schedule.stats() for schedule in _SCHEDULES.get(environment, {}).values()]
+    return PacingStats(
+        sum(stats.iterations for stats in found),
+        sum(stats.late for stats in found),
+        sum(stats.dropped for stats in found),
+    )
 
 
 def scenario_wait_time() -> WaitTime:
@@ -296,7 +388,7 @@ def scenario_wait_time() -> WaitTime:
     open_model, paced = open_model_pacing(), pacing()
 
     def wait(user: User) -> float:
-        if _open_model_shape(user.environment) is not None:
+        if _open_model_shape(user.environment, type(user)) is not None:
             return open_model(user)
         settings = scenario_settings(user.environment)
         if settings.pacing:
@@ -312,7 +404,7 @@ def before_first_iteration(user: User) -> None:
 
     Without that, every user's first iteration would start at spawn, in one burst.
     """
-    shape = _open_model_shape(user.environment)
+    shape = _open_model_shape(user.environment, type(user))
     paced = _OPEN_MODEL_WAITS.get(type(user).wait_time)
     if shape is not None and paced is not None:
         gevent.sleep(_wait_for_slot(user, shape, *paced))
