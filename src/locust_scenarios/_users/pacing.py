@@ -148,8 +148,10 @@ class _SlotSchedule:
     for a repeatable run; each worker its own stream).
     """
 
-    STEP = 0.25  # integration step (s): planned levels are piecewise linear, so this is plenty
+    STEP = 0.25  # width of a plan cell (s): planned levels are piecewise linear, so this is plenty
     HORIZON = 60.0  # how far ahead a claim looks for a slot when the planned rate is zero
+    REPORT_EVERY = 0.25  # how often (run time, s) the users the rate needs are reported to the shape
+    CELLS_KEPT = 4096  # plan cells remembered before the memory starts again
 
     def __init__(self, shape: Any, max_backlog: float, late_after: float, stream: random.Random | None = None) -> None:
         self.shape = shape
@@ -162,14 +164,36 @@ class _SlotSchedule:
         self.iterations = self.late = self.dropped = 0
         self.warned = False
         self.busy: float | None = None
+        self.levels: dict[int, float] = {}
+        self.next_report = -math.inf
+        self.share = 1.0
+        self.share_until = -math.inf
+
+    def _level(self, cell: int) -> float:
+        """The planned level (whole process) across plan cell ``cell``: the level at its middle.
+
+        Cells are ``STEP`` wide; each is asked of the shape once, so a claim costs a lookup and a
+        division rather than integrating the plan. The midpoint makes each cell's integral exact
+        wherever the plan is linear across it.
+        """
+        level = self.levels.get(cell)
+        if level is None:
+            if len(self.levels) >= self.CELLS_KEPT:
+                self.levels.clear()
+            level = self.levels[cell] = max(float(self.shape.planned_level((cell + 0.5) * self.STEP)), 0.0)
+        return level
 
     def rate(self, t: float, share: float) -> float:
-        return max(float(self.shape.planned_level(t)), 0.0) * share
+        return self._level(math.floor(t / self.STEP)) * share
 
     def _integral(self, start: float, end: float, share: float) -> float:
-        steps = max(1, min(400, math.ceil((end - start) / self.STEP)))
-        width = (end - start) / steps
-        return sum(self.rate(start + (i + 0.5) * width, share) * width for i in range(steps))
+        """Planned iterations between run times ``start`` and ``end``."""
+        total, t, cell = 0.0, start, math.floor(start / self.STEP)
+        while t < end:
+            edge = min((cell + 1) * self.STEP, end)
+            total += self._level(cell) * share * (edge - t)
+            t, cell = edge, cell + 1
+        return total
 
     def _gap(self) -> float:
         """Planned iterations until the next slot: one (uniform) or an exponential draw (Poisson)."""
@@ -177,15 +201,16 @@ class _SlotSchedule:
 
     def _next_after(self, start: float, share: float, need: float = 1.0) -> float | None:
         """Run time where ``need`` more planned iterations have accumulated after ``start``."""
-        t = start
-        while t < start + self.HORIZON:
-            here = self.rate(t, share)
-            step = self.STEP if here <= 0 else min(self.STEP, need / here)
-            middle = self.rate(t + step / 2, share)
-            if middle > 0 and middle * step >= need - 1e-12:
-                return t + need / middle
-            need -= middle * step
-            t += step
+        t, cell = start, math.floor(start / self.STEP)
+        limit = start + self.HORIZON
+        while t < limit:
+            edge = (cell + 1) * self.STEP
+            here = self._level(cell) * share
+            if here > 0:
+                if here * (edge - t) >= need - 1e-12:
+                    return t + need / here
+                need -= here * (edge - t)
+            t, cell = edge, cell + 1
         return None
 
     def claim(self, now: float, share: float) -> float | None:
@@ -193,11 +218,13 @@ class _SlotSchedule:
         if now < self.last_now - 1.0:  # the profile's clock was reset: a new run
             self.cursor = None
             self.iterations = self.late = self.dropped = 0
+            self.levels.clear()  # the plan may have changed with the new run
+            self.next_report = -math.inf
             if self.stream is not None and self.stream_start is not None:
                 self.stream.setstate(self.stream_start)  # a seeded run repeats itself
         self.last_now = now
         if self.cursor is None:
-            first = self.stream is None and self.rate(now, share) > 0
+            first = self.stream is None and float(self.shape.planned_level(now)) * share > 0
             slot = now if first else self._next_after(now, share, self._gap())
         else:
             oldest = now - self.max_backlog
@@ -232,9 +259,14 @@ class _SlotSchedule:
         self.busy = seconds if self.busy is None else self.busy + 0.2 * (seconds - self.busy)
 
     def demand(self, now: float, share: float) -> int | None:
-        """Users needed to start the planned iterations on time (Little's law with a quarter spare)."""
-        if self.busy is None:
+        """Users needed to start the planned iterations on time (Little's law with a quarter spare).
+
+        None when it is not time to report yet (every ``REPORT_EVERY`` seconds of run time) or no
+        iteration has finished: the shape keeps the few latest reports, not one per iteration.
+        """
+        if self.busy is None or now < self.next_report:
             return None
+        self.next_report = now + self.REPORT_EVERY
         ahead = max(self.rate(now, share), self.rate(now + 2.0, share))
         return math.ceil(ahead * self.busy * 1.25) + 1
 
@@ -325,19 +357,23 @@ def _wait_for_slot(user: User, shape: Any, max_backlog: float, late_after: float
     """
     environment = user.environment
     schedule = _schedule(environment, shape, max_backlog, late_after)
+    moment = time.monotonic()
     started = getattr(user, _SLOT_START, None)
     if started is not None:
-        schedule.record_busy(time.monotonic() - started)
+        schedule.record_busy(moment - started)
     while True:
         now = float(shape.elapsed())
-        share = _process_share(environment, shape)
+        if moment >= schedule.share_until:  # users join and leave: look again four times a second
+            schedule.share, schedule.share_until = _process_share(environment, shape), moment + 0.25
+        share = schedule.share
         slot = schedule.claim(now, share)
         if slot is not None:
             wait = max(slot - now, 0.0)
-            setattr(user, _SLOT_START, time.monotonic() + wait)
+            setattr(user, _SLOT_START, moment + wait)
             _report_demand(shape, schedule, now, share)
             return wait
         gevent.sleep(1.0)
+        moment = time.monotonic()
 
 
 def _report_demand(shape: Any, schedule: _SlotSchedule, now: float, share: float) -> None:
@@ -386,10 +422,12 @@ def scenario_wait_time() -> WaitTime:
     """The templates' default: open-model pacing when the profile is open-model, else ``pacing``,
     else ``think_time`` (1 s unless set; ``0`` for none), all read from settings at run time."""
     open_model, paced = open_model_pacing(), pacing()
+    backlog, late_after = _OPEN_MODEL_WAITS[open_model]
 
     def wait(user: User) -> float:
-        if _open_model_shape(user.environment, type(user)) is not None:
-            return open_model(user)
+        shape = _open_model_shape(user.environment, type(user))
+        if shape is not None:
+            return _wait_for_slot(user, shape, backlog, late_after)  # as open_model(user), found once
         settings = scenario_settings(user.environment)
         if settings.pacing:
             return paced(user)
