@@ -7,15 +7,17 @@ All against nginx on 127.0.0.1, in one invocation, so that every figure shares t
 2. **CPU per request at 40% of that max**, ``--rounds`` alternating rounds (the order swapping each
    round) of the open-model ``EndpointsUser`` (``locustfiles/endpoints.py`` under a constant
    ``LOCUST_SCENARIO_RATE``, the same number of users as its pool) and of plain Locust paced by its
-   own ``constant_throughput`` (``locustfiles/paced_plain.py``, each user at rate / users): the
+   own ``constant_throughput`` (``locustfiles/paced_plain.py``, each user at rate / users), and, to
+   tell the pacing from the rest of the library, the same ``EndpointsUser`` paced by
+   ``constant_throughput`` under a closed-model profile (``locustfiles/endpoints_paced.py``): the
    process's CPU seconds over the span of its requests, divided by the requests. The ratio of the
-   medians is the open model's cost against plain pacing;
+   medians (open model / plain) is the open model's cost against plain pacing;
 3. **one open-model run at 80% of that max**: its requests against the plan (a constant rate from
    the first second, so rate x duration exactly), the run summary's started/planned iterations (the
    plan as the trust observation sampled it), and the exit code.
 
 Usage: python benchmarks/open_model_cost.py [--seconds 15] [--users 20] [--rounds 3]
-Bounded: (2 + 2 x rounds) runs of ``--seconds`` plus start-up; nothing but 127.0.0.1 is contacted.
+Bounded: (2 + 3 x rounds) runs of ``--seconds`` plus start-up; nothing but 127.0.0.1 is contacted.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any
 from _harness import LOCUSTFILES, machine, nginx, run_locust, write_result
 
 ENDPOINTS = '[{"path": "/"}]'
+OURS, PLAIN = "open model (EndpointsUser)", "plain, constant_throughput"
 
 
 def open_model_env(rate: float, users: int, hold: float) -> dict[str, str]:
@@ -48,9 +51,13 @@ def open_model_env(rate: float, users: int, hold: float) -> dict[str, str]:
 
 def cpu_per_request(host: str, rate: float, users: int, seconds: int, rounds: int) -> dict[str, Any]:
     """Alternating rounds of the open model and of ``constant_throughput`` at ``rate``: CPU per request."""
+    per_user = {"PACED_RATE_PER_USER": f"{rate / users:.4f}"}
+    closed = {"LOCUST_SCENARIO": "stages", "LOCUST_SCENARIO_STAGES": f"0s:{users},{seconds + 30}s:{users}",
+              "LOCUST_SCENARIO_ENDPOINTS": ENDPOINTS}  # fmt: skip
     variants = {
-        "open model (EndpointsUser)": (LOCUSTFILES / "endpoints.py", open_model_env(rate, users, seconds + 30)),
-        "plain, constant_throughput": (LOCUSTFILES / "paced_plain.py", {"PACED_RATE_PER_USER": f"{rate / users:.4f}"}),
+        OURS: (LOCUSTFILES / "endpoints.py", open_model_env(rate, users, seconds + 30)),
+        PLAIN: (LOCUSTFILES / "paced_plain.py", per_user),
+        "EndpointsUser, constant_throughput": (LOCUSTFILES / "endpoints_paced.py", {**closed, **per_user}),
     }
     found: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
     for number in range(rounds):
@@ -61,11 +68,10 @@ def cpu_per_request(host: str, rate: float, users: int, seconds: int, rounds: in
             found[name].append(
                 {"us_per_request": 1e6 / measured.per_cpu_second, "rps": measured.rps, "failures": measured.failures}
             )
-            print(f"  round {number + 1} {name:<28} {found[name][-1]['us_per_request']:6.1f} us/request "
+            print(f"  round {number + 1} {name:<34} {found[name][-1]['us_per_request']:6.1f} us/request "
                   f"at {measured.rps:7.1f} req/s")  # fmt: skip
     medians = {name: statistics.median(run["us_per_request"] for run in runs) for name, runs in found.items()}
-    ours, theirs = medians.values()
-    return {"rate": rate, "runs": found, "median_us_per_request": medians, "ratio": ours / theirs}
+    return {"rate": rate, "runs": found, "median_us_per_request": medians, "ratio": medians[OURS] / medians[PLAIN]}
 
 
 def open_model_run(host: str, rate: float, users: int, seconds: int) -> dict[str, Any]:
@@ -109,7 +115,7 @@ def main() -> None:
         print(f"CPU per request at 40% of it ({0.4 * plain.rps:.0f} req/s), {args.rounds} alternating rounds:")
         cost = cpu_per_request(host, 0.4 * plain.rps, args.users, args.seconds, args.rounds)
         for name, value in cost["median_us_per_request"].items():
-            print(f"  median {name:<28} {value:6.1f} us/request")
+            print(f"  median {name:<34} {value:6.1f} us/request")
         print(f"  open model / constant_throughput: {cost['ratio']:.3f}  (target <= 1.1)")
         high = open_model_run(host, 0.8 * plain.rps, args.users, args.seconds)
         print(

@@ -336,7 +336,9 @@ def _stream(environment: Environment) -> random.Random | None:
 
 
 def _schedule(environment: Environment, shape: Any, max_backlog: float, late_after: float) -> _SlotSchedule:
-    schedules = _SCHEDULES.setdefault(environment, {})
+    schedules = _SCHEDULES.get(environment)
+    if schedules is None:  # (setdefault would make a weak reference and a dict on every call)
+        schedules = _SCHEDULES[environment] = {}
     schedule = schedules.get(id(shape))
     if schedule is None or schedule.shape is not shape:
         if not getattr(environment.shape_class, "population_plans", None):
