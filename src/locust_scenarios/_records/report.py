@@ -17,6 +17,7 @@ from xml.etree import ElementTree as ET
 
 from locust_scenarios._exitcodes import ExitCode
 from locust_scenarios._files import encodable
+from locust_scenarios._metrics import series_name
 from locust_scenarios._thresholds.grammar import AGGREGATES, Kind, format_value
 
 from .page import chart_svg, page, table
@@ -242,22 +243,31 @@ _CUSTOM_HEADER: Final = ("metric", "kind", "count", "avg", "p50", "p95", "p99", 
 
 
 def _custom_rows(metrics: Iterable[Mapping[str, Any]]) -> list[list[str]]:
-    """One row per custom metric: durations for trends in seconds, plain numbers otherwise."""
+    """One row per custom metric (all its label sets together), then one per label set, named as PromQL
+    selects it (``checkout{region="eu"}``): durations for trends in seconds, plain numbers otherwise."""
     rows = []
     for metric in metrics:
         kind: Kind = "latency" if metric.get("unit") == "s" else "value"
-        figures = [format_value(kind, metric.get(key)) for key in ("avg", "p50", "p95", "p99", "max")]
-        rate, value = metric.get("rate"), metric.get("value")
-        rows.append(
-            [
-                str(metric["name"]),
-                str(metric["kind"]),
-                str(metric["count"]),
-                *figures,
-                _ratio(rate) if rate is not None else "-",
-                format_value("value", value),
-            ]
-        )
+        for name, found in (
+            (str(metric["name"]), metric),
+            *((series_name(str(metric["name"]), s.get("labels") or {}), s) for s in metric.get("label_sets") or []),
+        ):
+            figures = [format_value(kind, found.get(key)) for key in ("avg", "p50", "p95", "p99", "max")]
+            rate, value = found.get("rate"), found.get("value")
+            rows.append(
+                [
+                    name,
+                    str(metric["kind"]),
+                    str(found["count"]),
+                    *figures,
+                    _ratio(rate) if rate is not None else "-",
+                    format_value("value", value),
+                ]
+            )
+        if metric.get("refused"):
+            rows.append(
+                [f"{metric['name']} (refused: beyond the label set bound)", "", str(metric["refused"])] + ["-"] * 7
+            )
     return rows
 
 

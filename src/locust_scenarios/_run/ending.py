@@ -184,7 +184,15 @@ def _custom_metrics(record: Mapping[str, Any]) -> dict[str, Any]:
     found = record.get("custom_metrics")
     if found is None:
         return {}
-    return {"custom_metrics": [{k: v for k, v in m.items() if k != "distribution"} for m in found]}
+    return {"custom_metrics": [_without_distribution(m) for m in found]}
+
+
+def _without_distribution(metric: Mapping[str, Any]) -> dict[str, Any]:
+    """A metric's figures without its distribution, nor its label sets' distributions."""
+    figures = {k: v for k, v in metric.items() if k != "distribution"}
+    if "label_sets" in figures:
+        figures["label_sets"] = [{k: v for k, v in s.items() if k != "distribution"} for s in figures["label_sets"]]
+    return figures
 
 
 def _report(run: Run, decision: Decision, summary: Mapping[str, Any]) -> None:

@@ -26,7 +26,7 @@ import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal, Protocol
 
 from locust_scenarios._settings.errors import SettingsError
@@ -117,6 +117,8 @@ class Threshold:
     """``promql:EXPR OP VALUE``: the PromQL expression judged by Prometheus (``$__range`` not yet expanded)."""
     metric: str | None = None
     """``[metric=NAME]``: judged on the custom metric of that name, not on requests."""
+    metric_labels: tuple[tuple[str, str], ...] = ()
+    """``[metric=NAME{label="value",...}]``: judged on the label sets with these values only."""
     metric_kind: Kind | None = field(default=None, compare=False)
     """For metric criteria, the unit of the value: ``latency`` when the limit was a duration (``2s``)."""
 
@@ -250,6 +252,9 @@ def _split(text: str, setting: str) -> list[str]:
 _STAGE_PREFIX = "stage="
 _METRIC_PREFIX = "metric="
 _METRIC_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_METRIC_SELECTOR = re.compile(r"^(?P<name>[^{]*?)\s*(?:\{(?P<labels>.*)\})?$", re.DOTALL)
+_LABEL_MATCHER = re.compile(r'\s*(?P<label>[a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"(?P<value>(?:[^"\\]|\\.)*)"\s*(?:,|$)')
+_UNESCAPE = re.compile(r"\\(.)")
 _METRIC_AGGREGATES: Final[Mapping[str, Kind]] = {
     "count": "count",
     "sum": "value",
@@ -311,12 +316,10 @@ def _parse_one(part: str, *, relative_allowed: bool = True) -> Threshold:
         return _parse_promql(part, rest.removeprefix(_PROMQL_PREFIX).strip(), stage)
     metric = None
     if selector is not None and selector.startswith(_METRIC_PREFIX):
-        metric, selector = selector.removeprefix(_METRIC_PREFIX).strip(), None
-        if not _METRIC_NAME.match(metric):
-            raise ValueError(f"metric name {shown(metric)} must be letters, digits and _ (as metrics.trend() took it)")
+        metric, labels = _metric_selector(selector.removeprefix(_METRIC_PREFIX).strip())
         if _OVER.match(rest):
             raise ValueError("custom metrics are judged on the run or a stage, not 'over' windows")
-        return _parse_metric(part, metric, stage, rest)
+        return replace(_parse_metric(part, metric, stage, rest), metric_labels=labels)
     rest, window = _over(rest)
     match = _CRITERION.match(rest)
     if not match:
@@ -459,6 +462,31 @@ def _last_comparison(text: str) -> tuple[int, str] | None:
                 continue
         index += 1
     return found
+
+
+def _metric_selector(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """``NAME`` or ``NAME{label="value",...}`` (PromQL's equality matchers): the name and the label values."""
+    found = _METRIC_SELECTOR.match(text)
+    metric = found.group("name") if found else text
+    if not _METRIC_NAME.match(metric):
+        raise ValueError(f"metric name {shown(metric)} must be letters, digits and _ (as metrics.trend() took it)")
+    inside = (found.group("labels") if found else None) or ""
+    labels: dict[str, str] = {}
+    position = 0
+    while inside[position:].strip():
+        matcher = _LABEL_MATCHER.match(inside, position)
+        if not matcher:
+            example = f'{metric}{{region="eu"}}'
+            raise ValueError(f'label selection {shown("{" + inside + "}")} must be label="value" pairs, e.g. {example}')
+        label, value = (
+            matcher.group("label"),
+            _UNESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), matcher.group("value")),
+        )
+        if label in labels:
+            raise ValueError(f"label {label!r} is selected twice")
+        labels[label] = value
+        position = matcher.end()
+    return metric, tuple(labels.items())
 
 
 def _parse_metric(part: str, metric: str, stage: str | None, rest: str) -> Threshold:
