@@ -1,0 +1,150 @@
+"""Each population's own requests: tallied apart, judged by ``[population=NAME]`` thresholds, reported."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from pytest_httpserver import HTTPServer
+
+from locust_scenarios import SettingsError
+from locust_scenarios._thresholds.grammar import parse
+
+from .conftest import REPO, answer_after, base_url, clean_env, locust, run_master_and_workers
+
+LOCUSTFILE = textwrap.dedent(
+    """
+    from locust import FastHttpUser, constant, task
+    from locust_scenarios import Population, ScenarioShape
+
+
+    class Fast(FastHttpUser):
+        wait_time = constant(0.2)
+
+        @task
+        def quick(self):
+            self.client.get("/fast")
+
+
+    class Slow(FastHttpUser):
+        wait_time = constant(0.2)
+
+        @task
+        def slow(self):
+            self.client.get("/slow")
+
+
+    class Shape(ScenarioShape):
+        populations = (
+            Population(Fast, profile="stages", stages="1s:2,5s:2", name="fast"),
+            Population(Slow, profile="stages", stages="1s:2,5s:2", name="slow"),
+        )
+    """
+)
+
+
+def test_population_criterion_is_parsed_with_its_stage() -> None:
+    """``[population=NAME]`` scopes a request aggregate to one population, alone or with a stage."""
+    found = parse("[population=checkout]p95<800ms, [stage=steady][population=browse]fail_ratio<1%")
+    assert found[0].population == "checkout"
+    assert found[0].quantile == 0.95
+    assert found[0].limit == pytest.approx(0.8)
+    assert not found[0].on_requests
+    assert found[0].where == "population checkout"
+    assert found[1].where == "population browse in stage steady"
+    assert found[1].kind == "ratio"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[population=a]p95<1s over 10s", "not 'over' windows"),
+        ("[population=a][GET /x]p95<1s", "no request selector"),
+        ("[population=a]p95<baseline+10%", "relative to the baseline"),
+        ("[population=]p95<1s", "names no population"),
+        ("[population=a]p95<1", "needs a unit"),
+    ],
+)
+def test_bad_population_criteria_are_refused(text: str, message: str) -> None:
+    """A population criterion that cannot be judged is refused naming the reason."""
+    with pytest.raises(SettingsError, match=message):
+        parse(text)
+
+
+def test_population_criteria_are_not_stop_criteria() -> None:
+    """Stop criteria are judged on Locust's totals only; a population criterion there is refused."""
+    with pytest.raises(SettingsError, match=r"\[population=NAME\] criteria apply to thresholds"):
+        parse("[population=a]p95<1s", setting="stop_on")
+
+
+def _serve(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/fast").respond_with_data("ok")
+    httpserver.expect_request("/slow").respond_with_handler(answer_after(0.05))
+
+
+def _check(summary: dict[str, Any], record: dict[str, Any]) -> None:
+    """Both populations counted apart; the slow one's p95 above 10 ms, its criterion failed, the fast one's passed."""
+    rows = {row["name"]: row for row in summary["populations"]}
+    assert set(rows) == {"fast", "slow"}
+    assert rows["fast"]["requests"] > 0
+    assert rows["slow"]["requests"] > 0
+    assert rows["slow"]["p95"] >= 0.05
+    assert rows["fast"]["failures"] == 0
+    verdicts = {row["threshold"]: row["passed"] for row in summary["thresholds"]}
+    assert verdicts == {"[population=slow]p95<10ms": False, "[population=fast]p95<1s": True}
+    schema = json.loads((REPO / "src/locust_scenarios/schemas/run-record.schema.json").read_text())
+    jsonschema.validate(record, schema)
+    assert [row["name"] for row in record["populations"]] == ["fast", "slow"]
+
+
+@pytest.mark.e2e
+def test_population_thresholds_judge_each_population_locally(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """A local run: the slow population's p95 fails ``<10ms`` (exit 3), the fast one's passes ``<1s``;
+    the verdict shows a populations table, the summary and the run record list both."""
+    _serve(httpserver)
+    (tmp_path / "locustfile.py").write_text(LOCUSTFILE)
+    env = {
+        "PYTHONPATH": str(REPO / "src"),
+        "LOCUST_SCENARIO_THRESHOLDS": "[population=slow]p95<10ms,[population=fast]p95<1s",
+        "LOCUST_SCENARIO_SUMMARY": str(tmp_path / "summary.json"),
+        "LOCUST_SCENARIO_RECORD": str(tmp_path / "record.json"),
+    }
+    run = locust(["-f", "locustfile.py", "--headless", "-H", base_url(httpserver)], env, cwd=tmp_path)
+    assert run.returncode == 3, run.stderr[-3000:]
+    assert "population requests failures" in " ".join(run.stderr.split())
+    _check(json.loads((tmp_path / "summary.json").read_text()), json.loads((tmp_path / "record.json").read_text()))
+
+
+@pytest.mark.e2e
+def test_population_thresholds_judge_each_population_on_master_and_workers(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """Master and two workers: the workers' per-population tallies reach the master and are judged there."""
+    _serve(httpserver)
+    (tmp_path / "locustfile.py").write_text(LOCUSTFILE)
+    env = clean_env(
+        {
+            "PYTHONPATH": str(REPO / "src"),
+            "LOCUST_SCENARIO_THRESHOLDS": "[population=slow]p95<10ms,[population=fast]p95<1s",
+            "LOCUST_SCENARIO_SUMMARY": str(tmp_path / "summary.json"),
+            "LOCUST_SCENARIO_RECORD": str(tmp_path / "record.json"),
+        }
+    )
+    run = run_master_and_workers("locustfile.py", base_url(httpserver), env, cwd=tmp_path)
+    assert run.returncode == 3, run.stderr[-3000:]
+    _check(json.loads((tmp_path / "summary.json").read_text()), json.loads((tmp_path / "record.json").read_text()))
+
+
+def test_unknown_population_in_a_threshold_is_refused_before_load(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """``[population=slwo]`` names no population of the shape: exit 2 with a did-you-mean, no request sent."""
+    _serve(httpserver)
+    (tmp_path / "locustfile.py").write_text(LOCUSTFILE)
+    env = {"PYTHONPATH": str(REPO / "src"), "LOCUST_SCENARIO_THRESHOLDS": "[population=slwo]p95<1s"}
+    run = locust(["-f", "locustfile.py", "--headless", "-H", base_url(httpserver)], env, cwd=tmp_path)
+    assert run.returncode == 2, run.stderr[-3000:]
+    assert "no population named 'slwo'; did you mean slow?" in run.stderr
+    assert not httpserver.log
