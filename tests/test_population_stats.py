@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import textwrap
+import threading
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from pytest_httpserver import HTTPServer
 
 from locust_scenarios import SettingsError
 from locust_scenarios._thresholds.grammar import parse
 
-from .conftest import REPO, answer_after, base_url, clean_env, locust, run_master_and_workers
+from .conftest import REPO, answer_after, base_url, clean_env, free_port, locust, run_master_and_workers
 
 LOCUSTFILE = textwrap.dedent(
     """
@@ -107,15 +111,37 @@ def test_population_thresholds_judge_each_population_locally(httpserver: HTTPSer
     the verdict shows a populations table, the summary and the run record list both."""
     _serve(httpserver)
     (tmp_path / "locustfile.py").write_text(LOCUSTFILE)
+    port = free_port()
     env = {
         "PYTHONPATH": str(REPO / "src"),
         "LOCUST_SCENARIO_THRESHOLDS": "[population=slow]p95<10ms,[population=fast]p95<1s",
         "LOCUST_SCENARIO_SUMMARY": str(tmp_path / "summary.json"),
         "LOCUST_SCENARIO_RECORD": str(tmp_path / "record.json"),
+        "LOCUST_PROMETHEUS_PORT": str(port),
+        "LOCUST_PROMETHEUS_HOST": "127.0.0.1",
+        "LOCUST_PROMETHEUS_LINGER": "3s",
     }
+    scrapes: list[str] = []
+    scraper = threading.Thread(target=_scrape, args=(port, scrapes), daemon=True)
+    scraper.start()
     run = locust(["-f", "locustfile.py", "--headless", "-H", base_url(httpserver)], env, cwd=tmp_path)
+    scraper.join(timeout=30)
     assert run.returncode == 3, run.stderr[-3000:]
     assert "population requests failures" in " ".join(run.stderr.split())
+    assert scrapes, "no scrape during the run"
+    families = {family.name: family for family in text_string_to_metric_families(scrapes[-1])}
+    requests = {s.labels["population"]: s.value for s in families["locust_population_requests"].samples}
+    assert requests["fast"] > 0
+    assert requests["slow"] > 0
+    quantiles = {
+        (s.labels["population"], s.labels["quantile"]): s.value
+        for s in families["locust_population_response_time_seconds"].samples
+        if "quantile" in s.labels
+    }
+    assert quantiles[("slow", "0.95")] >= 0.05
+    labelled = {name for family in families.values() for s in family.samples for name in s.labels}
+    assert all("population" not in s.labels for s in families["locust_requests"].samples)
+    assert "population" in labelled
     _check(json.loads((tmp_path / "summary.json").read_text()), json.loads((tmp_path / "record.json").read_text()))
 
 
@@ -137,6 +163,24 @@ def test_population_thresholds_judge_each_population_on_master_and_workers(
     run = run_master_and_workers("locustfile.py", base_url(httpserver), env, cwd=tmp_path)
     assert run.returncode == 3, run.stderr[-3000:]
     _check(json.loads((tmp_path / "summary.json").read_text()), json.loads((tmp_path / "record.json").read_text()))
+
+
+def _scrape(port: int, found: list[str]) -> None:
+    """Keep the last scrape of ``/metrics`` that shows the populations, for at most 40 s."""
+    deadline = time.monotonic() + 40
+    misses = 0
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+                text = response.read().decode()
+            if "locust_population_requests_total" in text:
+                found.append(text)
+            misses = 0
+        except OSError:
+            misses += 1
+            if found and misses > 2:
+                return  # served, then gone: the run is over
+        time.sleep(0.5)
 
 
 def test_unknown_population_in_a_threshold_is_refused_before_load(httpserver: HTTPServer, tmp_path: Path) -> None:

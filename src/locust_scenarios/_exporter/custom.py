@@ -3,6 +3,10 @@
 A trend is a summary (exact quantiles 0.5, 0.9, 0.95 and 0.99, with ``_sum`` and ``_count``), named
 ``..._seconds`` when its unit is seconds; a counter is ``..._total``; a rate is its share of true
 values as ``..._ratio`` and its observations as ``..._total``; a gauge is its latest value.
+
+A shape's populations add three small families labelled by ``population`` only (never by request:
+the request families keep their labels): ``locust_population_requests_total``,
+``locust_population_failures_total`` and the summary ``locust_population_response_time_seconds``.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from locust_scenarios._metrics import Registry, Tally, measure
+from locust_scenarios._population_stats import POPULATIONS
 
 from .exposition import format_float, format_number
 
@@ -19,8 +24,30 @@ __all__ = ["custom_families", "render_custom"]
 _QUANTILES = (0.5, 0.9, 0.95, 0.99)
 
 
-def _families(registry: Registry) -> Iterator[tuple[str, str, str, list[tuple[str, dict[str, str], float]]]]:
+_Family = tuple[str, str, str, list[tuple[str, dict[str, str], float]]]
+
+
+def _population_families() -> Iterator[_Family]:
+    """Each population's requests, failures and response times (none without populations)."""
+    tallies = POPULATIONS.snapshot()
+    if not tallies:
+        return
+    requests: list[tuple[str, dict[str, str], float]] = []
+    failures: list[tuple[str, dict[str, str], float]] = []
+    times: list[tuple[str, dict[str, str], float]] = []
+    base = "locust_population_response_time_seconds"
+    for name, tally in tallies.items():
+        requests.append(("locust_population_requests_total", {"population": name}, float(tally.count)))
+        failures.append(("locust_population_failures_total", {"population": name}, float(tally.trues)))
+        times.extend((sample, {"population": name, **labels}, value) for sample, labels, value in _summary(base, tally))
+    yield "locust_population_requests", "counter", "Requests made by each population's users.", requests
+    yield "locust_population_failures", "counter", "Failed requests of each population's users.", failures
+    yield base, "summary", "Response times of each population's requests.", times
+
+
+def _families(registry: Registry) -> Iterator[_Family]:
     """Each family: its name, type, help text and samples (sample name, labels, value)."""
+    yield from _population_families()
     tallies = registry.snapshot()
     for name in sorted(tallies):
         definition, tally = registry.definitions[name], tallies[name]
