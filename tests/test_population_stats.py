@@ -98,6 +98,7 @@ def _check(summary: dict[str, Any], record: dict[str, Any]) -> None:
     assert rows["slow"]["requests"] > 0
     assert rows["slow"]["p95"] >= 0.05
     assert rows["fast"]["failures"] == 0
+    assert summary["inconclusive"] == []  # each population tracked its plan
     verdicts = {row["threshold"]: row["passed"] for row in summary["thresholds"]}
     assert verdicts == {"[population=slow]p95<10ms": False, "[population=fast]p95<1s": True}
     schema = json.loads((REPO / "src/locust_scenarios/schemas/run-record.schema.json").read_text())

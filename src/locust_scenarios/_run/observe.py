@@ -259,7 +259,29 @@ def observe(run: Run, own: Reading) -> Observation:
         dropped=paced.dropped,
         workers_active=active,
         requests=run.environment.stats.total.num_requests,
+        populations=_population_users(run, elapsed),
     )
+
+
+def _population_users(run: Run, elapsed: float) -> dict[str, tuple[float, float]]:
+    """Each population's planned users (lowest within the allowance, as for the run) and running users."""
+    plans = getattr(run.profile, "population_plans", None) or ()
+    if not plans:
+        return {}
+    runner = run.environment.runner
+    counts: dict[str, int] = {}
+    if isinstance(runner, MasterRunner):
+        for worker in runner.clients.values():
+            for name, count in (worker.user_classes_count or {}).items():
+                counts[name] = counts.get(name, 0) + count
+    elif runner is not None:
+        counts = dict(runner.user_classes_count)
+    found = {}
+    for plan in plans:
+        shifts = _steps(-_TRACKING_ALLOWANCE, _TRACKING_ALLOWANCE, 0.25)
+        planned = min(float(plan.users_at(max(0.0, elapsed + shift))) for shift in shifts)
+        found[plan.name] = (planned, float(sum(counts.get(name, 0) for name in plan.class_names())))
+    return found
 
 
 def _watch_thresholds(run: Run) -> None:
