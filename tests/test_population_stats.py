@@ -16,6 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from pytest_httpserver import HTTPServer
 
 from locust_scenarios import SettingsError
+from locust_scenarios._metrics import Registry
+from locust_scenarios._population_stats import PopulationStats
+from locust_scenarios._thresholds.custom import MetricJudge
 from locust_scenarios._thresholds.grammar import parse
 
 from .conftest import REPO, answer_after, base_url, clean_env, free_port, locust, run_master_and_workers
@@ -83,6 +86,43 @@ def test_population_criteria_are_not_stop_criteria() -> None:
     """Stop criteria are judged on Locust's totals only; a population criterion there is refused."""
     with pytest.raises(SettingsError, match=r"\[population=NAME\] criteria apply to thresholds"):
         parse("[population=a]p95<1s", setting="stop_on")
+
+
+def test_population_criteria_are_judged_by_run_and_by_stage() -> None:
+    """Requests, failures, fail ratio, rate and percentiles of one population, over the run and a stage;
+    the other population's requests never count."""
+    stats = PopulationStats()
+    stats.configure([("browse", ["Browser"]), ("checkout", ["Buyer"])])
+    now = [0.0]
+    judge = MetricJudge(
+        parse(
+            "[population=checkout]requests>=4, [population=checkout]fail_ratio<=25%, [population=checkout]p50<150ms,"
+            "[stage=hold][population=checkout]rps>=0.9, [stage=hold][population=checkout]failures<1,"
+            "[population=browse]max<1s"
+        ),
+        Registry(),
+        stats,
+        clock=lambda: now[0],
+    )
+    judge.start()
+    judge.tick("ramp")
+    stats.observe("checkout", 0.1, true=True)
+    stats.observe("browse", 5.0)
+    now[0] = 2.0
+    judge.tick("hold")
+    for _ in range(3):
+        stats.observe("checkout", 0.12)
+    now[0] = 5.0
+    found = judge.results(final=True)
+    assert [(r.value, r.passed) for r in found] == [
+        (4.0, True),
+        (0.25, True),
+        (0.12, True),
+        (1.0, True),
+        (0.0, True),
+        (5.0, False),
+    ]
+    assert found[3].where == "population checkout in stage hold"
 
 
 def _serve(httpserver: HTTPServer) -> None:
