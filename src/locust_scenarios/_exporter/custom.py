@@ -5,6 +5,10 @@ A trend is a summary (exact quantiles 0.5, 0.9, 0.95 and 0.99, with ``_sum`` and
 values as ``..._ratio`` and its observations as ``..._total``; a gauge is its latest value. A labelled
 metric has one series per label set, with its labels; observations refused beyond the label set bound
 are counted in ``locust_exporter_custom_refused_total{metric=NAME}``.
+
+A shape's populations add three small families labelled by ``population`` only (never by request:
+the request families keep their labels): ``locust_population_requests_total``,
+``locust_population_failures_total`` and the summary ``locust_population_response_time_seconds``.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from locust_scenarios._metrics import Definition, Registry, Tally, measure
+from locust_scenarios._metrics import Definition, Registry, Tally, measure, merged
+from locust_scenarios._population_stats import POPULATIONS
 
 from .exposition import format_float, format_number, render_labels
 from .labels import clean_label
@@ -23,10 +28,30 @@ _QUANTILES = (0.5, 0.9, 0.95, 0.99)
 
 
 Sample = tuple[str, dict[str, str], float]
+_Family = tuple[str, str, str, list[Sample]]
 
 
-def _families(registry: Registry) -> Iterator[tuple[str, str, str, list[Sample]]]:
+def _population_families() -> Iterator[_Family]:
+    """Each population's requests, failures and response times (none without populations)."""
+    tallies = {name: merged(series, (), {}) for name, series in POPULATIONS.snapshot().items()}
+    if not tallies:
+        return
+    requests: list[Sample] = []
+    failures: list[Sample] = []
+    times: list[Sample] = []
+    base = "locust_population_response_time_seconds"
+    for name, tally in tallies.items():
+        requests.append(("locust_population_requests_total", {"population": name}, float(tally.count)))
+        failures.append(("locust_population_failures_total", {"population": name}, float(tally.trues)))
+        times.extend(_summary(base, {"population": name}, tally))
+    yield "locust_population_requests", "counter", "Requests made by each population's users.", requests
+    yield "locust_population_failures", "counter", "Failed requests of each population's users.", failures
+    yield base, "summary", "Response times of each population's requests.", times
+
+
+def _families(registry: Registry) -> Iterator[_Family]:
     """Each family: its name, type, help text and samples (sample name, labels, value)."""
+    yield from _population_families()
     tallies = registry.snapshot()
     for name in sorted(tallies):
         definition = registry.definitions[name]

@@ -211,6 +211,9 @@ def render_html(record: Mapping[str, Any]) -> str:
     sections.append(table(_THRESHOLD_HEADER, rows, classes) if rows else "<p>none configured</p>")
     sections.append("<h2>Requests</h2>")
     sections.append(table(_REQUEST_HEADER, _request_rows(record)))
+    if record.get("populations"):
+        sections.append("<h2>Populations</h2>")
+        sections.append(table(_POPULATION_HEADER, _population_rows(record["populations"])))
     if record.get("custom_metrics"):
         sections.append("<h2>Custom metrics</h2>")
         sections.append(table(_CUSTOM_HEADER, _custom_rows(record["custom_metrics"])))
@@ -237,6 +240,24 @@ def render_html(record: Mapping[str, Any]) -> str:
     sections.append("<h2>Load generator</h2>")
     sections.append(_generator(record.get("generator") or {}))
     return page(title, "\n".join(sections))
+
+
+_POPULATION_HEADER: Final = ("population", "requests", "failures", "fail ratio", "rps", "avg", "p50", "p95", "p99")
+
+
+def _population_rows(populations: Iterable[Mapping[str, Any]]) -> list[list[str]]:
+    """One row per population: its requests, failures, rate and latencies."""
+    return [
+        [
+            str(row["name"]),
+            str(row["requests"]),
+            str(row["failures"]),
+            format_value("ratio", row.get("fail_ratio")),
+            format_value("rate", row.get("rps")),
+            *(format_value("latency", row.get(key)) for key in ("avg", "p50", "p95", "p99")),
+        ]
+        for row in populations
+    ]
 
 
 _CUSTOM_HEADER: Final = ("metric", "kind", "count", "avg", "p50", "p95", "p99", "max", "rate", "value")

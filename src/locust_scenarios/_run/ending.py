@@ -21,6 +21,7 @@ from typing import Any, Final
 from locust_scenarios._exporter.serving import push
 from locust_scenarios._files import write_text
 from locust_scenarios._metrics import table as metrics_table
+from locust_scenarios._population_stats import table as population_table
 from locust_scenarios._settings.options import format_duration
 from locust_scenarios._thresholds.judging import Verdict
 from locust_scenarios._trust import GeneratorHealth, verdict
@@ -176,6 +177,7 @@ def summary_of(record: Mapping[str, Any]) -> dict[str, Any]:
         "ended": record.get("ended"),
         "duration_seconds": record.get("duration_seconds"),
         **_custom_metrics(record),
+        **({"populations": record["populations"]} if record.get("populations") else {}),
     }
 
 
@@ -201,6 +203,8 @@ def _report(run: Run, decision: Decision, summary: Mapping[str, Any]) -> None:
         run.verdict_tables.append(run.verdict.table(decision.exit_code))
     if run.generator is not None:
         run.verdict_tables.append(run.generator.table())
+    if summary.get("populations"):
+        run.verdict_tables.append(population_table(summary["populations"]))
     if summary.get("custom_metrics"):
         run.verdict_tables.append(metrics_table(summary["custom_metrics"]))
     for reason in summary["inconclusive"]:
