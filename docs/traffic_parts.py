@@ -138,8 +138,30 @@ At most {plan.peak:g} users run at once.
 
 ![The populations example: the users of both populations added up](img/populations.png)
 
-Not yet per population: the exporter's series, the verdict table, the run record and thresholds
-(`[population=...]`) see the run as a whole; requests are told apart by their names.
+### Each population's own figures
+
+Locust's statistics do not split by user class, so the library counts each population's requests
+itself: a request made by a user of a population's class counts for that population (requests a
+user makes from greenlets of its own are not attributed). Workers send these tallies with their
+reports and the master adds them up exactly, as it does for custom metrics. The run's own figures
+(Locust's tables, the request series, thresholds without a population) stay the run as a whole.
+
+- **Thresholds**: `[population=checkout]p95<800ms` judges one population's requests, by any
+  request aggregate (`pNN`, `avg`, `min`, `max`, `fail_ratio`, `rps`, `requests`, `failures`),
+  over the run or a stage (`[stage=steady][population=checkout]...`); see
+  [Thresholds](thresholds.md#per-population). A name the shape does not have is refused before load
+  (exit 2, with the closest name).
+- **Verdict**: a populations table under the thresholds gives each one's requests, failures, rate
+  and latencies; the summary line and the run record (`populations`) carry the same figures, the
+  HTML report a "Populations" table.
+- **Exporter**: three small families labelled by `population` only, never added to the request
+  series (that would multiply them): `locust_population_requests_total`,
+  `locust_population_failures_total` and the summary `locust_population_response_time_seconds`
+  (quantiles 0.5, 0.9, 0.95, 0.99, with `_sum` and `_count`).
+- **Trust**: each population's running users are compared with its own plan, as the run's are
+  (`LOCUST_SCENARIO_TRUST_TRACKING`): a population short of its plan makes the run inconclusive
+  (exit 5) even when the others make up the total. The generator's table shows each one's share of
+  planned user-seconds missing.
 """
 
 

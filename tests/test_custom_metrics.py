@@ -49,8 +49,8 @@ def test_a_worker_report_drains_its_tallies_and_the_master_absorbs_them() -> Non
     worker.observe("checkout", 0.4)
     master.absorb(worker.drain())
     assert worker.drain() == {}
-    assert master.tallies["checkout"].count == 4
-    assert master.tallies["checkout"].total == pytest.approx(1.0)
+    assert master.tallies["checkout"][()].count == 4
+    assert master.tallies["checkout"][()].total == pytest.approx(1.0)
 
 
 def test_the_number_of_metrics_is_bounded_and_the_refusal_names_the_metric() -> None:

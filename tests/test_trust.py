@@ -92,6 +92,17 @@ def test_users_below_the_plan_is_a_tracking_error() -> None:
     assert verdict.reasons[0].figures["error"] == 0.5
 
 
+def test_a_population_below_its_plan_is_a_tracking_error_though_the_run_total_is_met() -> None:
+    """The run's users match the plan, but checkout ran 1 of its 2 users: its own tracking fails it."""
+    mix = {"browse": (2.0, 3.0), "checkout": (2.0, 1.0)}
+    verdict = watch([local(t, populations=mix) for t in range(10)])
+    assert [r.reason for r in verdict.reasons] == ["tracking"]
+    assert verdict.reasons[0].figures["measure"] == "population checkout's users"
+    assert verdict.reasons[0].figures["error"] == 0.5
+    assert verdict.health.to_dict()["users"]["populations"] == {"browse": 0.0, "checkout": 0.5}
+    assert "population checkout: 50% of its planned user-seconds missing" in verdict.table()
+
+
 def test_open_model_late_dropped_and_missed_iterations() -> None:
     """10 iterations/s planned, 3 started, many late and dropped: both 'tracking' and 'late'."""
     seen = [

@@ -11,11 +11,17 @@ any Locust environment exists. A worker sends what it tallied since its last rep
 to the master and starts again; the master adds every report to its totals; a local runner's totals
 are its own. A run start clears the values (the declarations stay).
 
+A metric declared with label names keeps one tally per combination of label values (a label set),
+at most ``MAX_LABEL_SETS`` of them per metric in each process and on the master: an observation
+that would open one more is refused, counted in ``refused`` and logged once per metric, so a label
+fed from data (a user id, a URL) cannot grow the exposition without end nor stop the run.
+
 This module imports nothing of ours but ``_distributions``.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -26,22 +32,34 @@ from typing import Any, Final, Literal
 from locust_scenarios import _distributions as dist
 
 __all__ = [
+    "MAX_LABEL_SETS",
     "MAX_METRICS",
     "METRICS_KEY",
     "REGISTRY",
     "Definition",
+    "LabelValues",
     "MetricKind",
     "Registry",
     "Tally",
+    "merged",
     "rounded",
+    "series_name",
     "table",
 ]
 
 MetricKind = Literal["trend", "counter", "rate", "gauge"]
 
+LabelValues = tuple[str, ...]
+"""One label set of a metric: its label values, in the order of the declared label names."""
+
+logger = logging.getLogger(__name__)
+
 MAX_METRICS: Final = 50
 """The most custom metrics one locustfile may declare: each is a family on every scrape and a row in
 the record, so a name built from data (a user id, a URL) is refused instead of growing without end."""
+
+MAX_LABEL_SETS: Final = 100
+"""The most label sets (combinations of label values) one custom metric keeps; further ones are refused."""
 
 METRICS_KEY: Final = "locust_scenarios_metrics"
 """Where a worker's report to the master carries its custom metrics' tallies."""
@@ -157,21 +175,51 @@ class Tally:
 
 @dataclass(frozen=True)
 class Definition:
-    """A declared metric: its name, kind, unit and description."""
+    """A declared metric: its name, kind, unit, description and label names."""
 
     name: str
     kind: MetricKind
     unit: str = ""
     description: str = ""
+    labels: tuple[str, ...] = ()
+
+
+def merged(series: Mapping[LabelValues, Tally], labels: tuple[str, ...], selected: Mapping[str, str]) -> Tally:
+    """The label sets of ``series`` whose values match every ``selected`` label, added into one tally."""
+    whole = Tally()
+    if any(name not in labels for name in selected):
+        return whole
+    wanted = [(labels.index(name), value) for name, value in selected.items()]
+    for values, tally in series.items():
+        if all(values[index] == value for index, value in wanted):
+            whole.add(tally)
+    return whole
+
+
+def _quoted(value: str) -> str:
+    """A label value inside double quotes, escaped as PromQL and the exposition escape it."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def series_name(name: str, labels: Mapping[str, str]) -> str:
+    """A label set as PromQL writes it: ``checkout{region="eu"}`` (the name alone without labels)."""
+    if not labels:
+        return name
+    quoted = ",".join(f'{key}="{_quoted(value)}"' for key, value in labels.items())
+    return f"{name}{{{quoted}}}"
 
 
 class Registry:
-    """The process's custom metrics: their declarations and their tallies."""
+    """The process's custom metrics: their declarations and their tallies, one per label set."""
 
-    def __init__(self, limit: int = MAX_METRICS) -> None:
+    def __init__(self, limit: int = MAX_METRICS, label_sets: int = MAX_LABEL_SETS) -> None:
         self.limit = limit
+        self.label_sets = label_sets
         self.definitions: dict[str, Definition] = {}
-        self.tallies: dict[str, Tally] = {}
+        self.tallies: dict[str, dict[LabelValues, Tally]] = {}
+        self.refused: dict[str, int] = {}
+        """Observations refused per metric (label sets beyond the bound), since the run started."""
+        self._warned: set[str] = set()
         self._lock = threading.Lock()
 
     def declare(self, definition: Definition) -> Definition:
@@ -180,6 +228,8 @@ class Registry:
         if known is not None:
             if known.kind != definition.kind:
                 raise ValueError(f"custom metric {definition.name!r} is already declared as a {known.kind}")
+            if known.labels != definition.labels:
+                raise ValueError(f"custom metric {definition.name!r} is already declared with labels {known.labels}")
             return known
         if len(self.definitions) >= self.limit:
             raise ValueError(
@@ -187,21 +237,48 @@ class Registry:
                 "(build names from a fixed list, never from data such as ids or URLs)"
             )
         self.definitions[definition.name] = definition
-        self.tallies[definition.name] = Tally()
+        self.tallies[definition.name] = {}
         return definition
 
-    def observe(self, name: str, value: float, *, true: bool = False) -> None:
+    def _series(self, name: str, values: LabelValues, observations: int = 1) -> Tally | None:
+        """The tally of one label set, opened if the bound allows (call with the lock held)."""
+        series = self.tallies[name]
+        tally = series.get(values)
+        if tally is not None:
+            return tally
+        if len(series) < self.label_sets:
+            tally = series[values] = Tally()
+            return tally
+        self.refused[name] = self.refused.get(name, 0) + observations
+        if name not in self._warned:
+            self._warned.add(name)
+            pairs = zip(self.definitions[name].labels, values, strict=True)
+            shown = ", ".join(f"{label}={value!r}" for label, value in pairs)
+            logger.warning(
+                "custom metric %r refused the label set %s: at most %d label sets per metric; "
+                "further refusals are counted in the summary, not logged (use labels with a few fixed values)",
+                name,
+                shown,
+                self.label_sets,
+            )
+        return None
+
+    def observe(self, name: str, value: float, *, true: bool = False, labels: LabelValues = ()) -> None:
         """One observation of a declared metric (``true`` for a rate's true values)."""
         definition = self.definitions[name]
         with self._lock:
-            tally = self.tallies[name]
+            tally = self._series(name, labels)
+            if tally is None:
+                return
             tally.observe(value, keep_distribution=definition.kind == "trend")
             tally.trues += true
 
-    def increment(self, name: str, amount: float) -> None:
+    def increment(self, name: str, amount: float, *, labels: LabelValues = ()) -> None:
         """A counter grows by ``amount``."""
         with self._lock:
-            tally = self.tallies[name]
+            tally = self._series(name, labels)
+            if tally is None:
+                return
             tally.count += 1
             tally.total += amount
             tally.last, tally.last_at = tally.total, time.time()
@@ -209,35 +286,69 @@ class Registry:
     def clear(self) -> None:
         """A run starts: every tally starts from nothing (the declarations stay)."""
         with self._lock:
-            self.tallies = {name: Tally() for name in self.definitions}
+            self.tallies = {name: {} for name in self.definitions}
+            self.refused, self._warned = {}, set()
 
     def drain(self) -> dict[str, list[Any]]:
-        """A worker's report: every tally with observations since the last report, then cleared."""
+        """A worker's report: per metric, the observations refused and every label set's tally with
+        observations since the last report (``[refused, [[values, tally], ...]]``), then cleared."""
         with self._lock:
-            report = {name: tally.to_wire() for name, tally in self.tallies.items() if tally.count}
-            for name in report:
-                self.tallies[name] = Tally()
+            report: dict[str, list[Any]] = {}
+            for name, series in self.tallies.items():
+                sets = [[list(values), tally.to_wire()] for values, tally in series.items() if tally.count]
+                refused = self.refused.get(name, 0)
+                if sets or refused:
+                    report[name] = [refused, sets]
+                    self.tallies[name] = {}
+            self.refused = {}
         return report
 
     def absorb(self, report: Any) -> None:
-        """The master adds a worker's report (unknown names are declared as the report says nothing of
-        their kind: the master imported the same locustfile, so they are known)."""
+        """The master adds a worker's report (names it does not know are ignored: the master imported
+        the same locustfile, so they are known); label sets beyond the bound are refused here too."""
         if not isinstance(report, Mapping):
             return
         with self._lock:
-            for name, data in report.items():
-                if name in self.tallies:
-                    self.tallies[name].add(Tally.from_wire(data))
+            for name, (refused, sets) in report.items():
+                if name not in self.tallies:
+                    continue
+                if refused:
+                    self.refused[name] = self.refused.get(name, 0) + int(refused)
+                for values, data in sets:
+                    found = Tally.from_wire(data)
+                    tally = self._series(name, tuple(str(value) for value in values), found.count)
+                    if tally is not None:
+                        tally.add(found)
 
-    def snapshot(self) -> dict[str, Tally]:
-        """Copies of every tally now."""
+    def snapshot(self) -> dict[str, dict[LabelValues, Tally]]:
+        """Copies of every tally now, by metric and label set."""
         with self._lock:
-            return {name: tally.copy() for name, tally in self.tallies.items()}
+            return {name: {v: t.copy() for v, t in series.items()} for name, series in self.tallies.items()}
 
     def summary(self) -> list[dict[str, Any]]:
-        """Each metric's figures for the summary, the record and the report (name order)."""
+        """Each metric's figures for the summary, the record and the report (name order); a labelled
+        metric's figures are all its label sets together, with each label set's own in ``label_sets``."""
         found = self.snapshot()
-        return [describe(self.definitions[name], found[name]) for name in sorted(found)]
+        with self._lock:
+            refused = dict(self.refused)
+        figures = []
+        for name in sorted(found):
+            definition, series = self.definitions[name], found[name]
+            whole = describe(definition, merged(series, definition.labels, {}))
+            if definition.labels:
+                whole["labels"] = list(definition.labels)
+                whole["label_sets"] = [
+                    {"labels": dict(zip(definition.labels, values, strict=True))}
+                    | {
+                        k: v
+                        for k, v in describe(definition, series[values]).items()
+                        if k not in ("name", "kind", "unit")
+                    }
+                    for values in sorted(series)
+                ]
+                whole["refused"] = refused.get(name, 0)
+            figures.append(whole)
+        return figures
 
 
 def measure(definition: Definition, tally: Tally, aggregate: str, quantile: float | None) -> float | None:
@@ -298,22 +409,37 @@ def table(figures: list[dict[str, Any]]) -> str:
     """The custom metrics as a text table under the verdict: each one's count and main figures."""
     rows = [("custom metric", "kind", "count", "figures")]
     for metric in figures:
-        unit = metric.get("unit") or ""
-        if metric["kind"] == "trend":
-            shown = ", ".join(f"{key} {_shown(metric.get(key), unit)}" for key in ("avg", "p50", "p95", "p99", "max"))
-        elif metric["kind"] == "rate":
-            rate = metric.get("rate")
-            shown = f"rate {rate * 100:.4g}%" if rate is not None else "rate -"
-        elif metric["kind"] == "gauge":
-            shown = f"value {_shown(metric.get('value'), unit)} (min {_shown(metric.get('min'), unit)}, "
-            shown += f"max {_shown(metric.get('max'), unit)})"
-        else:
-            shown = f"total {_shown(metric.get('sum'), unit)}"
-        rows.append((metric["name"], metric["kind"], str(metric["count"]), shown))
+        rows.append(_row(metric["name"], metric["kind"], metric))
+        for found in metric.get("label_sets") or []:
+            rows.append(
+                _row(
+                    "  " + series_name(metric["name"], found["labels"]),
+                    metric["kind"],
+                    {"unit": metric.get("unit")} | found,
+                )
+            )
+        if metric.get("refused"):
+            rows.append((f"  refused: {metric['refused']} observations beyond the label set bound", "", "", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [" ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[3]]) for row in rows]
     lines.insert(1, "-" * len(max(lines, key=len)))
     return "\n".join(lines)
+
+
+def _row(shown_name: str, kind: str, figures: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    """One line of the table: a metric's or a label set's count and main figures."""
+    unit = figures.get("unit") or ""
+    if kind == "trend":
+        shown = ", ".join(f"{key} {_shown(figures.get(key), unit)}" for key in ("avg", "p50", "p95", "p99", "max"))
+    elif kind == "rate":
+        rate = figures.get("rate")
+        shown = f"rate {rate * 100:.4g}%" if rate is not None else "rate -"
+    elif kind == "gauge":
+        shown = f"value {_shown(figures.get('value'), unit)} (min {_shown(figures.get('min'), unit)}, "
+        shown += f"max {_shown(figures.get('max'), unit)})"
+    else:
+        shown = f"total {_shown(figures.get('sum'), unit)}"
+    return (shown_name, kind, str(figures["count"]), shown)
 
 
 REGISTRY: Final = Registry()

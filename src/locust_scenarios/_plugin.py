@@ -20,6 +20,7 @@ import locust
 from locust.env import Environment
 from locust.event import Events
 
+from ._population_stats import POPULATIONS
 from ._run import ending, observe, signals, startup
 from ._run.patience import MasterPatience
 from ._run.state import Run, run_of
@@ -40,6 +41,8 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kwargs: Any) -> No
 def _listen_to_run(run: Run) -> None:
     """The listeners of one run's environment: its final tables and the workers' pacing reports."""
     events = run.environment.events
+    if not run.on_master:  # each population's requests, tallied where they are made
+        events.request.add_listener(POPULATIONS.on_request)
     if run.on_worker:
         events.report_to_master.add_listener(lambda data, **_kwargs: observe.add_pacing_report(run, data))
         return

@@ -89,6 +89,8 @@ class Observation:
     """Workers connected and not missing (0 in a local run)."""
     requests: int = 0
     """Requests completed so far (failures included)."""
+    populations: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    """Each population's planned and running users (a shape with populations only)."""
 
 
 @dataclass
@@ -171,6 +173,8 @@ class GeneratorHealth:
     unreplaced_seconds: float = 0.0
     """The longest span in which workers were lost and the users stayed below the plan's tolerance."""
     requests: int = 0
+    populations: dict[str, list[float]] = field(default_factory=dict)
+    """Each population's planned user-seconds and user-seconds short of its plan."""
 
     @property
     def users_tracking_error(self) -> float:
@@ -192,6 +196,10 @@ class GeneratorHealth:
         slots = self.iterations + self.dropped
         return (self.late + self.dropped) / slots if slots else 0.0
 
+    def population_errors(self) -> dict[str, float]:
+        """Each population's share of its planned user-seconds that were not running."""
+        return {name: short / planned if planned else 0.0 for name, (planned, short) in self.populations.items()}
+
     def to_dict(self) -> dict[str, Any]:
         """The figures for JSON: fractions, seconds, counts."""
         return {
@@ -201,6 +209,7 @@ class GeneratorHealth:
                 "planned": self.users_planned,
                 "actual": self.users_actual,
                 "tracking_error": self.users_tracking_error,
+                **({"populations": self.population_errors()} if self.populations else {}),
             },
             "iterations": {
                 "open_model": self.open_model,
@@ -262,6 +271,10 @@ class Monitor:
         short = max(seen.users_planned - seen.users_actual, 0.0)
         health.user_seconds_planned += seen.users_planned * step
         health.user_seconds_short += short * step
+        for name, (planned, actual) in seen.populations.items():
+            figures_of = health.populations.setdefault(name, [0.0, 0.0])
+            figures_of[0] += planned * step
+            figures_of[1] += max(planned - actual, 0.0) * step
         if seen.iterations_rate_planned is not None:
             health.open_model = True
             health.iterations_planned += seen.iterations_rate_planned * step
@@ -339,12 +352,13 @@ def judge(health: GeneratorHealth, settings: ScenarioSettings) -> tuple[Reason, 
                     },
                 )
             )
-    tracking = [("users", health.users_tracking_error)]
+    tracking = [("users", health.users_tracking_error, health.user_seconds_planned)]
     if health.iterations_tracking_error is not None:
-        tracking.append(("iterations", health.iterations_tracking_error))
-    for what, error in tracking:
+        tracking.append(("iterations", health.iterations_tracking_error, health.iterations_planned))
+    for name, error in health.population_errors().items():
+        tracking.append((f"population {name}'s users", error, health.populations[name][0]))
+    for what, error, planned in tracking:
         if error > settings.trust_tracking:
-            planned = health.user_seconds_planned if what == "users" else health.iterations_planned
             reasons.append(
                 Reason(
                     "tracking",
@@ -443,6 +457,8 @@ class Verdict:
             f"  users: {_percent(health.users_tracking_error)} of the planned user-seconds missing"
             f" (now {health.users_actual:g} of {health.users_planned:g} planned)"
         )
+        for name, error in health.population_errors().items():
+            lines.append(f"  population {name}: {_percent(error)} of its planned user-seconds missing")
         if health.open_model:
             lines.append(
                 f"  iterations: {health.iterations} started of {health.iterations_planned:.0f} planned, "

@@ -125,8 +125,18 @@ def test_bundle_layout(tmp_path: Path) -> None:
         f"locust_scenarios/{p.relative_to(source).as_posix()}"
         for p in source.rglob("*.py")
         if p.relative_to(source).parts[0] not in ("_cli", "__main__.py", "_assets")
+        and p.relative_to(source).as_posix() != "_records/compare.py"
     }
     assert shipped <= set(packed)
+    # ... and nothing shipped imports what stays behind.
+    for path in (files / "package").rglob("*.py"):
+        code = path.read_text(encoding="utf-8")
+        assert "_records.compare" not in code, path
+        assert "from .compare" not in code, path
+        assert "locust_scenarios._cli" not in code, path
+        assert "from .._cli" not in code, path
+    schema = json.loads((files / "package" / "locust_scenarios" / "schemas" / "run-record.schema.json").read_text())
+    assert schema == json.loads((source / "schemas" / "run-record.schema.json").read_text())
     manifest = json.loads((files / "bundle.json").read_text())
     assert manifest["locustfiles"] == ["locustfile.py"]
     assert manifest["requirements"] == report.requirements

@@ -479,15 +479,16 @@ def test_settings_variables_come_from_the_bundle(k8s_tools: K8sTools, chart: Pat
     assert "scenario.hold: files/bundle.json names no variable for it" in refused.stderr
 
 
-@pytest.mark.parametrize(("zipped", "share"), [(False, 0.55), (True, 0.75)])
+@pytest.mark.parametrize(("zipped", "share"), [(False, 0.6), (True, 0.8)])
 def test_release_size_estimate_is_close_and_errs_high(
     k8s_tools: K8sTools, tmp_path: Path, zipped: bool, share: float
 ) -> None:
     """The bundle's estimate of the stored release is within 25% of (and above) the size computed
-    with the real rendered manifest, and leaves at least 45% of Helm's 1 MiB limit to a user's own files
-    for this bundle (25% with the zip of --zip, which the chart files then carry too). With its modules
-    shipped without docstrings and comments, the package alone took 45% and 62% of it in December 2026:
-    a budget for its growth, not a limit of the product."""
+    with the real rendered manifest, and leaves at least 40% of Helm's 1 MiB limit to a user's own files
+    for this bundle (20% with the zip of --zip, which the chart files then carry too). With its modules
+    shipped without docstrings and comments, the package alone took 52% and 72% of it in December 2026
+    (journeys, traffic models, custom metrics and PromQL criteria included): a budget for its growth,
+    not a limit of the product."""
     report = make_bundle(tmp_path / "deploy", pythonpath_zip_too=zipped)
     chart = tmp_path / "deploy" / "chart"
     manifest = helm(

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.e2e
 
 StartLocust = Callable[..., LocustRun]
 CUSTOM = str(LOCUSTFILES / "custom_metrics.py")
+LABELLED = str(LOCUSTFILES / "labelled_metrics.py")
 
 
 def test_master_adds_every_workers_observations_exactly_and_judges_them(
@@ -85,3 +86,46 @@ def test_local_run_exports_custom_families_and_refuses_an_unknown_metric(
     )  # fmt: skip
     assert refused.finish(60) == 2, refused.output()[-3000:]
     assert "did you mean checkout?" in refused.output()
+
+
+def test_master_adds_label_sets_exactly_bounds_them_and_judges_a_selected_one(
+    observed_target: HTTPServer, start_locust: StartLocust, tmp_path: Path
+) -> None:
+    """Master + 2 workers with labelled metrics: the regions' counts add up to the iterations made; a
+    counter labelled by a new customer each time keeps 100 label sets on the master, the rest refused and
+    counted (kept + refused = iterations), logged once, and the run ends normally; a threshold on one region
+    fails the run (exit 3) while the same figure on the other region's label set is judged on its own."""
+    master_port = free_port()
+    summary = tmp_path / "summary.json"
+    thresholds = (
+        '[metric=checkout{region="eu"}]p95<1ms,[metric=checkout{region="us"}]count>10,[metric=checkout]count>20'
+    )
+    master = start_locust(
+        ["-f", LABELLED, *master_options(master_port), "-u", "6", "-r", "20", "-t", "6s",
+         "-H", base_url(observed_target), "--scenario-thresholds", thresholds, "--scenario-summary", str(summary)],
+        name="master",
+    )  # fmt: skip
+    workers = [start_locust(["-f", LABELLED, *worker_options(master_port)], name="worker") for _ in range(2)]
+    assert master.finish(60) == 3, master.output()[-3000:]
+    for worker in workers:
+        assert worker.finish(30) == 0, worker.output()[-3000:]
+        # A worker's bound applies between two reports (each report empties its tallies): at most one line.
+        assert worker.output().count("custom metric 'orders' refused the label set customer=") <= 1
+    found = json.loads(summary.read_text())
+    figures = {metric["name"]: metric for metric in found["custom_metrics"]}
+    iterations = found["totals"]["requests"]
+    assert iterations > 150  # more customers than the bound of 100 label sets
+    checkout, orders = figures["checkout"], figures["orders"]
+    regions = {s["labels"]["region"]: s["count"] for s in checkout["label_sets"]}
+    assert set(regions) == {"eu", "us"}
+    assert checkout["count"] == sum(regions.values()) == iterations
+    assert len(orders["label_sets"]) == 100
+    assert orders["count"] + orders["refused"] == iterations
+    assert orders["refused"] > 0
+    assert master.output().count("custom metric 'orders' refused the label set customer=") == 1
+    results = {result["threshold"]: result for result in found["thresholds"]}
+    eu = results['[metric=checkout{region="eu"}]p95<1ms']
+    assert (eu["passed"], eu["samples"]) == (False, regions["eu"])
+    assert results['[metric=checkout{region="us"}]count>10']["value"] == regions["us"]
+    assert results["[metric=checkout]count>20"]["value"] == iterations
+    assert 'checkout{region="eu"}' in master.output()

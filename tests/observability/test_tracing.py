@@ -8,6 +8,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.e2e
 StartLocust = Callable[..., LocustRun]
 StartPrometheus = Callable[..., Prometheus]
 TRACED = str(LOCUSTFILES / "traced.py")
+TRACED_OTEL = str(LOCUSTFILES / "traced_otel.py")
 TRACEPARENT = re.compile(r"^00-(?P<trace>[0-9a-f]{32})-(?P<span>[0-9a-f]{16})-(?P<flags>[0-9a-f]{2})$")
 OPENMETRICS = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
 
@@ -122,3 +124,35 @@ def test_without_tracing_no_request_carries_a_traceparent(
     assert run.finish(60) == 1, run.output()[-3000:]
     assert seen
     assert all(header is None for header in seen)
+
+
+def test_with_an_opentelemetry_sdk_each_sampled_request_is_a_client_span_of_the_trace_sent(
+    recording_target: tuple[HTTPServer, list[str | None]], start_locust: StartLocust, tmp_path: Path
+) -> None:
+    """With opentelemetry-api and an SDK configured in the locustfile, TRACE=1: every traceparent sent
+    carries the trace id and span id of a client span the SDK recorded (one span per request, distinct
+    traces); /fail's spans have status ERROR and code 500, /'s are unset with code 200; a request the end
+    of the run cuts off still ends its span, as an error."""
+    target, seen = recording_target
+    spans_file = tmp_path / "spans.jsonl"
+    run = start_locust(
+        ["-f", TRACED_OTEL, "--headless", "-u", "2", "-r", "10", "-t", "4s", "-H", base_url(target)],
+        {"LOCUST_SCENARIO_TRACE": "1", "LOCUST_SCENARIO_THINK_TIME": "50ms", "SPANS_FILE": str(spans_file)},
+    )  # fmt: skip
+    assert run.finish(60) == 1, run.output()[-3000:]  # /fail answers 500: Locust's own rule
+    spans = [json.loads(line) for line in spans_file.read_text().splitlines()]
+    parsed = [TRACEPARENT.match(header or "") for header in seen]
+    assert len(parsed) > 10
+    assert all(parsed)
+    sent = {(m.group("trace"), m.group("span")) for m in parsed if m}
+    answered = [span for span in spans if span["http_status"] is not None]
+    assert sent == {(span["trace_id"], span["span_id"]) for span in answered}
+    assert len(answered) == len(seen)
+    assert len({span["trace_id"] for span in spans}) == len(spans)
+    assert {span["kind"] for span in spans} == {"CLIENT"}
+    by_name = {(span["name"], span["status"], span["http_status"]) for span in answered}
+    assert by_name == {("GET /", "UNSET", 200), ("GET /fail", "ERROR", 500)}
+    # Requests cut off when the run stopped its users (at most one per user) end as errors without a status.
+    cut = [span for span in spans if span["http_status"] is None]
+    assert len(cut) <= 2
+    assert all(span["status"] == "ERROR" for span in cut)

@@ -41,6 +41,8 @@ from locust_scenarios import _distributions as dist
 from locust_scenarios._exporter.serving import MetricsServer
 from locust_scenarios._files import clear_leftovers, move_aside, unwritable, write_text
 from locust_scenarios._metrics import REGISTRY
+from locust_scenarios._population_stats import POPULATIONS
+from locust_scenarios._population_stats import figures as population_figures
 from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._settings.options import SCENARIO, option_name, shown
 from locust_scenarios._settings.redaction import redact
@@ -268,8 +270,10 @@ def build_record(
     if isinstance(extra, Mapping):
         generator.update(extra)
     custom = REGISTRY.summary() if REGISTRY.definitions else None
+    populations = population_figures(POPULATIONS, summary.get("duration_seconds")) if POPULATIONS.definitions else None
     return {
         **({"custom_metrics": custom} if custom is not None else {}),
+        **({"populations": populations} if populations is not None else {}),
         "kind": KIND,
         "schema_version": SCHEMA_VERSION,
         "run_id": summary.get("run_id"),

@@ -17,6 +17,7 @@ from xml.etree import ElementTree as ET
 
 from locust_scenarios._exitcodes import ExitCode
 from locust_scenarios._files import encodable
+from locust_scenarios._metrics import series_name
 from locust_scenarios._thresholds.grammar import AGGREGATES, Kind, format_value
 
 from .page import chart_svg, page, table
@@ -210,6 +211,9 @@ def render_html(record: Mapping[str, Any]) -> str:
     sections.append(table(_THRESHOLD_HEADER, rows, classes) if rows else "<p>none configured</p>")
     sections.append("<h2>Requests</h2>")
     sections.append(table(_REQUEST_HEADER, _request_rows(record)))
+    if record.get("populations"):
+        sections.append("<h2>Populations</h2>")
+        sections.append(table(_POPULATION_HEADER, _population_rows(record["populations"])))
     if record.get("custom_metrics"):
         sections.append("<h2>Custom metrics</h2>")
         sections.append(table(_CUSTOM_HEADER, _custom_rows(record["custom_metrics"])))
@@ -238,26 +242,53 @@ def render_html(record: Mapping[str, Any]) -> str:
     return page(title, "\n".join(sections))
 
 
+_POPULATION_HEADER: Final = ("population", "requests", "failures", "fail ratio", "rps", "avg", "p50", "p95", "p99")
+
+
+def _population_rows(populations: Iterable[Mapping[str, Any]]) -> list[list[str]]:
+    """One row per population: its requests, failures, rate and latencies."""
+    return [
+        [
+            str(row["name"]),
+            str(row["requests"]),
+            str(row["failures"]),
+            format_value("ratio", row.get("fail_ratio")),
+            format_value("rate", row.get("rps")),
+            *(format_value("latency", row.get(key)) for key in ("avg", "p50", "p95", "p99")),
+        ]
+        for row in populations
+    ]
+
+
 _CUSTOM_HEADER: Final = ("metric", "kind", "count", "avg", "p50", "p95", "p99", "max", "rate", "value")
 
 
 def _custom_rows(metrics: Iterable[Mapping[str, Any]]) -> list[list[str]]:
-    """One row per custom metric: durations for trends in seconds, plain numbers otherwise."""
+    """One row per custom metric (all its label sets together), then one per label set, named as PromQL
+    selects it (``checkout{region="eu"}``): durations for trends in seconds, plain numbers otherwise."""
     rows = []
     for metric in metrics:
         kind: Kind = "latency" if metric.get("unit") == "s" else "value"
-        figures = [format_value(kind, metric.get(key)) for key in ("avg", "p50", "p95", "p99", "max")]
-        rate, value = metric.get("rate"), metric.get("value")
-        rows.append(
-            [
-                str(metric["name"]),
-                str(metric["kind"]),
-                str(metric["count"]),
-                *figures,
-                _ratio(rate) if rate is not None else "-",
-                format_value("value", value),
-            ]
-        )
+        for name, found in (
+            (str(metric["name"]), metric),
+            *((series_name(str(metric["name"]), s.get("labels") or {}), s) for s in metric.get("label_sets") or []),
+        ):
+            figures = [format_value(kind, found.get(key)) for key in ("avg", "p50", "p95", "p99", "max")]
+            rate, value = found.get("rate"), found.get("value")
+            rows.append(
+                [
+                    name,
+                    str(metric["kind"]),
+                    str(found["count"]),
+                    *figures,
+                    _ratio(rate) if rate is not None else "-",
+                    format_value("value", value),
+                ]
+            )
+        if metric.get("refused"):
+            rows.append(
+                [f"{metric['name']} (refused: beyond the label set bound)", "", str(metric["refused"])] + ["-"] * 7
+            )
     return rows
 
 

@@ -21,6 +21,7 @@ from typing import Any, Final
 from locust_scenarios._exporter.serving import push
 from locust_scenarios._files import write_text
 from locust_scenarios._metrics import table as metrics_table
+from locust_scenarios._population_stats import table as population_table
 from locust_scenarios._settings.options import format_duration
 from locust_scenarios._thresholds.judging import Verdict
 from locust_scenarios._trust import GeneratorHealth, verdict
@@ -176,6 +177,7 @@ def summary_of(record: Mapping[str, Any]) -> dict[str, Any]:
         "ended": record.get("ended"),
         "duration_seconds": record.get("duration_seconds"),
         **_custom_metrics(record),
+        **({"populations": record["populations"]} if record.get("populations") else {}),
     }
 
 
@@ -184,7 +186,15 @@ def _custom_metrics(record: Mapping[str, Any]) -> dict[str, Any]:
     found = record.get("custom_metrics")
     if found is None:
         return {}
-    return {"custom_metrics": [{k: v for k, v in m.items() if k != "distribution"} for m in found]}
+    return {"custom_metrics": [_without_distribution(m) for m in found]}
+
+
+def _without_distribution(metric: Mapping[str, Any]) -> dict[str, Any]:
+    """A metric's figures without its distribution, nor its label sets' distributions."""
+    figures = {k: v for k, v in metric.items() if k != "distribution"}
+    if "label_sets" in figures:
+        figures["label_sets"] = [{k: v for k, v in s.items() if k != "distribution"} for s in figures["label_sets"]]
+    return figures
 
 
 def _report(run: Run, decision: Decision, summary: Mapping[str, Any]) -> None:
@@ -193,6 +203,8 @@ def _report(run: Run, decision: Decision, summary: Mapping[str, Any]) -> None:
         run.verdict_tables.append(run.verdict.table(decision.exit_code))
     if run.generator is not None:
         run.verdict_tables.append(run.generator.table())
+    if summary.get("populations"):
+        run.verdict_tables.append(population_table(summary["populations"]))
     if summary.get("custom_metrics"):
         run.verdict_tables.append(metrics_table(summary["custom_metrics"]))
     for reason in summary["inconclusive"]:

@@ -20,6 +20,7 @@ from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterR
 
 from locust_scenarios._exemplars import EXEMPLARS, EXEMPLARS_KEY
 from locust_scenarios._metrics import METRICS_KEY, REGISTRY
+from locust_scenarios._population_stats import POPULATIONS, POPULATIONS_KEY
 from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._thresholds.judging import abort_reason
 from locust_scenarios._thresholds.timeline import Timeline
@@ -71,6 +72,7 @@ def start(run: Run) -> None:
     if run.system is not None:
         run.system.start()
     REGISTRY.clear()
+    POPULATIONS.clear()
     EXEMPLARS.clear()
     if run.metrics is not None:
         run.metrics.start()
@@ -88,9 +90,11 @@ def start_on_worker(run: Run) -> None:
     """A worker at test start: the master's options have replaced the worker's own; read them again."""
     run.probe.reset()
     REGISTRY.clear()
+    POPULATIONS.clear()
     EXEMPLARS.clear()
     if run.profile is not None:
         run.profile.reset_time()  # re-reads the options and starts the clock the open model paces by
+        POPULATIONS.configure_from(run.profile)
         return
     try:
         run.read_settings(run.environment.parsed_options)
@@ -127,6 +131,9 @@ def add_pacing_report(run: Run, data: dict[str, Any]) -> None:
     report = REGISTRY.drain()
     if report:
         data[METRICS_KEY] = report
+    populations = POPULATIONS.drain()
+    if populations:
+        data[POPULATIONS_KEY] = populations
     exemplars = EXEMPLARS.drain()
     if exemplars:
         data[EXEMPLARS_KEY] = exemplars
@@ -135,7 +142,8 @@ def add_pacing_report(run: Run, data: dict[str, Any]) -> None:
 def keep_pacing_report(run: Run, client_id: str, data: dict[str, Any]) -> None:
     """The master keeps each worker's latest pacing counters, CPU and loop lag, and adds its custom
     metrics to the totals."""
-    for key, store in ((METRICS_KEY, REGISTRY), (EXEMPLARS_KEY, EXEMPLARS)):
+    stores = ((METRICS_KEY, REGISTRY), (POPULATIONS_KEY, POPULATIONS), (EXEMPLARS_KEY, EXEMPLARS))
+    for key, store in stores:
         reported = data.get(key)
         if reported:
             try:
@@ -251,7 +259,29 @@ def observe(run: Run, own: Reading) -> Observation:
         dropped=paced.dropped,
         workers_active=active,
         requests=run.environment.stats.total.num_requests,
+        populations=_population_users(run, elapsed),
     )
+
+
+def _population_users(run: Run, elapsed: float) -> dict[str, tuple[float, float]]:
+    """Each population's planned users (lowest within the allowance, as for the run) and running users."""
+    plans = getattr(run.profile, "population_plans", None) or ()
+    if not plans:
+        return {}
+    runner = run.environment.runner
+    counts: dict[str, int] = {}
+    if isinstance(runner, MasterRunner):
+        for worker in runner.clients.values():
+            for name, count in (worker.user_classes_count or {}).items():
+                counts[name] = counts.get(name, 0) + count
+    elif runner is not None:
+        counts = dict(runner.user_classes_count)
+    found = {}
+    for plan in plans:
+        shifts = _steps(-_TRACKING_ALLOWANCE, _TRACKING_ALLOWANCE, 0.25)
+        planned = min(float(plan.users_at(max(0.0, elapsed + shift))) for shift in shifts)
+        found[plan.name] = (planned, float(sum(counts.get(name, 0) for name in plan.class_names())))
+    return found
 
 
 def _watch_thresholds(run: Run) -> None:

@@ -33,6 +33,7 @@ from locust_scenarios._exporter.collector import LocustCollector, new_run_id
 from locust_scenarios._exporter.serving import MetricsServer, mount
 from locust_scenarios._files import unwritable
 from locust_scenarios._metrics import REGISTRY
+from locust_scenarios._population_stats import POPULATIONS
 from locust_scenarios._records.record import Recording
 from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._settings.options import (
@@ -46,7 +47,7 @@ from locust_scenarios._settings.options import (
 from locust_scenarios._settings.redaction import install_redaction
 from locust_scenarios._shapes.populations import check_classes
 from locust_scenarios._shapes.profile import ScenarioProfile
-from locust_scenarios._thresholds.custom import MetricJudge, check_metrics
+from locust_scenarios._thresholds.custom import MetricJudge, check_metrics, check_populations
 from locust_scenarios._thresholds.grammar import Threshold, check_stages, expression_error
 from locust_scenarios._thresholds.grammar import parse as parse_thresholds
 from locust_scenarios._thresholds.judging import stop_condition
@@ -182,15 +183,16 @@ def _criteria(
     stage_names = [row["name"] for row in profile.plan.table()] if profile is not None else None
     check_stages(judged, stage_names, settings.thresholds)
     check_metrics(judged, REGISTRY, settings.thresholds)
+    check_populations(judged, [plan.name for plan in getattr(profile, "population_plans", ())], settings.thresholds)
     stop_criteria = parse_thresholds(settings.stop_on, setting="stop_on")
     check_user_classes(environment.user_classes, settings)
     return judged, stop_criteria
 
 
 def metric_judge(thresholds: tuple[Threshold, ...]) -> MetricJudge | None:
-    """The judge of the ``[metric=NAME]`` thresholds (``None``: there are none)."""
-    custom = tuple(threshold for threshold in thresholds if threshold.metric is not None)
-    return MetricJudge(custom, REGISTRY) if custom else None
+    """The judge of the ``[metric=NAME]`` and ``[population=NAME]`` thresholds (``None``: there are none)."""
+    custom = tuple(t for t in thresholds if t.metric is not None or t.population is not None)
+    return MetricJudge(custom, REGISTRY, POPULATIONS) if custom else None
 
 
 def system_judge(thresholds: tuple[Threshold, ...], settings: ScenarioSettings) -> SystemJudge | None:
@@ -272,6 +274,7 @@ def _check_process_limits(run: Run, scenario: ScenarioSettings, exporter: Export
     if plans:
         check_classes(plans, run.environment.user_classes)
         _check_paced_populations(plans, run.environment.user_classes)
+    POPULATIONS.configure_from(profile)
     web_port = getattr(options, "web_port", None)
     headless = getattr(options, "headless", False) or run.on_worker
     if exporter.port is not None and exporter.port != 0 and not headless and exporter.port == web_port:

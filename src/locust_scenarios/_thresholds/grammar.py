@@ -26,7 +26,7 @@ import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal, Protocol
 
 from locust_scenarios._settings.errors import SettingsError
@@ -117,13 +117,17 @@ class Threshold:
     """``promql:EXPR OP VALUE``: the PromQL expression judged by Prometheus (``$__range`` not yet expanded)."""
     metric: str | None = None
     """``[metric=NAME]``: judged on the custom metric of that name, not on requests."""
+    metric_labels: tuple[tuple[str, str], ...] = ()
+    """``[metric=NAME{label="value",...}]``: judged on the label sets with these values only."""
     metric_kind: Kind | None = field(default=None, compare=False)
     """For metric criteria, the unit of the value: ``latency`` when the limit was a duration (``2s``)."""
+    population: str | None = None
+    """``[population=NAME]``: judged on the requests of that population's users only."""
 
     @property
     def on_requests(self) -> bool:
         """Whether the criterion is judged from Locust's request statistics (not Prometheus, not a metric)."""
-        return self.promql is None and self.metric is None
+        return self.promql is None and self.metric is None and self.population is None
 
     @property
     def timed(self) -> bool:
@@ -138,6 +142,8 @@ class Threshold:
             parts.append(f"every {format_duration(self.window)}")
         if self.stage is not None:
             parts.append(f"stage {self.stage}")
+        if self.population is not None:
+            parts.insert(0, f"population {self.population}")
         return " in ".join(parts) or "run"
 
     @property
@@ -145,7 +151,7 @@ class Threshold:
         """What the aggregate measures, which decides the unit of its limit and value."""
         if self.promql is not None:
             return "value"
-        if self.metric is not None:
+        if self.metric is not None and self.population is None:
             return self.metric_kind or _METRIC_AGGREGATES.get(self.aggregate, "value")
         return "latency" if self.quantile is not None else AGGREGATES[self.aggregate]
 
@@ -199,7 +205,8 @@ def parse(text: str | None, *, setting: str = "thresholds") -> tuple[Threshold, 
             if threshold.timed and setting == "stop_on":
                 raise ValueError("stages and 'over' windows apply to thresholds, not to stop criteria")
             if not threshold.on_requests and setting == "stop_on":
-                raise ValueError("promql: and [metric=NAME] criteria apply to thresholds, not to stop criteria")
+                kinds = "[population=NAME]" if threshold.population is not None else "promql: and [metric=NAME]"
+                raise ValueError(f"{kinds} criteria apply to thresholds, not to stop criteria")
             thresholds.append(threshold)
         except ValueError as error:
             where = f"criterion {number} {shown(part)}" if len(parts) > 1 else shown(part)
@@ -249,7 +256,11 @@ def _split(text: str, setting: str) -> list[str]:
 
 _STAGE_PREFIX = "stage="
 _METRIC_PREFIX = "metric="
+_POPULATION_PREFIX = "population="
 _METRIC_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_METRIC_SELECTOR = re.compile(r"^(?P<name>[^{]*?)\s*(?:\{(?P<labels>.*)\})?$", re.DOTALL)
+_LABEL_MATCHER = re.compile(r'\s*(?P<label>[a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"(?P<value>(?:[^"\\]|\\.)*)"\s*(?:,|$)')
+_UNESCAPE = re.compile(r"\\(.)")
 _METRIC_AGGREGATES: Final[Mapping[str, Kind]] = {
     "count": "count",
     "sum": "value",
@@ -264,9 +275,10 @@ True), ``value`` (a gauge's last value), ``avg``/``min``/``max`` and any percent
 _OVER = re.compile(r"^(?P<criterion>.*?)\s+over\s+(?P<window>\S+)$")
 
 
-def _brackets(part: str) -> tuple[str | None, str | None, str]:
-    """The request selector (``metric=NAME`` kept as written) and the stage of ``[...]`` prefixes, and the rest."""
-    selector = stage = None
+def _brackets(part: str) -> tuple[str | None, str | None, str | None, str]:
+    """The request selector (``metric=NAME`` kept as written), the stage and the population of ``[...]``
+    prefixes, and the rest."""
+    selector = stage = population = None
     rest = part
     while rest.startswith("["):
         end = rest.find("]")
@@ -281,12 +293,19 @@ def _brackets(part: str) -> tuple[str | None, str | None, str]:
             if not stage:
                 raise ValueError("'[stage=]' names no stage; write the name preview shows, e.g. [stage=steady]")
             continue
+        if inside.startswith(_POPULATION_PREFIX):
+            if population is not None:
+                raise ValueError("one [population=...] per criterion; write one criterion for each population")
+            population = inside.removeprefix(_POPULATION_PREFIX).strip()
+            if not population:
+                raise ValueError("'[population=]' names no population; write its name, e.g. [population=checkout]")
+            continue
         if selector is not None:
             raise ValueError("one request selector per criterion; pool requests with Locust's name= instead")
         selector = inside
         if not selector:
             raise ValueError("'[]' selects no request; write a name such as [GET /api/items] or [/api/items]")
-    return selector, stage, rest
+    return selector, stage, population, rest
 
 
 def _over(rest: str) -> tuple[str, float | None]:
@@ -304,19 +323,19 @@ def _over(rest: str) -> tuple[str, float | None]:
 
 
 def _parse_one(part: str, *, relative_allowed: bool = True) -> Threshold:
-    selector, stage, rest = _brackets(part)
+    selector, stage, population, rest = _brackets(part)
+    if population is not None:
+        return _parse_population(part, population, selector, stage, rest)
     if rest.startswith(_PROMQL_PREFIX):
         if selector is not None:
             raise ValueError("a promql: criterion selects its series in PromQL, not with [NAME]; only [stage=NAME]")
         return _parse_promql(part, rest.removeprefix(_PROMQL_PREFIX).strip(), stage)
     metric = None
     if selector is not None and selector.startswith(_METRIC_PREFIX):
-        metric, selector = selector.removeprefix(_METRIC_PREFIX).strip(), None
-        if not _METRIC_NAME.match(metric):
-            raise ValueError(f"metric name {shown(metric)} must be letters, digits and _ (as metrics.trend() took it)")
+        metric, labels = _metric_selector(selector.removeprefix(_METRIC_PREFIX).strip())
         if _OVER.match(rest):
             raise ValueError("custom metrics are judged on the run or a stage, not 'over' windows")
-        return _parse_metric(part, metric, stage, rest)
+        return replace(_parse_metric(part, metric, stage, rest), metric_labels=labels)
     rest, window = _over(rest)
     match = _CRITERION.match(rest)
     if not match:
@@ -461,6 +480,31 @@ def _last_comparison(text: str) -> tuple[int, str] | None:
     return found
 
 
+def _metric_selector(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """``NAME`` or ``NAME{label="value",...}`` (PromQL's equality matchers): the name and the label values."""
+    found = _METRIC_SELECTOR.match(text)
+    metric = found.group("name") if found else text
+    if not _METRIC_NAME.match(metric):
+        raise ValueError(f"metric name {shown(metric)} must be letters, digits and _ (as metrics.trend() took it)")
+    inside = (found.group("labels") if found else None) or ""
+    labels: dict[str, str] = {}
+    position = 0
+    while inside[position:].strip():
+        matcher = _LABEL_MATCHER.match(inside, position)
+        if not matcher:
+            example = f'{metric}{{region="eu"}}'
+            raise ValueError(f'label selection {shown("{" + inside + "}")} must be label="value" pairs, e.g. {example}')
+        label, value = (
+            matcher.group("label"),
+            _UNESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), matcher.group("value")),
+        )
+        if label in labels:
+            raise ValueError(f"label {label!r} is selected twice")
+        labels[label] = value
+        position = matcher.end()
+    return metric, tuple(labels.items())
+
+
 def _parse_metric(part: str, metric: str, stage: str | None, rest: str) -> Threshold:
     """``[metric=NAME]AGGREGATE OP VALUE``: a custom metric's aggregate against a limit."""
     match = _CRITERION.match(rest)
@@ -491,3 +535,25 @@ def _parse_metric(part: str, metric: str, stage: str | None, rest: str) -> Thres
     else:
         limit = _limit(kind, value_text)
     return Threshold(part, name, op, limit, quantile=quantile, stage=stage, metric=metric, metric_kind=measured_as)
+
+
+def _parse_population(part: str, population: str, selector: str | None, stage: str | None, rest: str) -> Threshold:
+    """``[population=NAME]AGGREGATE OP VALUE``: a request aggregate over one population's requests."""
+    if selector is not None:
+        raise ValueError("[population=NAME] judges all of that population's requests; no request selector with it")
+    if rest.startswith(_PROMQL_PREFIX):
+        raise ValueError("a promql: criterion selects its series in PromQL, not with [population=NAME]")
+    if _OVER.match(rest):
+        raise ValueError("a population's requests are judged on the run or a stage, not 'over' windows")
+    threshold = _parse_one(rest)
+    if threshold.relative is not None:
+        raise ValueError("a limit relative to the baseline applies to the run's requests, not to a population")
+    return Threshold(
+        text=part,
+        aggregate=threshold.aggregate,
+        operator=threshold.operator,
+        limit=threshold.limit,
+        quantile=threshold.quantile,
+        stage=stage,
+        population=population,
+    )

@@ -25,7 +25,7 @@ from locust_scenarios._settings.errors import SettingsError
 from locust_scenarios._settings.options import format_duration, parse_duration
 from locust_scenarios._settings.redaction import redact
 
-from .tracing import TRACE_CONTEXT, listen, traced
+from .tracing import TRACE_CONTEXT, end_span, listen, span_for, traced
 
 if TYPE_CHECKING:
     from .endpoints import EndpointTable
@@ -248,22 +248,29 @@ def send(user: FastHttpUser, request: Request) -> ResponseContextManager:
     """
     headers = request.headers
     context: dict[str, Any] = {}
+    span = None
     ratio = _trace_ratio(user)
     if ratio > 0:
         headers, trace_id = traced(headers, ratio)
+        headers, trace_id, span = span_for(headers, trace_id, request.method, request.name or request.url)
         if trace_id is not None:
             listen(user.environment)
             context = {TRACE_CONTEXT: trace_id}
-    return user.client.request(
-        request.method,
-        request.url,
-        name=request.name,
-        catch_response=True,
-        headers=headers,
-        json=request.body,
-        data=request.data,
-        context=context,
-    )
+    response = None
+    try:
+        response = user.client.request(
+            request.method,
+            request.url,
+            name=request.name,
+            catch_response=True,
+            headers=headers,
+            json=request.body,
+            data=request.data,
+            context=context,
+        )
+    finally:
+        end_span(span, response.status_code if response is not None else None)
+    return response
 
 
 def _trace_ratio(user: FastHttpUser) -> float:

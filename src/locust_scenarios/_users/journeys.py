@@ -36,7 +36,7 @@ from .feeders import DataExhaustedError, Feeder
 from .flowfile import FlowPlan, JourneyPlan, StepPlan
 from .sharing import feeders_for
 from .templating import RenderError, Template, _text, render_body
-from .tracing import TRACE_CONTEXT, listen, traced
+from .tracing import TRACE_CONTEXT, end_span, listen, span_for, traced
 
 __all__ = ["JourneyError", "connect", "duration_metric", "run_iteration", "step_order"]
 
@@ -223,15 +223,22 @@ def _run_step(user: Any, step: StepPlan, scope: dict[str, Any], auth: Mapping[st
         _report(user, step, str(error))
         return False
     context: dict[str, Any] = {}
+    span = None
     if trace > 0:
         headers, trace_id = traced(dict(headers), trace)
+        headers, trace_id, span = span_for(headers, trace_id, step.method, step.label or url)
         if trace_id is not None:
             listen(user.environment)
             context = {TRACE_CONTEXT: trace_id}
-    with user.client.request(
-        step.method, url, name=step.label, catch_response=True, headers=headers, json=body, context=context
-    ) as response:
-        ok = _judge(response, step, scope)
+    status = None
+    try:
+        with user.client.request(
+            step.method, url, name=step.label, catch_response=True, headers=headers, json=body, context=context
+        ) as response:
+            status = response.status_code
+            ok = _judge(response, step, scope)
+    finally:
+        end_span(span, status)
     if step.think:
         gevent.sleep(step.think)
     return ok

@@ -6,10 +6,17 @@ sampled (flags ``01``), the others are not (``00``), so the system under test tr
 ``traceparent`` the locustfile sets itself is kept, and so is its ``tracestate`` (passed through as
 given). Sampled requests leave their trace id as an exemplar on the latency histogram; failed ones
 log it, so that a slow or failed request leads to its trace.
+
+With ``opentelemetry-api`` installed (the ``otel`` extra), a sampled request is also a client span
+started through its API, as a child of the span current in the user's code if there is one: when an
+OpenTelemetry SDK records it, the ``traceparent`` sent carries that span's trace id and span id, so
+the system under test's spans hang under it. Without an SDK the API does nothing, and the header
+keeps the ids drawn here.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -22,7 +29,7 @@ from locust.env import Environment
 
 from locust_scenarios._exemplars import EXEMPLARS, Exemplar
 
-__all__ = ["TRACE_CONTEXT", "listen", "traced"]
+__all__ = ["TRACE_CONTEXT", "end_span", "listen", "span_for", "traced"]
 
 logger = logging.getLogger("locust_scenarios.trace")
 
@@ -48,6 +55,47 @@ def traced(headers: dict[str, str], ratio: float) -> tuple[dict[str, str], str |
     sampled = ratio >= 1 or _random.random() < ratio
     header = f"00-{trace_id}-{span_id}-{'01' if sampled else '00'}"
     return {**headers, "traceparent": header}, trace_id if sampled else None
+
+
+@functools.cache
+def _tracer() -> Any | None:
+    """OpenTelemetry's tracer for our spans, or ``None`` without ``opentelemetry-api``."""
+    try:
+        from opentelemetry import trace  # noqa: PLC0415  (optional: the otel extra)
+    except ImportError:
+        return None
+    return trace.get_tracer("locust_scenarios")
+
+
+def span_for(
+    headers: dict[str, str], trace_id: str | None, method: str, name: str
+) -> tuple[dict[str, str], str | None, Any]:
+    """For a sampled request, a client span through OpenTelemetry's API (``None`` without it) and the
+    ``headers`` and trace id to send: the span's own when an SDK records it, so both are one trace."""
+    tracer = _tracer() if trace_id is not None else None
+    if tracer is None:
+        return headers, trace_id, None
+    from opentelemetry.trace import SpanKind  # noqa: PLC0415  (present: _tracer imported its package)
+
+    span = tracer.start_span(f"{method} {name}", kind=SpanKind.CLIENT, attributes={"http.request.method": method})
+    found = span.get_span_context()
+    if not found.is_valid or not found.trace_flags.sampled:
+        return headers, trace_id, span
+    own = f"{found.trace_id:032x}"
+    return {**headers, "traceparent": f"00-{own}-{found.span_id:016x}-01"}, own, span
+
+
+def end_span(span: Any, status: int | None) -> None:
+    """End a request's span with its response's status (0 or ``None``: no response; 400 on: an error)."""
+    if span is None:
+        return
+    from opentelemetry.trace import Status, StatusCode  # noqa: PLC0415  (present: the span exists)
+
+    if status:
+        span.set_attribute("http.response.status_code", status)
+    if not status or status >= 400:
+        span.set_status(Status(StatusCode.ERROR, f"status {status or 'none'}"))
+    span.end()
 
 
 class _Listener:

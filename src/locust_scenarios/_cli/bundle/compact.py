@@ -1,4 +1,5 @@
-"""The package's modules as the pods need them: code only, every line where it was.
+"""The package's modules as the pods need them: code only, every line where it was (and JSON without
+indentation).
 
 Helm keeps the whole release in one Secret of at most 1 MiB, and the package rides in it twice (as a
 chart file and in the rendered ConfigMap). A quarter of the package's source is docstrings and comments,
@@ -12,9 +13,10 @@ from __future__ import annotations
 import ast
 import io
 import itertools
+import json
 import tokenize
 
-__all__ = ["compact_module"]
+__all__ = ["compact", "compact_module"]
 
 _DEFINITIONS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -73,3 +75,12 @@ def compact_module(source: str) -> str:
         cut = comments.get(number)
         kept.append(line if cut is None else line[:cut].rstrip() + ("\n" if line.endswith("\n") else ""))
     return "".join(kept)
+
+
+def compact(text: str, suffix: str) -> str:
+    """A package file as it rides in the pods: a module compacted, a JSON document without indentation."""
+    if suffix == ".py":
+        return compact_module(text)
+    if suffix == ".json":
+        return json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
+    return text

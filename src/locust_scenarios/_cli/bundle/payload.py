@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .compact import compact_module
+from .compact import compact
 from .errors import BundleError
 from .requirements import PACKAGE
 
@@ -59,10 +59,11 @@ PYTHONPATH_ZIP = "pythonpath.zip"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _COMPILED_SUFFIXES = (".so", ".pyd", ".dll", ".dylib")
 _SKIPPED_PARTS = frozenset({"__pycache__", "_assets"})
-_HOST_ONLY = frozenset({"_cli", "__main__.py"})
+_HOST_ONLY = frozenset({"_cli", "__main__.py", "_records/compare.py"})
 """What runs only where the bundle is made: the command-line package (the commands, the bundler, the
-Kubernetes commands, the demo and its target) and its ``python -m`` entry. No pod imports them, and in the
-pods they would only take room in the release that Helm stores in one Secret of at most 1 MiB."""
+Kubernetes commands, the demo and its target), its ``python -m`` entry, and ``compare`` (a command only:
+a run judges a baseline from the record's figures, not by comparing records). No pod imports them, and in
+the pods they would only take room in the release that Helm stores in one Secret of at most 1 MiB."""
 
 
 # --- what rides in the ConfigMaps ------------------------------------------------------------------
@@ -102,12 +103,12 @@ def package_files(package_dir: Path, version: str) -> dict[str, str]:
         relative = path.relative_to(package_dir)
         if path.is_dir() or _SKIPPED_PARTS.intersection(relative.parts) or path.suffix == ".pyc":
             continue
-        if relative.parts[0] in _HOST_ONLY:
+        if relative.parts[0] in _HOST_ONLY or relative.as_posix() in _HOST_ONLY:
             continue
         if path.suffix in _COMPILED_SUFFIXES:
             raise BundleError(f"{path} is compiled code; only pure-Python code rides in ConfigMaps")
         text = read_text(path, "package file")
-        files[f"{IMPORT_NAME}/{relative.as_posix()}"] = compact_module(text) if path.suffix == ".py" else text
+        files[f"{IMPORT_NAME}/{relative.as_posix()}"] = compact(text, path.suffix)
     # importlib.metadata.version("locust-scenarios") then works in the pods too.
     files[f"{IMPORT_NAME}-{version}.dist-info/METADATA"] = (
         f"Metadata-Version: 2.1\nName: {PACKAGE}\nVersion: {version}\n"
