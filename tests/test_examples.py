@@ -119,7 +119,8 @@ def test_rest_flow_example_logs_in_and_checks(demo_target: str) -> None:
 
 
 def test_system_verdict_example_judges_its_own_metrics(demo_target: str) -> None:
-    """examples/system_verdict.py counts one checkout and one order per journey (three requests each);
+    """examples/system_verdict.py counts one checkout and one order per journey (three requests each,
+    a journey cut by the end of the run may have counted its order only);
     its metric thresholds pass, and a checkout limit no journey meets fails the run (exit 3)."""
     short = {"LOCUST_SCENARIO_THINK_TIME": "50ms", "LOCUST_SCENARIO_TRACE": "1"}
     passing = {**short, "LOCUST_SCENARIO_THRESHOLDS": "[metric=orders]count>5,[metric=catalogue_full]rate>99%"}
@@ -128,7 +129,9 @@ def test_system_verdict_example_judges_its_own_metrics(demo_target: str) -> None
     line = next(line for line in result.stderr.splitlines() if '"event": "locust_scenarios.summary"' in line)
     summary = json.loads(line[line.index("{") :])
     counts = {metric["name"]: metric["count"] for metric in summary["custom_metrics"]}
-    assert counts["checkout"] == counts["orders"] == requests["/api/items/{id}"]
+    # A journey stopped by -t may have placed its order and not yet timed the checkout: one per user at most.
+    assert counts["checkout"] <= requests["/api/items/{id}"] <= counts["orders"] <= counts["checkout"] + 3
+    assert counts["checkout"] > 0
     failing = {**short, "LOCUST_SCENARIO_THRESHOLDS": "[metric=checkout]p95<1ms"}
     result, _ = run_example("system_verdict.py", demo_target, failing, args=["-u", "2", "-r", "2", "-t", "3s"])
     assert result.returncode == 3, result.stderr[-3000:]
