@@ -349,6 +349,7 @@ def _schedule(environment: Environment, shape: Any, max_backlog: float, late_aft
 
 
 _SLOT_START = "_scenario_slot_start"
+_PACER = "_scenario_pacer"
 _WAKE_GRID = 0.005
 """Users waiting for a slot wake on a 5 ms grid of the run clock (up to 5 ms after their slot).
 
@@ -358,30 +359,50 @@ and totals do not change, and 5 ms is far below the 100 ms after which a start c
 """
 
 
-def _wait_for_slot(user: User, shape: Any, max_backlog: float, late_after: float) -> float:
+@dataclass(frozen=True, slots=True)
+class _Pacer:
+    """What paces one user, found at its first wait and kept for its life (a user lives in one run):
+    the environment's shape it was found under, the shape that paces it (None: not the open model),
+    and that shape's schedule in this process."""
+
+    running: Any
+    shape: Any
+    schedule: _SlotSchedule | None
+
+
+def _pacer(user: User, max_backlog: float, late_after: float) -> _Pacer:
+    """The user's pacer; found again only when the environment's shape is another object."""
+    environment = user.environment
+    pacer: _Pacer | None = user.__dict__.get(_PACER)
+    if pacer is None or pacer.running is not environment.shape_class:
+        shape = _open_model_shape(environment, type(user))
+        schedule = None if shape is None else _schedule(environment, shape, max_backlog, late_after)
+        pacer = user.__dict__[_PACER] = _Pacer(environment.shape_class, shape, schedule)
+    return pacer
+
+
+def _wait_for_slot(user: User, shape: Any, schedule: _SlotSchedule) -> float:
     """Seconds until this user's next slot; while none is planned (rate 0) it sleeps and asks again.
 
     How long the last iteration kept the user busy feeds the estimate of the users the planned
     rate needs, which the shape reads to grow its pool (``max_users``).
     """
-    environment = user.environment
-    schedule = _schedule(environment, shape, max_backlog, late_after)
     moment = time.monotonic()
-    started = getattr(user, _SLOT_START, None)
+    started = user.__dict__.get(_SLOT_START)
     if started is not None:
         schedule.record_busy(moment - started)
     while True:
-        now = float(shape.elapsed())
+        now = shape.elapsed()
         if moment >= schedule.share_until:  # users join and leave: look again four times a second
-            schedule.share, schedule.share_until = _process_share(environment, shape), moment + 0.25
+            schedule.share, schedule.share_until = _process_share(user.environment, shape), moment + 0.25
         share = schedule.share
         slot = schedule.claim(now, share)
         if slot is not None:
-            wait = max(slot - now, 0.0)
-            if wait > 0:  # wake on the grid: users whose slots are close wake together
-                wait = math.ceil((now + wait) / _WAKE_GRID) * _WAKE_GRID - now
-            setattr(user, _SLOT_START, moment + wait)
-            _report_demand(shape, schedule, now, share)
+            # Wake on the grid: users whose slots are close wake together.
+            wait = math.ceil(slot / _WAKE_GRID) * _WAKE_GRID - now if slot > now else 0.0
+            user.__dict__[_SLOT_START] = moment + wait
+            if now >= schedule.next_report:
+                _report_demand(shape, schedule, now, share)
             return wait
         gevent.sleep(1.0)
         moment = time.monotonic()
@@ -405,10 +426,10 @@ def open_model_pacing(*, max_backlog: float = 1.0, late_after: float = 0.1) -> W
     """
 
     def wait(user: User) -> float:
-        shape = _open_model_shape(user.environment, type(user))
-        if shape is None:
+        pacer = _pacer(user, max_backlog, late_after)
+        if pacer.schedule is None:
             return 0.0
-        return _wait_for_slot(user, shape, max_backlog, late_after)
+        return _wait_for_slot(user, pacer.shape, pacer.schedule)
 
     _OPEN_MODEL_WAITS[wait] = (max_backlog, late_after)
     return wait
@@ -436,9 +457,9 @@ def scenario_wait_time() -> WaitTime:
     backlog, late_after = _OPEN_MODEL_WAITS[open_model]
 
     def wait(user: User) -> float:
-        shape = _open_model_shape(user.environment, type(user))
-        if shape is not None:
-            return _wait_for_slot(user, shape, backlog, late_after)  # as open_model(user), found once
+        pacer = _pacer(user, backlog, late_after)
+        if pacer.schedule is not None:
+            return _wait_for_slot(user, pacer.shape, pacer.schedule)  # as open_model(user), found once
         settings = scenario_settings(user.environment)
         if settings.pacing:
             return paced(user)
@@ -453,8 +474,9 @@ def before_first_iteration(user: User) -> None:
 
     Without that, every user's first iteration would start at spawn, in one burst.
     """
-    shape = _open_model_shape(user.environment, type(user))
     paced = _OPEN_MODEL_WAITS.get(type(user).wait_time)
-    if shape is not None and paced is not None:
-        gevent.sleep(_wait_for_slot(user, shape, *paced))
+    if paced is not None:
+        pacer = _pacer(user, *paced)
+        if pacer.schedule is not None:
+            gevent.sleep(_wait_for_slot(user, pacer.shape, pacer.schedule))
     setattr(user, _ITERATION_START, time.monotonic())
