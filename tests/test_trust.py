@@ -103,6 +103,23 @@ def test_a_population_below_its_plan_is_a_tracking_error_though_the_run_total_is
     assert "population checkout: 50% of its planned user-seconds missing" in verdict.table()
 
 
+def test_the_plan_runs_on_to_the_stop_after_the_last_observation() -> None:
+    """A run stops between two observations: the iterations planned in between are added once, and
+    only in the open model."""
+    monitor = Monitor(settings())
+    for t in range(1, 15):
+        monitor.observe(local(t, iterations_rate_planned=10.0, iterations=10 * t))
+    assert monitor.health.iterations_planned == 140
+    monitor.extend_plan(14.6, 6.0)
+    monitor.extend_plan(14.6, 6.0)  # nothing new since
+    assert monitor.health.iterations_planned == 146
+    assert monitor.last_elapsed == 14.6
+    closed = Monitor(settings())
+    closed.observe(local(1))
+    closed.extend_plan(1.5, 5.0)
+    assert closed.health.iterations_planned == 0
+
+
 def test_open_model_late_dropped_and_missed_iterations() -> None:
     """10 iterations/s planned, 3 started, many late and dropped: both 'tracking' and 'late'."""
     seen = [

@@ -291,6 +291,19 @@ class Monitor:
         else:
             self._unreplaced_since = None
 
+    @property
+    def last_elapsed(self) -> float | None:
+        """Run time of the latest observation (None before the first)."""
+        return self._last_elapsed
+
+    def extend_plan(self, elapsed: float, iterations_planned: float) -> None:
+        """The run stopped at ``elapsed``, after the latest observation: add the iterations the open
+        model planned in between (without them the plan reads short by up to a second)."""
+        if self._last_elapsed is None or elapsed <= self._last_elapsed or not self.health.open_model:
+            return
+        self.health.iterations_planned += iterations_planned
+        self._last_elapsed = elapsed
+
     def record_totals(self, requests: int, iterations: int, late: int, dropped: int) -> None:
         """The final counts: the workers' last reports arrive after the last observation."""
         health = self.health

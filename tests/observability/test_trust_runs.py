@@ -96,7 +96,8 @@ def test_a_pool_too_small_for_the_rate_is_inconclusive_and_a_reachable_rate_pass
     fifty_ms: HTTPServer, start_locust: StartLocust
 ) -> None:
     """Two users cannot start 100 iterations/s of a 50 ms request: tracking error and late/dropped
-    iterations, exit 5. The same pool at 10 iterations/s delivers the plan: exit 0."""
+    iterations, exit 5. The same pool at 10 iterations/s delivers the plan (started/planned about 1):
+    exit 0."""
     too_fast = start_locust(local_run(fifty_ms), scenario(users="2", rate="100", duration="8s"), name="fast")
     assert too_fast.finish(90) == 5, too_fast.output()[-3000:]
     record = summary_line(too_fast.output())
@@ -110,7 +111,11 @@ def test_a_pool_too_small_for_the_rate_is_inconclusive_and_a_reachable_rate_pass
     assert reachable.finish(90) == 0, reachable.output()[-3000:]
     record = summary_line(reachable.output())
     assert record["inconclusive"] == []
-    assert record["generator"]["iterations"]["tracking_error"] < 0.2
+    iterations = record["generator"]["iterations"]
+    assert iterations["tracking_error"] < 0.2
+    # The plan counts up to the stop, not to the last once-a-second observation: 10/s for 8 s.
+    assert iterations["planned"] == pytest.approx(80, abs=3)
+    assert iterations["started"] / iterations["planned"] == pytest.approx(1.0, abs=0.05)
 
 
 def test_trust_off_keeps_the_old_exit_code(fifty_ms: HTTPServer, start_locust: StartLocust) -> None:

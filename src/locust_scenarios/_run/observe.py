@@ -13,6 +13,7 @@ clock origin.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import gevent
@@ -115,10 +116,28 @@ def stop(run: Run) -> None:
                 paced.dropped,
             )
         return
+    _close_plan(run)
     if run.workers_at_start:
         run.workers_lost = tuple(sorted(run.workers_at_start - run.live_workers()))
         listed = run.listed_workers()
         run.workers_left = tuple(worker for worker in run.workers_lost if worker not in listed)
+
+
+def _close_plan(run: Run) -> None:
+    """The open model's iterations planned from the latest observation to the stop (a run ends between
+    two observations), by the midpoint of quarter-second steps, none past the plan's end."""
+    monitor, profile = run.monitor, run.profile
+    if monitor is None or profile is None or not profile.open_model or monitor.last_elapsed is None:
+        return
+    start, end = monitor.last_elapsed, run.elapsed()
+    if end <= start:
+        return
+    steps = math.ceil((end - start) / 0.25)
+    width = (end - start) / steps
+    middles = (start + (index + 0.5) * width for index in range(steps))
+    duration = profile.plan.duration
+    planned = sum(profile.planned_level(t) * width for t in middles if profile.plan_time(t) < duration)
+    monitor.extend_plan(end, planned)
 
 
 def add_pacing_report(run: Run, data: dict[str, Any]) -> None:
