@@ -48,7 +48,7 @@ pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 events {{ worker_connections 4096; }}
 http {{
-    access_log off;
+    {access_log}
     client_body_temp_path {dir}/body;
     proxy_temp_path {dir}/proxy;
     fastcgi_temp_path {dir}/fastcgi;
@@ -70,15 +70,26 @@ def free_port() -> int:
 
 
 @contextmanager
-def nginx(body: str = "ok", content_type: str = "text/plain") -> Iterator[str]:
-    """Start nginx on a free 127.0.0.1 port answering ``body`` everywhere; yield its URL; stop it by PID."""
+def nginx(body: str = "ok", content_type: str = "text/plain", access_log: Path | None = None) -> Iterator[str]:
+    """Start nginx on a free 127.0.0.1 port answering ``body`` everywhere; yield its URL; stop it by PID.
+
+    With ``access_log`` nginx writes each request's arrival time (Unix seconds, ms resolution), one a
+    line, to that file, buffered (``read_arrivals`` waits for the buffer); without, it logs nothing.
+    """
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not os.path.exists(binary):
         raise SystemExit("nginx is missing: apt-get install nginx-light (tools/install-observability-tools.sh)")
     with tempfile.TemporaryDirectory() as folder:
         port = free_port()
         conf = Path(folder) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=folder, port=port, body=body, content_type=content_type))
+        logging = (
+            f"log_format arrival '$msec'; access_log {access_log} arrival buffer=256k flush=1s;"
+            if access_log is not None
+            else "access_log off;"
+        )
+        conf.write_text(
+            NGINX_CONF.format(dir=folder, port=port, body=body, content_type=content_type, access_log=logging)
+        )
         process = subprocess.Popen([binary, "-c", str(conf), "-p", folder], stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 10
@@ -92,6 +103,19 @@ def nginx(body: str = "ok", content_type: str = "text/plain") -> Iterator[str]:
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+def read_arrivals(access_log: Path, offset: int) -> tuple[list[float], int]:
+    """Arrival times logged by ``nginx(access_log=...)`` after byte ``offset``, and the offset after them.
+
+    Waits 1.5 s first: nginx flushes its log buffer once a second.
+    """
+    time.sleep(1.5)
+    with access_log.open("rb") as log:
+        log.seek(offset)
+        data = log.read()
+    complete = data[: data.rfind(b"\n") + 1]
+    return [float(line) for line in complete.split()], offset + len(complete)
 
 
 @dataclass

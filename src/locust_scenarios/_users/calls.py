@@ -241,15 +241,16 @@ class Request:
     data: str | None = None
 
 
-def send(user: FastHttpUser, request: Request) -> ResponseContextManager:
+def send(user: FastHttpUser, request: Request, trace: float | None = None) -> ResponseContextManager:
     """Send a request with ``catch_response``: the caller judges it and Locust reports it once.
 
-    With ``LOCUST_SCENARIO_TRACE`` above 0 it carries a W3C ``traceparent`` (see ``tracing``).
+    With ``LOCUST_SCENARIO_TRACE`` above 0 (``trace``, when the caller has the settings at hand) it
+    carries a W3C ``traceparent`` (see ``tracing``).
     """
     headers = request.headers
     context: dict[str, Any] = {}
     span = None
-    ratio = _trace_ratio(user)
+    ratio = _trace_ratio(user) if trace is None else trace
     if ratio > 0:
         headers, trace_id = traced(headers, ratio)
         headers, trace_id, span = span_for(headers, trace_id, request.method, request.name or request.url)

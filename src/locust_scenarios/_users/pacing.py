@@ -395,7 +395,7 @@ def _wait_for_slot(user: User, shape: Any, schedule: _SlotSchedule) -> float:
     if started is not None:
         schedule.record_busy(moment - started)
     while True:
-        now = shape.elapsed()
+        now: float = shape.elapsed()
         if moment >= schedule.share_until:  # users join and leave: look again four times a second
             schedule.share, schedule.share_until = _process_share(user.environment, shape), moment + 0.25
         share = schedule.share

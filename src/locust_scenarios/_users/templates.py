@@ -35,6 +35,8 @@ from .pacing import before_first_iteration, scenario_wait_time, settings_think_t
 from .url import expand_path, origin_of
 
 if TYPE_CHECKING:
+    from locust_scenarios._settings.models import ScenarioSettings
+
     from .endpoints import EndpointSource, EndpointTable
 
 __all__ = ["EndpointsUser", "RestUser", "endpoint_table", "no_endpoints", "validate_class"]
@@ -114,7 +116,7 @@ class _Resolved:
 
     __slots__ = ("auth", "picker", "settings", "token")
 
-    def __init__(self, settings: object, token: str | None, auth: dict[str, str]) -> None:
+    def __init__(self, settings: ScenarioSettings, token: str | None, auth: dict[str, str]) -> None:
         self.settings = settings
         self.token = token
         self.auth = auth
@@ -301,5 +303,5 @@ class EndpointsUser(RestUser):
             run_iteration(self, picker.journeys, picker.auth)
             return
         request = picker.pick()
-        with send(self, request) as response:
+        with send(self, request, resolved.settings.trace) as response:
             judge(response, request.expected or (200,), request.budget)
