@@ -16,7 +16,11 @@ counter: how often the loop woke up). Variants:
 - with ``--grids 0,0.005,0.02``, the open model again with its wake-up grid set to each value
   (seconds; 0 wakes each user at its own slot), to see what the grid trades.
 
-Prints the median of each variant and its ratio to ``plain``, and writes a result file.
+Prints the median of each variant and its ratio to ``plain``, and writes a result file. Before the
+blocks it measures two costs on their own: **one wake-up of an idle event loop** (a greenlet sleeping
+1 ms, 2 s long: CPU per wake-up) and **the open-model wait function's own Python** (the shipped
+``wait_time`` of a user under an open-model profile, called 200,000 times with ``timeit``, its slots
+running ahead of the clock; ``constant_throughput``'s beside it).
 
 Usage: python benchmarks/pacing_blocks.py [--rate 1700] [--seconds 6] [--rounds 6] [--users 20] [--grids ...]
 Bounded: rounds x variants blocks of ``--seconds``; nothing but 127.0.0.1 is contacted.
@@ -27,16 +31,20 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import timeit
 from collections.abc import Callable
 from typing import Any
 
 import gevent
 from _harness import machine, nginx, write_result
 from locust import FastHttpUser, User, constant_throughput, task
+from locust.env import Environment
+from locust.event import Events
 
 import locust_scenarios._users.pacing as pacing_module
-from locust_scenarios import EndpointsUser
-from locust_scenarios.testing import run_profile
+from locust_scenarios import EndpointsUser, ScenarioShape
+from locust_scenarios._plugin import embed
+from locust_scenarios.testing import options_namespace, run_profile
 
 PLAIN, TEMPLATE, OPEN = "plain", "EndpointsUser + constant_throughput", "open model"
 ENDPOINTS = '[{"path": "/"}]'
@@ -82,6 +90,40 @@ def variants(rate: float, users: int, seconds: int, grids: list[float]) -> dict[
     return found
 
 
+def idle_wake_up_us(seconds: float = 2.0) -> float:
+    """CPU microseconds per wake-up of an otherwise idle event loop (a greenlet sleeping 1 ms at a time)."""
+    wakes, cpu, end = 0, time.process_time(), time.monotonic() + seconds
+    while time.monotonic() < end:
+        gevent.sleep(0.001)
+        wakes += 1
+    return (time.process_time() - cpu) / wakes * 1e6
+
+
+def wait_function_us(rate: float, users: int, calls: int = 200_000) -> dict[str, float]:
+    """Microseconds per call of the open model's ``wait_time`` (slots running ahead of the clock, as
+    when users are ahead of the plan) and of ``constant_throughput``, for one user, nothing sent."""
+    settings = {"scenario": "stages", "stages": "0s:1,3600s:1", "rate": rate, "users": users, "endpoints": ENDPOINTS}
+    environment = Environment(
+        user_classes=[OpenModel], shape_class=ScenarioShape(), host="http://127.0.0.1:9", events=Events(),
+        parsed_options=options_namespace(settings),
+    )  # fmt: skip
+    environment.create_local_runner()
+    embed(environment)
+    assert environment.shape_class is not None
+    assert environment.runner is not None
+    environment.shape_class.runner = environment.runner
+    environment.shape_class.reset_time()
+    OpenModel.host = "http://127.0.0.1:9"
+    user = OpenModel(environment)
+    paced = constant_throughput(rate / users)
+    found = {
+        "open model": timeit.timeit(user.wait_time, number=calls) / calls * 1e6,
+        "constant_throughput": timeit.timeit(lambda: paced(user), number=calls) / calls * 1e6,
+    }
+    environment.runner.quit()
+    return found
+
+
 def measure(run: Callable[[str], Any], url: str) -> dict[str, float]:
     """One block: CPU microseconds and event-loop iterations per request, and the achieved rate."""
     loop = gevent.get_hub().loop
@@ -110,6 +152,10 @@ def main() -> None:
     args = parser.parse_args()
     grids = [float(grid) for grid in args.grids.split(",") if grid.strip()]
     started = machine()
+    wake_up = idle_wake_up_us()
+    waits = wait_function_us(args.rate, args.users)
+    print(f"one wake-up of an idle event loop: {wake_up:.1f} us of CPU; the wait function per call: "
+          + ", ".join(f"{name} {value:.2f} us" for name, value in waits.items()))  # fmt: skip
     runs = variants(args.rate, args.users, args.seconds, grids)
     blocks: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
     with nginx() as url:
@@ -129,7 +175,8 @@ def main() -> None:
     for name, figures in medians.items():
         print(f"  {name:<36} {figures['us_per_request']:6.1f} us/request ({figures['us_per_request'] / plain:.3f} of "
               f"plain), {figures['loop_iterations_per_request']:.3f} loop iterations/request")  # fmt: skip
-    write_result("pacing_blocks", vars(args), {"medians": medians, "blocks": blocks}, started)
+    results = {"idle_wake_up_us": wake_up, "wait_function_us": waits, "medians": medians, "blocks": blocks}
+    write_result("pacing_blocks", vars(args), results, started)
 
 
 if __name__ == "__main__":

@@ -354,7 +354,7 @@ _WAKE_GRID = 0.01
 """Users waiting for a slot wake on a 10 ms grid of the run clock: at the grid point nearest their slot.
 
 Evenly spread slots would each wake the event loop on their own, and a wake-up costs the process
-about 30 us of CPU here (the poll, the kernel's wake-up, the timers) whatever it then does; users
+20-30 us of CPU here (the poll, the kernel's wake-up, the timers) whatever it then does; users
 that wake together share it, as users paced by ``constant_throughput`` that started together do.
 Each start stays within 5 ms of its slot, either side (on average on it); per-second counts and
 totals do not change, and 5 ms is far below the 100 ms after which a start counts as late.
