@@ -663,6 +663,22 @@ def test_slot_schedule_follows_a_ramp() -> None:
     assert first_half == pytest.approx(25, abs=2)  # a quarter of the area lies in the first half
 
 
+def test_slot_schedule_plans_nothing_past_the_plans_end() -> None:
+    """A profile's level stays at its last value past its plan's end, and Locust stops the users only
+    at its next tick: the schedule hands out the plan's 10/s x 5.1 s = 51 slots and then none."""
+    profile = ConstantRate(lambda t: 10)
+    profile.plan = SimpleNamespace(duration=5.1)  # type: ignore[attr-defined]
+    schedule = _SlotSchedule(profile, max_backlog=1.0, late_after=0.1)
+    slots = []
+    for _ in range(1000):
+        slot = schedule.claim(0.0, 1.0)
+        if slot is None:
+            break
+        slots.append(slot)
+    assert len(slots) == 51
+    assert max(slots) < 5.1
+
+
 def test_slot_schedule_bounds_catch_up_after_a_stall() -> None:
     """After a 5 s stall at 10/s, at most 1 s of slots (10) start at once, late; the rest are dropped."""
     schedule = _SlotSchedule(ConstantRate(lambda t: 10), max_backlog=1.0, late_after=0.1)

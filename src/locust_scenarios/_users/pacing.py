@@ -168,6 +168,7 @@ class _SlotSchedule:
         self.next_report = -math.inf
         self.share = 1.0
         self.share_until = -math.inf
+        self.end = _plan_end(shape)
 
     def _level(self, cell: int) -> float:
         """The planned level (whole process) across plan cell ``cell``: the level at its middle.
@@ -187,8 +188,9 @@ class _SlotSchedule:
         return self._level(math.floor(t / self.STEP)) * share
 
     def _integral(self, start: float, end: float, share: float) -> float:
-        """Planned iterations between run times ``start`` and ``end``."""
+        """Planned iterations between run times ``start`` and ``end`` (none past the plan's end)."""
         total, t, cell = 0.0, start, math.floor(start / self.STEP)
+        end = min(end, self.end)
         while t < end:
             edge = min((cell + 1) * self.STEP, end)
             total += self._level(cell) * share * (edge - t)
@@ -200,15 +202,20 @@ class _SlotSchedule:
         return 1.0 if self.stream is None else self.stream.expovariate(1.0)
 
     def _next_after(self, start: float, share: float, need: float = 1.0) -> float | None:
-        """Run time where ``need`` more planned iterations have accumulated after ``start``."""
+        """Run time where ``need`` more planned iterations have accumulated after ``start``.
+
+        None when that is past the plan's end: a profile's level stays at its last value there, and
+        Locust stops the users only at its next tick, so nothing is planned after the end.
+        """
         t, cell = start, math.floor(start / self.STEP)
-        limit = start + self.HORIZON
+        limit = min(start + self.HORIZON, self.end)
         while t < limit:
-            edge = (cell + 1) * self.STEP
+            edge = min((cell + 1) * self.STEP, limit)
             here = self._level(cell) * share
             if here > 0:
                 if here * (edge - t) >= need - 1e-12:
-                    return t + need / here
+                    slot = t + need / here
+                    return slot if slot < self.end - 1e-9 else None  # a slot at the end starts nothing
                 need -= here * (edge - t)
             t, cell = edge, cell + 1
         return None
@@ -219,6 +226,7 @@ class _SlotSchedule:
             self.cursor = None
             self.iterations = self.late = self.dropped = 0
             self.levels.clear()  # the plan may have changed with the new run
+            self.end = _plan_end(self.shape)
             self.next_report = -math.inf
             if self.stream is not None and self.stream_start is not None:
                 self.stream.setstate(self.stream_start)  # a seeded run repeats itself
@@ -269,6 +277,13 @@ class _SlotSchedule:
         self.next_report = now + self.REPORT_EVERY
         ahead = max(self.rate(now, share), self.rate(now + 2.0, share))
         return math.ceil(ahead * self.busy * 1.25) + 1
+
+
+def _plan_end(shape: Any) -> float:
+    """Run time at which an open-model profile's plan ends (a population's plan ends by itself: inf)."""
+    plan = getattr(shape, "plan", None)
+    duration = getattr(plan, "duration", None)
+    return float(duration) if isinstance(duration, int | float) else math.inf
 
 
 _SCHEDULES: weakref.WeakKeyDictionary[Environment, dict[int, _SlotSchedule]] = weakref.WeakKeyDictionary()
